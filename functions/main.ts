@@ -1,0 +1,12 @@
+/**
+ * `deno task dev`: every function on one server (PORT, default 8000), with GET /health.
+ */
+import { createApp, serve } from "../lib/http/mod.ts";
+import { rleBodyLimits, rleRoutes } from "./rle.ts";
+
+/** All functions mounted together. */
+export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
+  .get("/health", (c) => c.json({ status: "ok", functions: ["rle"] }))
+  .route("/", rleRoutes);
+
+if (import.meta.main) serve(app);

@@ -1,0 +1,215 @@
+/**
+ * rle function: run-length masks <-> images and per-image summaries of a whole CSV (seed 001).
+ * Imports no tfjs and no DICOM codecs: its cold start stays small.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import {
+  type AppEnv,
+  createApp,
+  envInt,
+  intParam,
+  mediaType,
+  negotiate,
+  readBytes,
+  readJsonObject,
+  requireContentType,
+  sendBytes,
+  serve,
+  stringParam,
+  timed,
+} from "../lib/http/mod.ts";
+import { BadInputError } from "../lib/errors.ts";
+import { checkPixels, decodePng, encodeMaskPng, maskFromPng } from "../lib/image/png.ts";
+import {
+  checkSize,
+  DEFAULT_MAX_DIMENSION,
+  formatRle,
+  maskToRuns,
+  parseDialect,
+  parseOrder,
+  parseRleUnion,
+  type RleInput,
+  runsToMask,
+  summarizeRuns,
+} from "../lib/rle/mod.ts";
+import { type Grouping, summarizeCsv } from "../lib/rle/batch.ts";
+
+const maxDimension = () => envInt("MEDIMG_MAX_DIMENSION", DEFAULT_MAX_DIMENSION);
+/** Largest mask made as pixels (PNG, raw): 8192x8192 by default. */
+const maxPixels = () => envInt("MEDIMG_MAX_PIXELS", 8192 * 8192);
+/** Largest streamed CSV: 1 GiB by default. */
+export const STREAM_LIMIT = envInt("MEDIMG_STREAM_LIMIT", 1 << 30);
+
+type Params = Record<string, unknown>;
+
+function rleList(value: unknown, dialect: string): RleInput[] {
+  if (value === undefined || value === null) {
+    throw new BadInputError("rle is required", { field: "rle" });
+  }
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) {
+    // A COCO counts array is one RLE; any other array is a list of RLEs merged by union.
+    if (dialect === "coco" && value.every((v) => typeof v === "number")) return [value as number[]];
+    if (value.length === 0) throw new BadInputError("rle is an empty list", { field: "rle" });
+    return value as RleInput[];
+  }
+  if (dialect === "coco" && typeof value === "object") return [value as RleInput];
+  throw new BadInputError("rle must be a string or a list of strings", { field: "rle" });
+}
+
+function decodeAnswer(c: Context<AppEnv>, p: Params): Response {
+  const format = negotiate(c, ["png", "json", "raw"] as const);
+  const dialect = parseDialect(stringParam(p.dialect, "dialect"));
+  const order = parseOrder(stringParam(p.order, "order"));
+  const cocoSize = dialect === "coco" && typeof p.rle === "object" && p.rle !== null &&
+      !Array.isArray(p.rle) && Array.isArray((p.rle as { size?: unknown }).size)
+    ? (p.rle as { size: number[] }).size
+    : undefined;
+  const width = intParam(p.width ?? cocoSize?.[1], "width");
+  const height = intParam(p.height ?? cocoSize?.[0], "height");
+  checkSize(width, height, maxDimension());
+  const bits = intParam(p.bits, "bits", 8);
+  if (bits !== 1 && bits !== 8) {
+    throw new BadInputError(`bits must be 1 or 8, got ${bits}`, { field: "bits" });
+  }
+  const runs = timed(
+    c,
+    "parse",
+    () => parseRleUnion(rleList(p.rle, dialect), dialect, width, height),
+  );
+  if (format === "json") {
+    const s = timed(c, "summary", () => summarizeRuns(runs, width, height, order));
+    return c.json({ width, height, dialect, order, ...s });
+  }
+  checkPixels(width, height, maxPixels());
+  const mask = timed(
+    c,
+    "mask",
+    () => runsToMask([runs], width, height, order, bits === 1 ? 1 : 255),
+  );
+  if (format === "raw") {
+    return sendBytes(c, mask, "application/octet-stream", {
+      "x-image-width": String(width),
+      "x-image-height": String(height),
+      "x-image-dtype": "uint8",
+    });
+  }
+  const png = timed(c, "png", () => encodeMaskPng(mask, width, height, bits));
+  return sendBytes(c, png, "image/png");
+}
+
+/** The rle routes, to mount on an app made by createApp. */
+export const rleRoutes = new Hono<AppEnv>()
+  .get("/rle/decode", (c) => {
+    const q = c.req.query();
+    const rles = c.req.queries("rle");
+    return decodeAnswer(c, { ...q, rle: rles && rles.length > 1 ? rles : q.rle });
+  })
+  .post(
+    "/rle/decode",
+    async (c) => decodeAnswer(c, { ...c.req.query(), ...(await readJsonObject(c)) }),
+  )
+  .post("/rle/encode", async (c) => {
+    negotiate(c, ["json"] as const);
+    requireContentType(c, ["image/png"]);
+    const dialect = parseDialect(c.req.query("dialect"));
+    const order = parseOrder(c.req.query("order"));
+    const counts = c.req.query("counts") ?? "string";
+    if (counts !== "string" && counts !== "array") {
+      throw new BadInputError(`counts must be "string" or "array", got ${JSON.stringify(counts)}`, {
+        field: "counts",
+      });
+    }
+    const bytes = await readBytes(c);
+    const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
+    checkSize(img.width, img.height, maxDimension());
+    const runs = timed(
+      c,
+      "encode",
+      () => maskToRuns(maskFromPng(img), img.width, img.height, order),
+    );
+    const rle = formatRle(runs, dialect, img.width, img.height, counts);
+    const { area } = summarizeRuns(runs, img.width, img.height, order);
+    return c.json({ rle, dialect, order, width: img.width, height: img.height, area });
+  })
+  .post("/rle/batch", async (c) => {
+    negotiate(c, ["ndjson"] as const);
+    const type = mediaType(c);
+    const gzip = type === "application/gzip" || c.req.header("content-encoding") === "gzip";
+    if (!gzip) {
+      requireContentType(c, [
+        "text/csv",
+        "text/plain",
+        "application/octet-stream",
+        "application/gzip",
+      ]);
+    }
+    const q = c.req.query();
+    const width = intParam(q.width, "width", 1024);
+    const height = intParam(q.height, "height", 1024);
+    checkSize(width, height, maxDimension());
+    const grouping = (q.grouping ?? "all") as Grouping;
+    if (grouping !== "all" && grouping !== "contiguous") {
+      throw new BadInputError(
+        `grouping must be "all" or "contiguous", got ${JSON.stringify(grouping)}`,
+        { field: "grouping" },
+      );
+    }
+    const raw = c.req.raw.body;
+    if (!raw) throw new BadInputError("request body is empty");
+    const body = gzip ? raw.pipeThrough(new DecompressionStream("gzip")) : raw;
+    const lines = summarizeCsv(body, {
+      width,
+      height,
+      dialect: parseDialect(q.dialect),
+      order: parseOrder(q.order),
+      grouping,
+      stateLimit: envInt("MEDIMG_BATCH_STATE_LIMIT", 256 << 20),
+    });
+    // The first line is awaited here so that a CSV that fails before any output gets a problem status.
+    const first = await lines.next();
+    return new Response(ndjson(first, lines), {
+      headers: { "content-type": "application/x-ndjson" },
+    });
+  });
+
+function ndjson<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  let pending: IteratorResult<T> | undefined = first;
+  return new ReadableStream({
+    async pull(ctl) {
+      let text = "";
+      try {
+        while (text.length < 1 << 16) {
+          const r = pending ?? await rest.next();
+          pending = undefined;
+          if (r.done) {
+            if (text) ctl.enqueue(enc.encode(text));
+            ctl.close();
+            return;
+          }
+          text += JSON.stringify(r.value) + "\n";
+        }
+      } catch (err) {
+        // Headers are gone: the failure becomes the last line, so the caller sees where it stopped.
+        text += JSON.stringify({ error: (err as Error).message }) + "\n";
+        ctl.enqueue(enc.encode(text));
+        ctl.close();
+        return;
+      }
+      ctl.enqueue(enc.encode(text));
+    },
+    async cancel() {
+      await rest.return(undefined);
+    },
+  });
+}
+
+/** Body limits of the rle routes beyond the default. */
+export const rleBodyLimits = { "/rle/batch": STREAM_LIMIT };
+
+/** The rle function alone: `deno run -A functions/rle.ts`. */
+export const app = createApp({ bodyLimits: rleBodyLimits }).route("/", rleRoutes);
+
+if (import.meta.main) serve(app);

@@ -1,0 +1,54 @@
+/**
+ * Typed errors thrown by the library. They carry no HTTP: lib/http maps each class to a status code
+ * and a problem+json body in one place, for every function.
+ */
+
+/** Extra, machine-readable facts about a problem (which field, which token). */
+export type ProblemFacts = Record<string, string | number | boolean | null>;
+
+/** Base class; `code` is a short slug that also names the problem type. */
+export class MedimgError extends Error {
+  readonly code: string;
+  readonly facts: ProblemFacts;
+  constructor(code: string, message: string, facts: ProblemFacts = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.facts = facts;
+  }
+}
+
+/** The input is malformed: it cannot be read as what it claims to be (maps to 400). */
+export class BadInputError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("bad-input", message, facts);
+  }
+}
+
+/** The input is well-formed but its values cannot be processed (maps to 422). */
+export class InvalidInputError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("invalid-input", message, facts);
+  }
+}
+
+/** A declared or computed size is over a configured limit (maps to 422; bodies over the limit are 413). */
+export class LimitExceededError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("limit-exceeded", message, facts);
+  }
+}
+
+/** The input is of a kind or encoding we do not support (maps to 415). */
+export class UnsupportedError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("unsupported", message, facts);
+  }
+}
+
+/** The input stream itself is too large to accept (maps to 413). */
+export class PayloadTooLargeError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("payload-too-large", message, facts);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The app every function is served by: request id, Server-Timing, optional CORS, API-key auth,
+ * body limit, problem+json errors. A function defines only its routes and mounts them here.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { requestId, type RequestIdVariables } from "hono/request-id";
+import { timing, type TimingVariables } from "hono/timing";
+import { apiKeyAuth } from "./auth.ts";
+import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
+import { notFound, onError } from "./problem.ts";
+
+/** Context variables every route can use. */
+export type AppEnv = { Variables: RequestIdVariables & TimingVariables };
+
+/** Reads an environment variable where the platform allows it (undefined otherwise). */
+export function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A positive integer from the environment, or `fallback`. */
+export function envInt(name: string, fallback: number): number {
+  const v = Number(env(name));
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
+/** Options for {@link createApp}. */
+export interface AppOptions {
+  /** Body limits in bytes for paths that take more than MEDIMG_BODY_LIMIT (e.g. streamed CSV). */
+  bodyLimits?: Record<string, number>;
+}
+
+/**
+ * A Hono app with the shared conventions; mount a function's routes with `.route("/", routes)`.
+ * @example createApp().route("/", rleRoutes)
+ */
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const defaultLimit = envInt("MEDIMG_BODY_LIMIT", DEFAULT_BODY_LIMIT);
+  const limits = options.bodyLimits ?? {};
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.use(timing({ crossOrigin: true }));
+  const origins = env("MEDIMG_CORS_ORIGINS");
+  if (origins) {
+    app.use(cors({
+      origin: origins === "*" ? "*" : origins.split(",").map((s) => s.trim()),
+      exposeHeaders: [
+        "Server-Timing",
+        "X-Request-Id",
+        "X-Image-Width",
+        "X-Image-Height",
+        "X-Image-Dtype",
+      ],
+    }));
+  }
+  app.use(apiKeyAuth(() => env("MEDIMG_API_KEY")));
+  app.use(limitBody((c) => limits[c.req.path] ?? defaultLimit));
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}
+
+/**
+ * Serves an app on PORT (default 8000) and lets in-flight requests finish on SIGTERM/SIGINT.
+ * @example if (import.meta.main) serve(app)
+ */
+export function serve(app: Hono<AppEnv>): Deno.HttpServer {
+  const port = envInt("PORT", 8000);
+  const server = Deno.serve(
+    { port, onListen: ({ port }) => console.log(`listening on :${port}`) },
+    app.fetch,
+  );
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => server.shutdown());
+    } catch {
+      // Platforms without signals (edge isolates) stop the isolate themselves.
+    }
+  }
+  return server;
+}

@@ -1,0 +1,94 @@
+/**
+ * Request bodies: a size limit that counts bytes as they stream (hono's body-limit buffers a
+ * chunked body whole, which /rle/batch must not do), and readers that turn transport failures into
+ * typed errors.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { BadInputError, PayloadTooLargeError, UnsupportedError } from "../errors.ts";
+
+/** Default largest request body: 64 MiB (MEDIMG_BODY_LIMIT overrides it, in bytes). */
+export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`request body is over the limit of ${limit} bytes`, { limit });
+}
+
+/**
+ * Refuses bodies over `limit(c)` bytes: at once from Content-Length, else while streaming.
+ * @example app.use(limitBody(() => 1 << 20))
+ */
+export function limitBody(limit: (c: Context) => number): MiddlewareHandler {
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    if (!body) return next();
+    const max = limit(c);
+    const declared = Number(c.req.header("content-length"));
+    if (Number.isFinite(declared) && declared > max) throw tooLarge(max);
+    let seen = 0;
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          seen += chunk.byteLength;
+          if (seen > max) ctl.error(tooLarge(max));
+          else ctl.enqueue(chunk);
+        },
+      }),
+    );
+    c.req.raw = new Request(c.req.raw, { body: counted, duplex: "half" } as RequestInit);
+    await next();
+  };
+}
+
+async function guard<T>(p: Promise<T>, what: string): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof PayloadTooLargeError) throw err;
+    throw new BadInputError(`request body could not be read as ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** The whole body as bytes; an empty body is a 400. */
+export async function readBytes(c: Context): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await guard(c.req.raw.arrayBuffer(), "bytes"));
+  if (bytes.length === 0) throw new BadInputError("request body is empty");
+  return bytes;
+}
+
+/** The body parsed as JSON (Content-Type must say JSON); a JSON object is required. */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
+  requireContentType(c, ["application/json"]);
+  const text = await guard(c.req.raw.text(), "text");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new BadInputError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new BadInputError("request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The media type of the request without parameters, lower-case ("" when absent). */
+export function mediaType(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** Throws 415 unless the Content-Type is one of `allowed` (a type ending in "/*" matches a family). */
+export function requireContentType(c: Context, allowed: string[]): string {
+  const type = mediaType(c);
+  const ok = allowed.some((a) =>
+    a === type || (a.endsWith("/*") && type.startsWith(a.slice(0, -1)))
+  );
+  if (!ok) {
+    throw new UnsupportedError(
+      `Content-Type ${JSON.stringify(type || "(none)")} is not accepted here; send ${
+        allowed.join(" or ")
+      }`,
+      { field: "content-type" },
+    );
+  }
+  return type;
+}
