@@ -64,9 +64,14 @@ export function problem(
   facts?: ProblemFacts,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(problemBody(c, status, detail, code, facts)), {
+  const body = problemBody(c, status, detail, code, facts);
+  // Set here too: responses made outside the middleware chain (notFound) would otherwise lack it.
+  const id: Record<string, string> = body.request_id
+    ? { "x-request-id": String(body.request_id) }
+    : {};
+  return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/problem+json", ...headers },
+    headers: { "content-type": "application/problem+json", ...id, ...headers },
   });
 }
 

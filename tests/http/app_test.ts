@@ -1,0 +1,187 @@
+import { assert, assertEquals } from "@std/assert";
+import { Hono } from "hono";
+import { app as main } from "../../functions/main.ts";
+import { createApp, negotiate } from "../../lib/http/mod.ts";
+import { safeEqual } from "../../lib/http/auth.ts";
+import type { AppEnv } from "../../lib/http/app.ts";
+
+function withEnv(vars: Record<string, string>, fn: () => Promise<void>) {
+  return async () => {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    try {
+      await fn();
+    } finally {
+      for (const k of Object.keys(vars)) Deno.env.delete(k);
+    }
+  };
+}
+
+Deno.test("GET /health answers ok with a request id and Server-Timing", async () => {
+  const res = await main.request("/health");
+  assertEquals(res.status, 200);
+  assertEquals((await res.json()).status, "ok");
+  assert(res.headers.get("x-request-id"));
+  assert(res.headers.get("server-timing")?.startsWith("total;dur="));
+});
+
+Deno.test("an unknown route is a 404 problem naming the path", async () => {
+  const res = await main.request("/nope", { method: "POST" });
+  assertEquals(res.status, 404);
+  assertEquals(res.headers.get("content-type"), "application/problem+json");
+  const body = await res.json();
+  assertEquals([body.title, body.detail, body.instance], [
+    "Not Found",
+    "no route for POST /nope",
+    "/nope",
+  ]);
+  assertEquals(body.request_id, res.headers.get("x-request-id"));
+});
+
+Deno.test("an unexpected error is an opaque 500 problem: nothing of the error reaches the caller", async () => {
+  const app = createApp().route(
+    "/",
+    new Hono<AppEnv>().get("/boom", () => {
+      throw new Error("PatientName=DOE^JOHN secret path /etc/x");
+    }),
+  );
+  const original = console.error;
+  console.error = () => {};
+  try {
+    const res = await app.request("/boom");
+    assertEquals(res.status, 500);
+    const text = await res.text();
+    assert(!text.includes("DOE") && !text.includes("/etc/x"), text);
+    assertEquals(
+      JSON.parse(text).detail,
+      "internal error; the request id identifies it in the server log",
+    );
+  } finally {
+    console.error = original;
+  }
+});
+
+Deno.test(
+  "MEDIMG_API_KEY set: 401 without or with a wrong key, 200 with Bearer or x-api-key, /health open",
+  withEnv({ MEDIMG_API_KEY: "s3cret" }, async () => {
+    const path = "/rle/decode?rle=0%201&width=2&height=2&format=json";
+    const none = await main.request(path);
+    assertEquals(none.status, 401);
+    assertEquals(none.headers.get("www-authenticate"), 'Bearer realm="medimg-edge"');
+    assert((await none.json()).detail.includes("an API key is required"));
+    assertEquals(
+      (await main.request(path, { headers: { authorization: "Bearer wrong" } })).status,
+      401,
+    );
+    assertEquals((await main.request(path, { headers: { "x-api-key": "s3cre" } })).status, 401);
+    assertEquals(
+      (await main.request(path, { headers: { authorization: "Bearer s3cret" } })).status,
+      200,
+    );
+    assertEquals((await main.request(path, { headers: { "x-api-key": "s3cret" } })).status, 200);
+    assertEquals((await main.request("/health")).status, 200);
+  }),
+);
+
+Deno.test("MEDIMG_API_KEY unset: open", async () => {
+  assertEquals(
+    (await main.request("/rle/decode?rle=0%201&width=2&height=2&format=json")).status,
+    200,
+  );
+});
+
+Deno.test("safeEqual compares keys of any length", async () => {
+  assert(await safeEqual("abc", "abc"));
+  assert(!(await safeEqual("abc", "abd")));
+  assert(!(await safeEqual("abc", "abcd")));
+});
+
+Deno.test(
+  "MEDIMG_CORS_ORIGINS turns CORS on for the listed origins",
+  withEnv({ MEDIMG_CORS_ORIGINS: "https://viewer.example" }, async () => {
+    const app = createApp().route("/", new Hono<AppEnv>().get("/x", (c) => c.text("x")));
+    const res = await app.request("/x", { headers: { origin: "https://viewer.example" } });
+    assertEquals(res.headers.get("access-control-allow-origin"), "https://viewer.example");
+    assert(res.headers.get("access-control-expose-headers")?.includes("Server-Timing"));
+  }),
+);
+
+Deno.test(
+  "a body over MEDIMG_BODY_LIMIT is a 413 problem, from Content-Length or while streaming",
+  withEnv({ MEDIMG_BODY_LIMIT: "100" }, async () => {
+    const app = createApp().route(
+      "/",
+      new Hono<AppEnv>().post(
+        "/x",
+        async (c) => c.text(String((await c.req.arrayBuffer()).byteLength)),
+      ),
+    );
+    const big = await app.request("/x", { method: "POST", body: "x".repeat(101) });
+    assertEquals(big.status, 413);
+    assertEquals((await big.json()).detail, "request body is over the limit of 100 bytes");
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new Uint8Array(30));
+        c.close();
+      },
+    });
+    const streamed = await app.request(
+      "/x",
+      { method: "POST", body: stream, duplex: "half" } as RequestInit,
+    );
+    assertEquals(streamed.status, 413);
+    assertEquals((await app.request("/x", { method: "POST", body: "x".repeat(100) })).status, 200);
+  }),
+);
+
+Deno.test("negotiate: ?format wins, then Accept with q-values, exact types over wildcards, else the first offer", async () => {
+  const app = new Hono().get("/n", (c) => c.text(negotiate(c, ["png", "json", "raw"] as const)));
+  const ask = async (accept?: string, q = "") =>
+    await (await app.request(`/n${q}`, { headers: accept ? { accept } : {} })).text();
+  assertEquals(await ask(), "png");
+  assertEquals(await ask("*/*"), "png");
+  assertEquals(await ask("application/json"), "json");
+  assertEquals(await ask("image/png;q=0.5, application/json"), "json");
+  assertEquals(await ask("application/*, image/png;q=0.1"), "json");
+  assertEquals(await ask("application/octet-stream, */*;q=0.8"), "raw");
+  assertEquals(await ask("image/png", "?format=raw"), "raw");
+});
+
+async function startAlone(file: string, port: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", file],
+    env: { PORT: String(port) },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${file} exited before listening`);
+    out += value;
+  }
+  reader.releaseLock();
+  return child;
+}
+
+for (
+  const [file, path] of [
+    ["functions/rle.ts", "/rle/decode?rle=1%201&width=2&height=2&format=json"],
+    ["functions/main.ts", "/health"],
+  ] as const
+) {
+  Deno.test(`deno run ${file} serves its routes alone and stops cleanly on SIGTERM`, async () => {
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    const child = await startAlone(new URL(`../../${file}`, import.meta.url).pathname, port);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      assertEquals(res.status, 200);
+      await res.body?.cancel();
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await child.stdout.cancel().catch(() => {});
+      assert(status.success || status.signal === "SIGTERM", JSON.stringify(status));
+    }
+  });
+}
