@@ -177,28 +177,19 @@ export const rleRoutes = new Hono<AppEnv>()
 function ndjson<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   let pending: IteratorResult<T> | undefined = first;
+  // One line per pull: gathering lines would hold back a streamed (contiguous) answer.
   return new ReadableStream({
     async pull(ctl) {
-      let text = "";
       try {
-        while (text.length < 1 << 16) {
-          const r = pending ?? await rest.next();
-          pending = undefined;
-          if (r.done) {
-            if (text) ctl.enqueue(enc.encode(text));
-            ctl.close();
-            return;
-          }
-          text += JSON.stringify(r.value) + "\n";
-        }
+        const r = pending ?? await rest.next();
+        pending = undefined;
+        if (r.done) ctl.close();
+        else ctl.enqueue(enc.encode(JSON.stringify(r.value) + "\n"));
       } catch (err) {
         // Headers are gone: the failure becomes the last line, so the caller sees where it stopped.
-        text += JSON.stringify({ error: (err as Error).message }) + "\n";
-        ctl.enqueue(enc.encode(text));
+        ctl.enqueue(enc.encode(JSON.stringify({ error: (err as Error).message }) + "\n"));
         ctl.close();
-        return;
       }
-      ctl.enqueue(enc.encode(text));
     },
     async cancel() {
       await rest.return(undefined);

@@ -523,3 +523,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test("grouping=contiguous streams: lines arrive while the rest of the CSV is still unsent", async () => {
+  const enc = new TextEncoder();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const body = new ReadableStream<Uint8Array>({
+    async start(c) {
+      // csv-parse hands on the last complete line of a chunk only when the next chunk comes (it
+      // looks ahead to confirm the line ending), so a chunk's last lines lag by one record.
+      c.enqueue(enc.encode("a,1 1\nb,-1\nc,0 1\nd,-1\ne,"));
+      await gate;
+      c.enqueue(enc.encode("0 1\n"));
+      c.close();
+    },
+  });
+  // If the route buffered the body, neither the response nor its first line could exist before
+  // the gate opens; a 10 s guard turns that into a failure instead of a hang.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error("no line before the CSV ended: the body was buffered")),
+      10_000,
+    );
+  });
+  try {
+    const res = await Promise.race([
+      app.request(
+        "/rle/batch?width=2&height=2&grouping=contiguous",
+        {
+          method: "POST",
+          headers: { "content-type": "text/csv" },
+          body,
+          duplex: "half",
+        } as RequestInit,
+      ),
+      guard,
+    ]);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const first = await Promise.race([reader.read(), guard]);
+    assertEquals(JSON.parse(first.value!.split("\n")[0]).ImageId, "a");
+    release();
+    let rest = first.value!;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += r.value;
+    assertEquals(rest.trim().split("\n").map((l) => JSON.parse(l).ImageId), [
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+    ]);
+  } finally {
+    clearTimeout(timer);
+    release();
+  }
+});

@@ -105,3 +105,12 @@ Deno.test("errors are typed: malformed is BadInputError, out of range is Invalid
   assertThrows(() => parseTokens("a", "rle"), BadInputError);
   assertEquals(new InvalidInputError("x").code, "invalid-input");
 });
+
+Deno.test("packRuns/unpackRuns round-trip runs with gaps and lengths of every varint width", async () => {
+  const { packRuns, unpackRuns } = await import("../../lib/rle/batch.ts");
+  const runs = Uint32Array.of(0, 1, 1, 127, 128, 128, 20000, 16384, 2 ** 28, 2 ** 31);
+  const packed = packRuns(runs);
+  assertEquals(unpackRuns(packed), runs);
+  assertEquals(packRuns(Uint32Array.of(5, 3)).length, 2);
+  assertEquals(unpackRuns(packRuns(new Uint32Array(0))).length, 0);
+});
