@@ -18,6 +18,7 @@ import {
   serve,
   stringParam,
   timed,
+  timedAsync,
 } from "../lib/http/mod.ts";
 import { BadInputError } from "../lib/errors.ts";
 import { checkPixels, decodePng, encodeMaskPng, maskFromPng } from "../lib/image/png.ts";
@@ -58,7 +59,7 @@ function rleList(value: unknown, dialect: string): RleInput[] {
   throw new BadInputError("rle must be a string or a list of strings", { field: "rle" });
 }
 
-function decodeAnswer(c: Context<AppEnv>, p: Params): Response {
+async function decodeAnswer(c: Context<AppEnv>, p: Params): Promise<Response> {
   const format = negotiate(c, ["png", "json", "raw"] as const);
   const dialect = parseDialect(stringParam(p.dialect, "dialect"));
   const order = parseOrder(stringParam(p.order, "order"));
@@ -95,7 +96,7 @@ function decodeAnswer(c: Context<AppEnv>, p: Params): Response {
       "x-image-dtype": "uint8",
     });
   }
-  const png = timed(c, "png", () => encodeMaskPng(mask, width, height, bits));
+  const png = await timedAsync(c, "png", () => encodeMaskPng(mask, width, height, bits));
   return sendBytes(c, png, "image/png");
 }
 

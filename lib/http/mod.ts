@@ -4,5 +4,5 @@ export { mediaType, readBytes, readJsonObject, requireContentType } from "./body
 export { type Format, MEDIA_TYPES, negotiate } from "./negotiate.ts";
 export { problem } from "./problem.ts";
 export { intParam, stringParam } from "./params.ts";
-export { timed } from "./timing.ts";
+export { timed, timedAsync } from "./timing.ts";
 export { sendBytes } from "./answer.ts";

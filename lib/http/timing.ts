@@ -14,3 +14,13 @@ export function timed<T>(c: Context, name: string, fn: () => T): T {
     endTime(c, name);
   }
 }
+
+/** As {@link timed} for async work. */
+export async function timedAsync<T>(c: Context, name: string, fn: () => Promise<T>): Promise<T> {
+  startTime(c, name);
+  try {
+    return await fn();
+  } finally {
+    endTime(c, name);
+  }
+}

@@ -173,7 +173,7 @@ Deno.test("POST /rle/encode: mask PNG -> RLE in each dialect", async () => {
   // The 25x25 pycocotools square mask[5:10, 5:10].
   const mask = new Uint8Array(625);
   for (let y = 5; y < 10; y++) for (let x = 5; x < 10; x++) mask[y * 25 + x] = 1;
-  const png = encodeMaskPng(mask, 25, 25, 8);
+  const png = await encodeMaskPng(mask, 25, 25, 8);
   const enc = (q: string) =>
     post(`/rle/encode${q}`, png, { "content-type": "image/png" }).then((r) => r.json());
   assertEquals(await enc("?dialect=coco"), {
@@ -200,7 +200,7 @@ Deno.test("POST /rle/encode: mask PNG -> RLE in each dialect", async () => {
     5,
     390,
   ]);
-  const empty = encodeMaskPng(new Uint8Array(4), 2, 2, 1);
+  const empty = await encodeMaskPng(new Uint8Array(4), 2, 2, 1);
   assertEquals(
     (await post("/rle/encode", empty, { "content-type": "image/png" }).then((r) => r.json())).rle,
     "-1",
@@ -214,7 +214,7 @@ Deno.test("POST /rle/encode reads 1-bit, 16-bit, RGBA and palette PNGs (any non-
         .then((r) => r.json())).rle,
       rle,
     );
-  await expectRle(encodeMaskPng(Uint8Array.of(0, 1, 1, 0), 2, 2, 1), "2 2");
+  await expectRle(await encodeMaskPng(Uint8Array.of(0, 1, 1, 0), 2, 2, 1), "2 2");
   await expectRle(
     encodePng({
       width: 2,
@@ -357,7 +357,7 @@ Deno.test("bad encode bodies: not a PNG 400, wrong type 415, empty 400, truncate
     400,
     "request body is empty",
   );
-  const good = encodeMaskPng(new Uint8Array(64).fill(1), 8, 8, 8);
+  const good = await encodeMaskPng(new Uint8Array(64).fill(1), 8, 8, 8);
   await expectProblem(
     await post("/rle/encode", good.slice(0, 40), png),
     400,
