@@ -185,3 +185,20 @@ for (
     }
   });
 }
+
+Deno.test("functions/rle.ts loads no tfjs and no DICOM codec (edge cold start)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../../functions/rle.ts", import.meta.url).pathname],
+    stdout: "piped",
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout));
+  const names = [
+    ...graph.modules.map((m: { specifier: string }) => m.specifier),
+    ...Object.keys(graph.npmPackages ?? {}),
+  ];
+  assert(names.some((n) => n.includes("hono")), "the graph was read");
+  const heavy = names.filter((n) =>
+    /tfjs|tensorflow|dicom|cornerstone|openjpeg|charls|jpeg-lossless/i.test(n)
+  );
+  assertEquals(heavy, []);
+});
