@@ -134,16 +134,17 @@ async function zlib(data: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
- * Encodes a grey image as PNG: `rows` gives each scanline's packed bytes (filter type 0).
- * @example await encodeGreyPng(2, 1, 8, (y, out) => out.set([0, 255]))
+ * Encodes a grey (1 channel) or RGB (3 channels) PNG: `fillRow` writes each scanline's packed bytes
+ * (filter type 0).
  */
-async function encodeGreyPng(
+async function encodeRowsPng(
   width: number,
   height: number,
   depth: 1 | 8 | 16,
   fillRow: (y: number, out: Uint8Array) => void,
+  channels: 1 | 3 = 1,
 ): Promise<Uint8Array> {
-  const rowBytes = Math.ceil((width * depth) / 8);
+  const rowBytes = Math.ceil((width * depth * channels) / 8);
   const raw = new Uint8Array((rowBytes + 1) * height);
   for (let y = 0; y < height; y++) {
     fillRow(y, raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1)));
@@ -152,7 +153,8 @@ async function encodeGreyPng(
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr[8] = depth; // colour type 0 (grey), compression 0, filter 0, no interlace
+  ihdr[8] = depth;
+  ihdr[9] = channels === 3 ? 2 : 0; // colour type RGB or grey; compression, filter, interlace 0
   const parts = [
     Uint8Array.from(PNG_SIGNATURE),
     chunk("IHDR", ihdr),
@@ -179,36 +181,40 @@ export function encodeMaskPng(
   bits: 1 | 8,
 ): Promise<Uint8Array> {
   if (bits === 8) {
-    return encodeGreyPng(width, height, 8, (y, out) => {
+    return encodeRowsPng(width, height, 8, (y, out) => {
       for (let x = 0, p = y * width; x < width; x++, p++) out[x] = mask[p] ? 255 : 0;
     });
   }
-  return encodeGreyPng(width, height, 1, (y, out) => {
+  return encodeRowsPng(width, height, 1, (y, out) => {
     for (let x = 0, p = y * width; x < width; x++, p++) if (mask[p]) out[x >> 3] |= 0x80 >> (x & 7);
   });
 }
 
 /**
- * Encodes an 8- or 16-bit grey image (samples as given; 16-bit written big-endian as PNG requires).
+ * Encodes an 8- or 16-bit grey or RGB image (interleaved samples as given; 16-bit is written
+ * big-endian as PNG requires).
  * @example await encodeImagePng(Uint16Array.of(0, 65535), 2, 1)
  */
 export function encodeImagePng(
   data: Uint8Array | Uint16Array,
   width: number,
   height: number,
+  channels: 1 | 3 = 1,
 ): Promise<Uint8Array> {
+  const n = width * channels;
   if (data instanceof Uint8Array) {
-    return encodeGreyPng(
+    return encodeRowsPng(
       width,
       height,
       8,
-      (y, out) => out.set(data.subarray(y * width, (y + 1) * width)),
+      (y, out) => out.set(data.subarray(y * n, (y + 1) * n)),
+      channels,
     );
   }
-  return encodeGreyPng(width, height, 16, (y, out) => {
-    for (let x = 0, p = y * width; x < width; x++, p++) {
+  return encodeRowsPng(width, height, 16, (y, out) => {
+    for (let x = 0, p = y * n; x < n; x++, p++) {
       out[2 * x] = data[p] >> 8;
       out[2 * x + 1] = data[p] & 0xff;
     }
-  });
+  }, channels);
 }

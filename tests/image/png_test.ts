@@ -28,6 +28,12 @@ Deno.test("encodeImagePng: 16-bit samples big-endian, 8-bit as given", async () 
   );
 });
 
+Deno.test("encodeImagePng: RGB 8-bit interleaved", async () => {
+  const rgb = Uint8Array.of(255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9);
+  const d = decode(await encodeImagePng(rgb, 2, 2, 3), { checkCrc: true });
+  assertEquals([d.channels, Array.from(d.data)], [3, Array.from(rgb)]);
+});
+
 Deno.test("decodePng refuses what is not a PNG, and a huge declared size before allocating", async () => {
   assertThrows(
     () => decodePng(new TextEncoder().encode("GIF89a........................")),

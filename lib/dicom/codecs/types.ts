@@ -26,7 +26,7 @@ export interface DecodedFrame {
    * dataset's PlanarConfiguration. The typed array's signedness follows the codec's output; pixels.ts
    * reinterprets by BitsStored and PixelRepresentation.
    */
-  data: Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+  data: Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array;
   /**
    * The photometric interpretation of `data`: JPEG codecs that convert YBR to RGB say "RGB" here,
    * so pixels.ts does not convert again.

@@ -1,0 +1,122 @@
+/**
+ * dicom function: a DICOM file's metadata (`/dicom/info`, without patient identifiers unless
+ * `?phi=1`) and one frame rendered through the pixel pipeline (`/dicom/render`), for callers and
+ * for debugging what the other functions see.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { InvalidInputError } from "../lib/errors.ts";
+import {
+  type AppEnv,
+  createApp,
+  envInt,
+  intParam,
+  negotiate,
+  readBytes,
+  requireContentType,
+  sendBytes,
+  serve,
+  timed,
+  timedAsync,
+} from "../lib/http/mod.ts";
+import { encodeImagePng } from "../lib/image/png.ts";
+import { parseDataSet, readMeta } from "../lib/dicom/parse.ts";
+import { decodeDicom, DEFAULT_PIXEL_LIMIT, type Image, type Window } from "../lib/dicom/pixels.ts";
+
+const DICOM_TYPES = ["application/dicom", "application/octet-stream"];
+const pixelLimit = () => envInt("MEDIMG_PIXEL_LIMIT", DEFAULT_PIXEL_LIMIT);
+
+async function readDicom(c: Context<AppEnv>): Promise<Uint8Array> {
+  requireContentType(c, DICOM_TYPES);
+  return await readBytes(c);
+}
+
+/** Min-max scaling to 0-255 (for frames without a window). */
+function toByte(data: Image["data"]): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] < lo) lo = data[i];
+    if (data[i] > hi) hi = data[i];
+  }
+  const out = new Uint8Array(data.length);
+  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  for (let i = 0; i < data.length; i++) out[i] = Math.round((data[i] - lo) * scale);
+  return out;
+}
+
+function windowParam(c: Context<AppEnv>): Window | "dataset" | undefined {
+  const center = c.req.query("center"), width = c.req.query("width");
+  if (center !== undefined || width !== undefined) {
+    const w = { center: Number(center), width: Number(width) };
+    if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) {
+      throw new InvalidInputError("center and width must both be numbers", { field: "center" });
+    }
+    return w;
+  }
+  const mode = c.req.query("window") ?? "dataset";
+  if (mode !== "dataset" && mode !== "minmax") {
+    throw new InvalidInputError(
+      `window must be "dataset" or "minmax", got ${JSON.stringify(mode)}`,
+      { field: "window" },
+    );
+  }
+  return mode === "dataset" ? "dataset" : undefined;
+}
+
+/** The dicom routes, to mount on an app made by createApp. */
+export const dicomRoutes = new Hono<AppEnv>()
+  .post("/dicom/info", async (c) => {
+    negotiate(c, ["json"] as const);
+    const bytes = await readDicom(c);
+    const ds = timed(c, "parse", () => parseDataSet(bytes, pixelLimit()));
+    const { phi, ...meta } = readMeta(ds);
+    const withPhi = c.req.query("phi") === "1";
+    return c.json({ ...meta, warnings: ds.warnings, ...(withPhi ? { phi } : {}) });
+  })
+  .post("/dicom/render", async (c) => {
+    const format = negotiate(c, ["png", "json", "raw"] as const);
+    const bytes = await readDicom(c);
+    const frame = intParam(c.req.query("frame"), "frame", 0);
+    const decoded = await timedAsync(
+      c,
+      "decode",
+      () => decodeDicom(bytes, { frame, window: windowParam(c), pixelLimit: pixelLimit() }),
+    );
+    const { image, meta, applied } = decoded;
+    if (format === "raw") {
+      return sendBytes(
+        c,
+        new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+        "application/octet-stream",
+        {
+          "x-image-width": String(image.width),
+          "x-image-height": String(image.height),
+          "x-image-channels": String(image.channels),
+          "x-image-dtype": image.data.constructor.name.replace("Array", "").toLowerCase(),
+        },
+      );
+    }
+    const display = timed(c, "scale", () => toByte(image.data));
+    if (format === "json") {
+      return c.json({
+        width: image.width,
+        height: image.height,
+        channels: image.channels,
+        frame,
+        frames: meta.frames,
+        applied,
+      });
+    }
+    const png = await timedAsync(
+      c,
+      "png",
+      () => encodeImagePng(display, image.width, image.height, image.channels),
+    );
+    return sendBytes(c, png, "image/png");
+  });
+
+/** The dicom function alone: `deno run -A functions/dicom.ts`. */
+export const app = createApp().route("/", dicomRoutes);
+
+if (import.meta.main) serve(app);
