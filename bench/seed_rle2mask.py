@@ -8,31 +8,9 @@ import time
 
 import numpy as np
 
-
-def rle2mask(rle, width, height):  # verbatim from seed 001
-    mask = np.zeros(width * height)
-    array = np.asarray([int(x) for x in rle.split()])
-    starts = array[0::2]
-    lengths = array[1::2]
-
-    current_position = 0
-    for index, start in enumerate(starts):
-        current_position += start
-        mask[current_position:current_position + lengths[index]] = 255
-        current_position += lengths[index]
-
-    return mask.reshape(width, height)
-
+from seed001 import bounding_box, rle2mask
 
 rows = [l.strip() for l in sys.stdin if l.strip()]
-
-
-def bounding_box(img):  # verbatim from seed 001
-    rows = np.any(img, axis=1)
-    cols = np.any(img, axis=0)
-    rmin, rmax = np.where(rows)[0][[0, -1]]
-    cmin, cmax = np.where(cols)[0][[0, -1]]
-    return rmin, rmax, cmin, cmax
 
 
 def summary(r):
