@@ -7,6 +7,7 @@
  */
 import dicomParser from "dicom-parser";
 import { BadInputError, InvalidInputError, LimitExceededError } from "../errors.ts";
+import type { Image } from "../image/image.ts";
 import type { DecodedFrame, FrameInfo } from "./codecs/types.ts";
 import {
   type DataSet,
@@ -20,14 +21,7 @@ import {
   readMeta,
 } from "./parse.ts";
 
-/** The one 2D image type: row-major, channels interleaved, optional [row, column] spacing in mm. */
-export interface Image {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  data: Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array;
-  spacing?: [number, number];
-}
+export type { Image } from "../image/image.ts";
 
 /** Stored values of one frame, before the Modality LUT. */
 export interface StoredFrame {
