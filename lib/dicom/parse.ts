@@ -127,6 +127,8 @@ export interface DicomMeta {
   instanceNumber: number | null;
   sliceLocation: number | null;
   imagePositionPatient: [number, number, number] | null;
+  /** Header values that are present but unreadable (e.g. NumberOfFrames "1A"). */
+  problems: string[];
   /** Identifying fields, for callers that ask for them explicitly. */
   phi: {
     patientName: string | null;
@@ -198,6 +200,11 @@ export function readMeta(ds: DataSet): DicomMeta {
   const imagerSpacing = spacing ? null : pair(ds, "x00181164");
   const ipp = [0, 1, 2].map((i) => num(ds, "x00200032", i));
   const ageRaw = str(ds, "x00101010");
+  const problems: string[] = [];
+  const framesRaw = str(ds, "x00280008");
+  if (framesRaw !== null && !/^\s*\d+\s*$/.test(framesRaw)) {
+    problems.push(`NumberOfFrames ${JSON.stringify(framesRaw)} is not an integer`);
+  }
   return {
     transferSyntaxUID: str(ds, "x00020010")?.replace(/\0/g, "").trim() ?? null,
     sopInstanceUID: str(ds, "x00080018"),
@@ -225,6 +232,7 @@ export function readMeta(ds: DataSet): DicomMeta {
     instanceNumber: num(ds, "x00200013"),
     sliceLocation: num(ds, "x00201041"),
     imagePositionPatient: ipp.every((v) => v !== null) ? ipp as [number, number, number] : null,
+    problems,
     phi: {
       patientName: str(ds, "x00100010"),
       patientId: str(ds, "x00100020"),
