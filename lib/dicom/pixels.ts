@@ -37,7 +37,9 @@ const NATIVE = new Set([IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED_LE]);
 /** Throws unless the frame geometry is decodable and its declared size is under `limit` bytes. */
 export function checkGeometry(meta: DicomMeta, limit = DEFAULT_PIXEL_LIMIT): void {
   const { rows, columns, frames, samplesPerPixel: spp, bitsAllocated: ba } = meta;
-  if (meta.problems.length) throw new InvalidInputError(`the image header is unreadable: ${meta.problems.join("; ")}`);
+  if (meta.problems.length) {
+    throw new InvalidInputError(`the image header is unreadable: ${meta.problems.join("; ")}`);
+  }
   if (!rows || !columns) {
     throw new InvalidInputError("dataset has no image: Rows or Columns is missing or 0");
   }

@@ -126,7 +126,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-async function zlib(data: Uint8Array): Promise<Uint8Array> {
+async function zlib(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
     new CompressionStream("deflate"),
   );
@@ -143,7 +143,7 @@ async function encodeRowsPng(
   depth: 1 | 8 | 16,
   fillRow: (y: number, out: Uint8Array) => void,
   channels: 1 | 3 = 1,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const rowBytes = Math.ceil((width * depth * channels) / 8);
   const raw = new Uint8Array((rowBytes + 1) * height);
   for (let y = 0; y < height; y++) {
@@ -179,7 +179,7 @@ export function encodeMaskPng(
   width: number,
   height: number,
   bits: 1 | 8,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   if (bits === 8) {
     return encodeRowsPng(width, height, 8, (y, out) => {
       for (let x = 0, p = y * width; x < width; x++, p++) out[x] = mask[p] ? 255 : 0;
@@ -200,7 +200,7 @@ export function encodeImagePng(
   width: number,
   height: number,
   channels: 1 | 3 = 1,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const n = width * channels;
   if (data instanceof Uint8Array) {
     return encodeRowsPng(

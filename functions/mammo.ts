@@ -1,0 +1,183 @@
+/**
+ * mammo function: the seed's CBIS-DDSM full-mammogram pipeline (`/mammo/preprocess`) and its ROI
+ * mask pipeline (`/mammo/mask`), for DICOM (16-bit MG) or PNG input.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { setMetric } from "hono/timing";
+import { BadInputError, InvalidInputError, UnsupportedError } from "../lib/errors.ts";
+import {
+  type AppEnv,
+  createApp,
+  mediaType,
+  negotiate,
+  readBytes,
+  sendBytes,
+  serve,
+  timedAsync,
+} from "../lib/http/mod.ts";
+import { decodePng, encodeImagePng, encodeMaskPng, isPng } from "../lib/image/png.ts";
+import { strip } from "../lib/image/strip.ts";
+import { decodeDicom } from "../lib/dicom/pixels.ts";
+import {
+  type GreyInput,
+  MAMMO_DEFAULTS,
+  type MammoParams,
+  mammoPreprocess,
+  maskPreprocess,
+} from "../lib/pipelines/mammo.ts";
+
+/** A grey image from a DICOM (after Modality LUT and MONOCHROME1 inversion) or a PNG body. */
+async function readGrey(bytes: Uint8Array, what: string): Promise<GreyInput> {
+  if (isPng(bytes)) {
+    const png = decodePng(bytes, 1 << 26);
+    if (png.channels !== 1) {
+      throw new InvalidInputError(`${what} must be a grey PNG, got ${png.channels} channels`);
+    }
+    return { width: png.width, height: png.height, data: png.data };
+  }
+  const { image } = await decodeDicom(bytes);
+  if (image.channels !== 1) {
+    throw new InvalidInputError(`${what} must be a grey image, got ${image.channels} channels`);
+  }
+  const d = image.data;
+  const data = d instanceof Uint8Array || d instanceof Uint16Array || d instanceof Int16Array ||
+      d instanceof Float32Array
+    ? d
+    : Float32Array.from(d);
+  return { width: image.width, height: image.height, data };
+}
+
+function requireImageBody(c: Context<AppEnv>): void {
+  const type = mediaType(c);
+  if (!["image/png", "application/dicom", "application/octet-stream"].includes(type)) {
+    throw new UnsupportedError(
+      `Content-Type ${
+        JSON.stringify(type || "(none)")
+      } is not accepted here; send image/png or application/dicom`,
+    );
+  }
+}
+
+/** Pipeline parameters from the query, by their names in MammoParams. */
+function params(c: Context<AppEnv>): Partial<MammoParams> {
+  const out: Partial<MammoParams> = {};
+  for (const key of Object.keys(MAMMO_DEFAULTS) as (keyof MammoParams)[]) {
+    const v = c.req.query(key);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) {
+      throw new BadInputError(`${key} must be a number, got ${JSON.stringify(v)}`, { field: key });
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
+/** The mammo routes, to mount on an app made by createApp. */
+export const mammoRoutes = new Hono<AppEnv>()
+  .post("/mammo/preprocess", async (c) => {
+    const format = negotiate(c, ["png", "json"] as const);
+    requireImageBody(c);
+    const bits = c.req.query("bits") ?? "8";
+    if (bits !== "8" && bits !== "16") {
+      throw new BadInputError(`bits must be 8 or 16, got ${JSON.stringify(bits)}`, {
+        field: "bits",
+      });
+    }
+    const steps = c.req.query("steps") === "1";
+    const img = await timedAsync(
+      c,
+      "read",
+      async () => await readGrey(await readBytes(c), "the mammogram"),
+    );
+    const r = mammoPreprocess(img, params(c), steps);
+    for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+    const numbers = {
+      lr_flip: r.lrFlip,
+      crop: r.crop,
+      square: r.square,
+      breast_bbox: r.breastBox,
+      input: { width: img.width, height: img.height },
+      params: r.params,
+      timings_ms: r.timings,
+    };
+    if (format === "json") return c.json(numbers);
+    const headers = { "x-mammo-lr-flip": String(r.lrFlip), "x-mammo-square": String(r.square) };
+    if (steps) {
+      const s = strip(r.stages!, 512);
+      return sendBytes(c, await encodeImagePng(s.data, s.width, s.height), "image/png", headers);
+    }
+    const out = bits === "16" ? Uint16Array.from(r.image, (v) => v * 257) : r.image;
+    const png = await timedAsync(c, "png", () => encodeImagePng(out, r.square, r.square));
+    return sendBytes(c, png, "image/png", headers);
+  })
+  .post("/mammo/mask", async (c) => {
+    negotiate(c, ["png"] as const);
+    const type = mediaType(c);
+    let masks: Uint8Array[] = [];
+    let flip: string | undefined;
+    if (type === "multipart/form-data") {
+      const form = await c.req.formData().catch((err) => {
+        throw new BadInputError(`multipart body could not be read: ${err.message}`);
+      });
+      for (const f of form.getAll("mask")) {
+        if (!(f instanceof File)) throw new BadInputError("each mask field must be a file");
+        masks.push(new Uint8Array(await f.arrayBuffer()));
+      }
+      flip = form.get("lr_flip")?.toString();
+    } else if (type === "application/json") {
+      const body = await c.req.json().catch(() => {
+        throw new BadInputError("request body is not valid JSON");
+      });
+      if (!Array.isArray(body?.masks)) {
+        throw new BadInputError("masks must be a list of base64 PNG or DICOM files", {
+          field: "masks",
+        });
+      }
+      masks = body.masks.map((b: unknown, i: number) => {
+        if (typeof b !== "string") {
+          throw new BadInputError(`masks[${i}] must be a base64 string`, { field: "masks" });
+        }
+        try {
+          return Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0));
+        } catch {
+          throw new BadInputError(`masks[${i}] is not valid base64`, { field: "masks" });
+        }
+      });
+      flip = body.lr_flip === undefined ? undefined : String(body.lr_flip);
+    } else {
+      throw new UnsupportedError(
+        `Content-Type ${
+          JSON.stringify(type || "(none)")
+        } is not accepted here; send multipart/form-data or application/json`,
+      );
+    }
+    flip ??= c.req.query("lr_flip");
+    if (flip !== "true" && flip !== "false") {
+      throw new BadInputError(
+        `lr_flip must be true or false, got ${JSON.stringify(flip ?? null)}`,
+        { field: "lr_flip" },
+      );
+    }
+    if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
+    const images = await Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`)));
+    const { width, height } = images[0];
+    images.forEach((m, i) => {
+      if (m.width !== width || m.height !== height) {
+        throw new InvalidInputError(
+          `mask ${i} is ${m.width}x${m.height}, but mask 0 is ${width}x${height}: masks of one mammogram must have one size`,
+        );
+      }
+    });
+    const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
+    const { mask, square } = maskPreprocess(binary, width, height, flip === "true", params(c));
+    return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
+      "x-mammo-square": String(square),
+    });
+  });
+
+/** The mammo function alone: `deno run -A functions/mammo.ts`. */
+export const app = createApp().route("/", mammoRoutes);
+
+if (import.meta.main) serve(app);
