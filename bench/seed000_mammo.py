@@ -2,6 +2,7 @@
 imagePreprocessing.py) with Debian's python3-opencv, as the reference for lib/pipelines/mammo.ts.
 
   /usr/bin/python3 bench/seed000_mammo.py OUT_DIR IMAGE [IMAGE ...]
+  /usr/bin/python3 bench/seed000_mammo.py --time RUNS IMAGE [IMAGE ...]   (ms per image, as JSON)
 
 IMAGE is a PNG (8- or 16-bit grey) or a .npy array. For each image writes OUT_DIR/<name>.mask.png
 (the step-3 breast mask, 0/1), <name>.clahe.png (the step-5 uint8 image, after the flip) and
@@ -59,6 +60,25 @@ def mask_pipeline(roi, lr_flip):
     return padded
 
 
+def timing(runs, *paths):
+    """Mean ms of the whole pipeline and of CLAHE alone (on the step-5 uint8 input), per image."""
+    out = {}
+    for path in paths:
+        img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        preprocess(img.astype(np.float64))
+        t0 = time.perf_counter()
+        for _ in range(runs):
+            preprocess(img.astype(np.float64))
+        whole = (time.perf_counter() - t0) * 1000 / runs
+        u8 = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        c = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        t0 = time.perf_counter()
+        for _ in range(runs):
+            c.apply(u8)
+        out[path] = {"pipeline_ms": whole, "clahe_ms": (time.perf_counter() - t0) * 1000 / runs}
+    print(json.dumps({"opencv": cv2.__version__, "threads": cv2.getNumThreads(), "results": out}))
+
+
 def main(out_dir, *paths):
     for path in paths:
         img = np.load(path) if path.endswith(".npy") else cv2.imread(path, cv2.IMREAD_UNCHANGED)
@@ -75,4 +95,7 @@ def main(out_dir, *paths):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "--time":
+        timing(int(sys.argv[2]), *sys.argv[3:])
+    else:
+        main(*sys.argv[1:])

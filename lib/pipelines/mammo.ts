@@ -182,8 +182,17 @@ export function mammoPreprocess(
   if (withStages) stages.push({ name: "normalise", width: w, height: h, data: toByte(values, n) });
 
   // 3. Remove artefacts.
+  // Integer images: everything per pixel below depends on the value alone, so it is a table
+  // lookup over [lo, hi] (at most 65,536 entries) instead of float arithmetic per pixel.
+  const integral = !(values instanceof Float32Array) && range < 65536;
   const binary = new Uint8Array(n);
-  for (let i = 0; i < n; i++) binary[i] = norm(values[i]) >= p.threshold ? 1 : 0;
+  if (integral) {
+    const above = new Uint8Array(range + 1);
+    for (let v = 0; v <= range; v++) above[v] = norm(v + lo) >= p.threshold ? 1 : 0;
+    for (let i = 0; i < n; i++) binary[i] = above[values[i] - lo];
+  } else {
+    for (let i = 0; i < n; i++) binary[i] = norm(values[i]) >= p.threshold ? 1 : 0;
+  }
   const edited = dilate(morphologyOpen({ width: w, height: h, data: binary }, p.kernel), p.kernel);
   const breast = largestComponentFilled(edited).data;
   lap("artefacts");
@@ -204,22 +213,33 @@ export function mammoPreprocess(
   const lrFlip = left < right;
   // The masked, flipped image goes straight to CLAHE's 8-bit input: cv2.normalize to [0, 255]
   // (scale = 255 * (1 / (max - min)) in double, stored as float32), then truncation to uint8.
-  let mMin = Infinity, mMax = -Infinity;
+  // norm is monotonic, so the masked image's extremes come from the extreme values in the mask
+  // (and 0 wherever the mask is off).
+  let vMin = Infinity, vMax = -Infinity, background = false;
   for (let i = 0; i < n; i++) {
-    const v = breast[i] ? norm(values[i]) : 0;
-    if (v < mMin) mMin = v;
-    if (v > mMax) mMax = v;
+    if (!breast[i]) {
+      background = true;
+      continue;
+    }
+    if (values[i] < vMin) vMin = values[i];
+    if (values[i] > vMax) vMax = values[i];
   }
+  const mMin = Math.min(vMin === Infinity ? Infinity : norm(vMin), background ? 0 : Infinity);
+  const mMax = Math.max(vMin === Infinity ? -Infinity : norm(vMax), background ? 0 : -Infinity);
   const scale = mMax - mMin > Number.EPSILON ? 255 * (1 / (mMax - mMin)) : 0;
   const shift = 0 - mMin * scale;
+  const toU8 = (nv: number) => Math.trunc(Math.fround(nv * scale + shift));
+  const lut = integral
+    ? Uint8Array.from({ length: range + 1 }, (_, v) => toU8(norm(v + lo)))
+    : undefined;
+  const off = toU8(0);
   const u8 = new Uint8Array(n);
   const breastOut = new Uint8Array(n);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       const o = y * w + (lrFlip ? w - 1 - x : x);
-      const v = breast[i] ? norm(values[i]) : 0;
-      u8[o] = Math.trunc(Math.fround(v * scale + shift));
+      u8[o] = !breast[i] ? off : lut ? lut[values[i] - lo] : toU8(norm(values[i]));
       breastOut[o] = breast[i];
     }
   }

@@ -169,6 +169,30 @@ Deno.test("inverseTransform puts an output mask back where it came from, flipped
   assertEquals(back[100 * width + 50], 0);
 });
 
+Deno.test("integer and float inputs of the same image give the same output (value tables vs per-pixel maths)", () => {
+  // Values fall to the right and downwards and the mask covers all but a dark corner, so the
+  // first masked pixel in scan order holds the maximum.
+  const width = 120, height = 160, u16 = new Uint16Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) u16[y * width + x] = 60000 - x * 100 - y * 300;
+  }
+  const a = mammoPreprocess({ width, height, data: u16 }, {}, true);
+  const b = mammoPreprocess({ width, height, data: Float32Array.from(u16) });
+  assertEquals(a.image, b.image);
+  assertEquals(a.lrFlip, false);
+  // The brightest breast pixel scales to exactly 255 before CLAHE (a wrong maximum overflows).
+  const { x0, y0, x1, y1 } = a.crop;
+  let best = -1, at = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      if (u16[y * width + x] > best) {
+        [best, at] = [u16[y * width + x], (y - y0) * (x1 - x0) + (x - x0)];
+      }
+    }
+  }
+  assertEquals(a.stages!.find((st) => st.name === "flip")!.data[at], 255);
+});
+
 Deno.test("bad parameters and sizes are 422s with the reason", () => {
   const img = { width: 50, height: 50, data: new Uint8Array(2500) };
   assertThrows(
