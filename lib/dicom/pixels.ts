@@ -215,9 +215,6 @@ export async function readStoredFrame(
   const pixels = meta.rows * meta.columns;
   let decoded: DecodedFrame;
   if (!el.encapsulatedPixelData) {
-    if (!NATIVE.has(ts) && el.length > 0) {
-      // Some writers store native pixels under a compressed syntax; the element tells the truth.
-    }
     const bytes = nativeBytes(ds, meta, frame);
     if (meta.photometricInterpretation === "YBR_FULL_422" && meta.bitsAllocated === 8) {
       decoded = { data: expand422(bytes, pixels), photometricInterpretation: "YBR_FULL" };
@@ -235,9 +232,15 @@ export async function readStoredFrame(
       decoded = { data, photometricInterpretation: meta.photometricInterpretation };
     }
   } else {
+    if (ds.warnings.some((w) => w.includes("x7fe00010") && w.includes("delimiter"))) {
+      throw new BadInputError(
+        "encapsulated pixel data ends without its sequence delimiter: the file is truncated",
+      );
+    }
     const encoded = encapsulatedFrame(ds, el, meta, frame);
-    const { decoderFor } = await import("./codecs/mod.ts");
-    const decode = await decoderFor(ts);
+    const { decoderFor, sniffCodec } = await import("./codecs/mod.ts");
+    // Some writers name a native syntax over encapsulated data; the codestream tells the truth.
+    const decode = await decoderFor(NATIVE.has(ts) ? sniffCodec(encoded) ?? ts : ts);
     decoded = await decode(encoded, frameInfo(meta));
     const expected = pixels * meta.samplesPerPixel;
     if (decoded.data.length < expected) {

@@ -192,7 +192,9 @@ async function moduleGraph(file: string): Promise<string[]> {
     stdout: "piped",
   }).output();
   // Only `modules` is the file's graph; `npmPackages` lists every package of the lockfile.
-  return JSON.parse(new TextDecoder().decode(out.stdout)).modules.map((m: { specifier: string }) => m.specifier);
+  return JSON.parse(new TextDecoder().decode(out.stdout)).modules.map((m: { specifier: string }) =>
+    m.specifier
+  );
 }
 
 const HEAVY = /tfjs|tensorflow|dicom|cornerstone|openjpeg|charls|jpeg-lossless/i;
