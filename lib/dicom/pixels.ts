@@ -7,7 +7,7 @@
  */
 import dicomParser from "dicom-parser";
 import { BadInputError, InvalidInputError, LimitExceededError } from "../errors.ts";
-import type { Image } from "../image/image.ts";
+import { type Image, interleavePlanes } from "../image/image.ts";
 import type { DecodedFrame, FrameInfo } from "./codecs/types.ts";
 import {
   type DataSet,
@@ -132,17 +132,6 @@ function typedNative(
   return Float32Array.from(new Float64Array(bytes.buffer)); // 64-bit: Double Float Pixel Data
 }
 
-/** Interleaves planar (RR..GG..BB..) colour samples. */
-function interleave<T extends Image["data"]>(planar: T, pixels: number): T {
-  const out = new (planar.constructor as new (n: number) => T)(planar.length);
-  for (let i = 0; i < pixels; i++) {
-    out[3 * i] = planar[i];
-    out[3 * i + 1] = planar[pixels + i];
-    out[3 * i + 2] = planar[2 * pixels + i];
-  }
-  return out;
-}
-
 /** YBR_FULL_422 (Y1 Y2 Cb Cr per pixel pair) expanded to YBR_FULL interleaved. */
 function expand422(bytes: Uint8Array, pixels: number): Uint8Array {
   const out = new Uint8Array(pixels * 3);
@@ -227,7 +216,7 @@ export async function readStoredFrame(
         el.tag === "x7fe00008",
       );
       if (meta.samplesPerPixel === 3 && meta.planarConfiguration === 1) {
-        data = interleave(data, pixels);
+        data = interleavePlanes(data, pixels);
       }
       decoded = { data, photometricInterpretation: meta.photometricInterpretation };
     }

@@ -26,3 +26,17 @@ export interface Image<T extends Pixels = Pixels> {
 export function sameType<T extends Pixels>(like: T, n: number): T {
   return new (like.constructor as new (n: number) => T)(n);
 }
+
+/**
+ * Planar colour samples (RR..GG..BB..) to interleaved (RGBRGB...).
+ * @example interleavePlanes(Uint8Array.of(1, 2, 3, 4, 5, 6), 2) // [1, 3, 5, 2, 4, 6]
+ */
+export function interleavePlanes<T extends Pixels>(planar: T, pixels: number): T {
+  const out = sameType(planar, planar.length);
+  for (let i = 0; i < pixels; i++) {
+    out[3 * i] = planar[i];
+    out[3 * i + 1] = planar[pixels + i];
+    out[3 * i + 2] = planar[2 * pixels + i];
+  }
+  return out;
+}

@@ -4,7 +4,8 @@
  * and are interleaved here.
  */
 import type { DecodedFrame, FrameInfo } from "./types.ts";
-import { decodeWith, interleavePlanes, lazyModule, samples } from "./wasm.ts";
+import { interleavePlanes } from "../../image/image.ts";
+import { decodeWith, lazyModule, samples } from "./wasm.ts";
 
 const charls = lazyModule(() => import("@cornerstonejs/codec-charls/decodewasmjs"));
 

@@ -74,14 +74,3 @@ export function samples(bytes: Uint8Array, bitsPerSample: number): Uint8Array | 
     ? bytes
     : new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
 }
-
-/** Planar (RR..GG..BB..) to interleaved colour samples. */
-export function interleavePlanes<T extends Uint8Array | Uint16Array>(planar: T, pixels: number): T {
-  const out = new (planar.constructor as new (n: number) => T)(planar.length);
-  for (let i = 0; i < pixels; i++) {
-    out[3 * i] = planar[i];
-    out[3 * i + 1] = planar[pixels + i];
-    out[3 * i + 2] = planar[2 * pixels + i];
-  }
-  return out;
-}
