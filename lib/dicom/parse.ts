@@ -93,7 +93,10 @@ export function parseDataSet(bytes: Uint8Array, inflateLimit = DEFAULT_INFLATE_L
   } catch (err) {
     const inner = (err as { exception?: unknown })?.exception ?? err;
     if (inner instanceof LimitExceededError || inner instanceof BadInputError) throw inner;
-    throw new BadInputError(`DICOM could not be parsed: ${message(err)}`);
+    const bare = hasPreamble || prefixOnly
+      ? ""
+      : " (no 'DICM' prefix at byte 128, so it was read as a bare dataset)";
+    throw new BadInputError(`DICOM could not be parsed${bare}: ${message(err)}`);
   }
 }
 

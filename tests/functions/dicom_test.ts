@@ -1,0 +1,108 @@
+import { assert, assertEquals } from "@std/assert";
+import { app } from "../../functions/dicom.ts";
+import { decodeDicom } from "../../lib/dicom/pixels.ts";
+import { decodePng } from "../../lib/image/png.ts";
+import { dataFile } from "../_data.ts";
+
+const rsna = dataFile("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm");
+const ct = dataFile("dicom-conformance/CT1_UNC.explicit_little_endian.dcm");
+const rgb2 = dataFile("dicom-conformance/SC_rgb_rle_16bit_2frame.dcm");
+
+const post = async (path: string, body: BodyInit, type = "application/dicom") =>
+  await app.request(path, { method: "POST", headers: { "content-type": type }, body });
+
+async function problem(res: Response, status: number, detail: string) {
+  const body = await res.json();
+  assertEquals(res.status, status, JSON.stringify(body));
+  assertEquals(res.headers.get("content-type"), "application/problem+json");
+  assert(String(body.detail).includes(detail), `${body.detail} lacks ${detail}`);
+}
+
+Deno.test({
+  name: "POST /dicom/info: typed metadata, no patient name/id unless ?phi=1",
+  ignore: !rsna,
+  async fn() {
+    const bytes = await Deno.readFile(rsna!);
+    const res = await post("/dicom/info", bytes);
+    assertEquals(res.status, 200);
+    const text = await res.text();
+    // The RSNA files use the patientId as PatientName and PatientID.
+    assert(!text.includes("0004cfab-14fd-4e49-80ba-63a80b6bddd6"), "PHI leaked without ?phi=1");
+    const meta = JSON.parse(text);
+    assertEquals(meta.phi, undefined);
+    assertEquals(
+      [meta.modality, meta.rows, meta.columns, meta.patientAge, meta.patientSex, meta.viewPosition],
+      ["CR", 1024, 1024, 51, "F", "PA"],
+    );
+    assertEquals(meta.transferSyntaxUID, "1.2.840.10008.1.2.4.50");
+    assertEquals(meta.pixelSpacing, [0.14300000000000002, 0.14300000000000002]);
+    const withPhi = await (await post("/dicom/info?phi=1", bytes)).json();
+    assertEquals(withPhi.phi.patientId, "0004cfab-14fd-4e49-80ba-63a80b6bddd6");
+  },
+});
+
+Deno.test({
+  name: "POST /dicom/render: the frame through its window as PNG, a given window, JSON, raw",
+  ignore: !ct,
+  async fn() {
+    const bytes = await Deno.readFile(ct!);
+    const lib = await decodeDicom(bytes, { window: { center: 40, width: 400 } });
+    const res = await post("/dicom/render?center=40&width=400", bytes);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("content-type"), "image/png");
+    const png = decodePng(new Uint8Array(await res.arrayBuffer()));
+    assertEquals([png.width, png.height, png.depth], [512, 512, 8]);
+    assertEquals(png.data, lib.image.data);
+    // Spot values by the PS3.3 C.11.2.1.2 formula from the stored value and the rescale.
+    const hu = await decodeDicom(bytes);
+    for (const i of [0, 1000, 131_328, 200_000]) {
+      const x = hu.image.data[i];
+      const y = x <= 40 - 0.5 - 199.5
+        ? 0
+        : x > 40 - 0.5 + 199.5
+        ? 255
+        : Math.round(((x - 39.5) / 399 + 0.5) * 255);
+      assert(Math.abs(png.data[i] - y) <= 1, `pixel ${i}: ${png.data[i]} vs ${y} for HU ${x}`);
+    }
+    const json = await (await post("/dicom/render?format=json", bytes)).json();
+    assertEquals([json.width, json.height, json.channels, json.frame, json.frames], [
+      512,
+      512,
+      1,
+      0,
+      1,
+    ]);
+    const raw = await post("/dicom/render?format=raw&window=minmax", bytes);
+    assertEquals(raw.headers.get("x-image-dtype"), "int16");
+    const values = new Int16Array(await raw.arrayBuffer());
+    assertEquals(values, hu.image.data);
+  },
+});
+
+Deno.test({
+  name: "POST /dicom/render: ?frame picks a frame of a multi-frame RGB file; past the end is 422",
+  ignore: !rgb2,
+  async fn() {
+    const bytes = await Deno.readFile(rgb2!);
+    const second = await decodeDicom(bytes, { frame: 1 });
+    const res = await post("/dicom/render?frame=1&format=raw", bytes);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("x-image-channels"), "3");
+    const raw = new Uint8Array(await res.arrayBuffer());
+    const want = second.image.data;
+    assertEquals(raw, new Uint8Array(want.buffer, want.byteOffset, want.byteLength));
+    await problem(await post("/dicom/render?frame=2", bytes), 422, "frame");
+  },
+});
+
+Deno.test("POST /dicom/*: bad bodies give problem+json with a reason", async () => {
+  await problem(await post("/dicom/info", "hello", "text/plain"), 415, "application/dicom");
+  await problem(await post("/dicom/info", new Uint8Array(300)), 400, "DICM");
+  await problem(await post("/dicom/render", new Uint8Array(0)), 400, "");
+  if (ct) {
+    const bytes = await Deno.readFile(ct);
+    await problem(await post("/dicom/render", bytes.subarray(0, 5000)), 400, "");
+    await problem(await post("/dicom/render?center=40", bytes), 422, "center and width");
+    await problem(await post("/dicom/render?window=auto", bytes), 422, "window");
+  }
+});
