@@ -27,6 +27,10 @@ const CASES: [string, string][] = [
     "dicom-conformance/CT0012.fragmented_no_bot_jpeg_lossless.70.dcm",
   ],
   ["RLE lossless 16-bit 512x512 CT", "dicom-conformance/CT0012.not_fragmented_bot_rle.dcm"],
+  [
+    "JPEG extended 12-bit 512x512 CT (.51)",
+    "dicom-conformance/CT0012.fragmented_no_bot_jpeg_baseline.51.dcm",
+  ],
 ];
 const RUNS = 30;
 
