@@ -52,3 +52,20 @@ export class PayloadTooLargeError extends MedimgError {
     super("payload-too-large", message, facts);
   }
 }
+
+/** A named thing (a model, a job) does not exist here (maps to 404). */
+export class NotFoundError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("not-found", message, facts);
+  }
+}
+
+/**
+ * The service cannot take or finish the request now: over its time budget, or too busy (maps to
+ * 503; `retry_after` in seconds, when set, becomes the Retry-After header).
+ */
+export class UnavailableError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("unavailable", message, facts);
+  }
+}

@@ -8,10 +8,11 @@ import { requestId, type RequestIdVariables } from "hono/request-id";
 import { timing, type TimingVariables } from "hono/timing";
 import { apiKeyAuth } from "./auth.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
+import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
 import { notFound, onError } from "./problem.ts";
 
 /** Context variables every route can use. */
-export type AppEnv = { Variables: RequestIdVariables & TimingVariables };
+export type AppEnv = { Variables: RequestIdVariables & TimingVariables & BudgetVariables };
 
 /** Reads an environment variable where the platform allows it (undefined otherwise). */
 export function env(name: string): string | undefined {
@@ -43,6 +44,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const limits = options.bodyLimits ?? {};
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  app.use(timeBudget(() => envInt("MEDIMG_TIME_BUDGET_MS", DEFAULT_TIME_BUDGET_MS)));
   app.use(timing({ crossOrigin: true }));
   const origins = env("MEDIMG_CORS_ORIGINS");
   if (origins) {

@@ -6,3 +6,10 @@ export { problem } from "./problem.ts";
 export { intParam, stringParam } from "./params.ts";
 export { timed, timedAsync } from "./timing.ts";
 export { sendBytes } from "./answer.ts";
+export {
+  checkBudget,
+  concurrencyLimit,
+  DEFAULT_TIME_BUDGET_MS,
+  refuseOverBudget,
+  remainingBudget,
+} from "./limits.ts";

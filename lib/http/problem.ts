@@ -9,8 +9,10 @@ import {
   InvalidInputError,
   LimitExceededError,
   MedimgError,
+  NotFoundError,
   PayloadTooLargeError,
   type ProblemFacts,
+  UnavailableError,
   UnsupportedError,
 } from "../errors.ts";
 
@@ -33,6 +35,8 @@ export function statusFor(err: MedimgError): number {
   if (err instanceof PayloadTooLargeError) return 413;
   if (err instanceof UnsupportedError) return 415;
   if (err instanceof InvalidInputError || err instanceof LimitExceededError) return 422;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof UnavailableError) return 503;
   return 500;
 }
 
@@ -78,7 +82,9 @@ export function problem(
 /** Hono onError: typed errors to their status, HTTP exceptions kept, the rest to an opaque 500. */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof MedimgError) {
-    return problem(c, statusFor(err), err.message, err.code, err.facts);
+    const retry = err.facts.retry_after;
+    const headers: Record<string, string> = retry == null ? {} : { "retry-after": String(retry) };
+    return problem(c, statusFor(err), err.message, err.code, err.facts, headers);
   }
   if (err instanceof HTTPException) {
     return problem(c, err.status, err.message || TITLES[err.status] || "error");
