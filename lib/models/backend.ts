@@ -1,0 +1,126 @@
+/**
+ * tfjs backend set-up: `wasm` (XNNPACK, SIMD) by default, `webgpu` when asked for and present, `cpu`
+ * only when asked for. The chosen backend is asserted after start-up, because tfjs otherwise falls
+ * back silently to whatever else is registered (the slow JS CPU backend when the .wasm cannot be
+ * read): here that is an error at start, never a slow service.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { MedimgError } from "../errors.ts";
+import { env } from "./_env.ts";
+
+/** Backends this project runs on. */
+export const BACKENDS = ["wasm", "webgpu", "cpu"] as const;
+
+/** One of {@link BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
+
+/** The backend could not be started as asked; the service must not run on another one. */
+export class BackendError extends MedimgError {
+  constructor(message: string) {
+    super("backend-unavailable", message);
+  }
+}
+
+/** What {@link setupBackend} started. */
+export interface BackendInfo {
+  name: BackendName;
+  /** wasm: whether the SIMD binary runs. */
+  simd: boolean;
+  /** wasm: worker threads (1 where the platform has none, as in Deno). */
+  threads: number;
+  /** Start-up time in ms (0 when already started). */
+  ms: number;
+}
+
+let started: { name: BackendName; info: Promise<BackendInfo> } | undefined;
+
+/**
+ * The backend the environment asks for: MEDIMG_BACKEND (wasm, webgpu or cpu), default wasm.
+ * @example backendFromEnv() // "wasm"
+ */
+export function backendFromEnv(): BackendName {
+  const v = env("MEDIMG_BACKEND") ?? "wasm";
+  if (!(BACKENDS as readonly string[]).includes(v)) {
+    throw new BackendError(`MEDIMG_BACKEND must be one of ${BACKENDS.join(", ")}, got ${v}`);
+  }
+  return v as BackendName;
+}
+
+async function register(name: BackendName): Promise<void> {
+  if (name === "wasm") {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    // Where the .wasm binaries are, for deployments that move them (default: beside the package).
+    const dir = env("MEDIMG_TFJS_WASM_DIR");
+    if (dir) wasm.setWasmPaths(dir.endsWith("/") ? dir : `${dir}/`);
+  } else if (name === "webgpu") {
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const adapter = gpu ? await gpu.requestAdapter() : null;
+    if (!adapter) {
+      throw new BackendError("webgpu was asked for but this machine has no GPU adapter");
+    }
+    await import("@tensorflow/tfjs-backend-webgpu");
+  } else {
+    await import("@tensorflow/tfjs-backend-cpu");
+  }
+}
+
+async function start(name: BackendName): Promise<BackendInfo> {
+  const t0 = performance.now();
+  await register(name);
+  // tfjs logs the reason of a failed init and answers false; the reason is not ours to print twice.
+  const warn = console.warn;
+  let reason = "";
+  console.warn = (...a: unknown[]) => {
+    reason += a.map(String).join(" ") + " ";
+  };
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (err) {
+    reason += (err as Error)?.message ?? String(err);
+  } finally {
+    console.warn = warn;
+  }
+  const active = tf.getBackend();
+  if (!ok || active !== name) {
+    throw new BackendError(
+      `the ${name} backend did not start (active: ${active ?? "none"})${
+        reason ? `: ${reason.trim()}` : ""
+      }${
+        name === "wasm"
+          ? "; the process needs read access to @tensorflow/tfjs-backend-wasm's .wasm files" +
+            " (or MEDIMG_TFJS_WASM_DIR)"
+          : ""
+      }`,
+    );
+  }
+  const simd = name === "wasm" && (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
+  let threads = 1;
+  if (name === "wasm") {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    threads = wasm.getThreadsCount();
+  }
+  return { name, simd, threads, ms: performance.now() - t0 };
+}
+
+/**
+ * Starts `name` (default from MEDIMG_BACKEND, else wasm) once per isolate and asserts that tfjs
+ * really runs on it; a later call with the same name answers at once. Throws BackendError when the
+ * backend cannot start (no fallback to another one).
+ * @example const info = await setupBackend(); // { name: "wasm", simd: true, threads: 1, ms: 40 }
+ */
+export async function setupBackend(name: BackendName = backendFromEnv()): Promise<BackendInfo> {
+  if (started?.name === name) {
+    const info = await started.info;
+    if (tf.getBackend() === name) return { ...info, ms: 0 };
+  }
+  const info = start(name);
+  started = { name, info };
+  try {
+    return await info;
+  } catch (err) {
+    started = undefined;
+    throw err;
+  }
+}

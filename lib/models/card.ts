@@ -1,0 +1,196 @@
+/**
+ * Model cards: `models/<name>/card.json`, what a model is, what it takes and gives, how it was
+ * trained and measured, and a stored input/output pair that proves the artifact computes what was
+ * trained (format in notes/MODELS_CONTRACT.md and models/README.md).
+ */
+import { MedimgError } from "../errors.ts";
+
+/** A card that cannot be used: the model folder is broken, not the request. */
+export class ModelCardError extends MedimgError {
+  constructor(message: string) {
+    super("model-card", message);
+  }
+}
+
+/** Channel order a model's image input expects. */
+export type InputChannels = "grey" | "rgb" | "green";
+
+/** One model input. Image inputs have a rank-4 NHWC shape; `null` is any size. */
+export interface CardInput {
+  name: string;
+  shape: (number | null)[];
+  layout?: "NHWC";
+  channels?: InputChannels;
+}
+
+/** A stored tensor: shape and little-endian float32 samples in base64. */
+export interface StoredTensor {
+  shape: number[];
+  data: string;
+}
+
+/** The card of one model. */
+export interface ModelCard {
+  name: string;
+  version: string;
+  task: "segmentation" | "classification";
+  description?: string;
+  intended_use?: string;
+  not_for?: string;
+  /** tfjs artifact kind: "layers" (LayersModel) or "graph" (GraphModel). */
+  format: "layers" | "graph";
+  inputs: CardInput[];
+  /** Segmentation nets that take any H and W that are multiples of `stride`. */
+  fully_convolutional?: boolean;
+  stride?: number;
+  /** How the runtime tiles images larger than the tile size. */
+  tile?: { size: number; overlap: number };
+  preprocess?: { preset: string; params?: Record<string, unknown> };
+  output: {
+    activation: "sigmoid" | "softmax" | "linear";
+    meaning?: string;
+    classes?: string[];
+  };
+  threshold?: number;
+  training?: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
+  license?: string;
+  replay?: { inputs: StoredTensor[]; output: StoredTensor; tolerance: number };
+}
+
+function fail(where: string, why: string): never {
+  throw new ModelCardError(`card ${where}: ${why}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkTensor(v: unknown, where: string): void {
+  if (!isObject(v)) fail(where, "must be an object {shape, data}");
+  if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isInteger(d) && d > 0)) {
+    fail(`${where}.shape`, "must be a list of positive integers");
+  }
+  if (typeof v.data !== "string") fail(`${where}.data`, "must be base64 float32 text");
+  const n = (v.shape as number[]).reduce((a, b) => a * b, 1);
+  if (decodeFloat32(v.data).length !== n) {
+    fail(`${where}.data`, `holds a different number of values than shape ${v.shape} (${n})`);
+  }
+}
+
+/**
+ * Checks a parsed card.json and returns it typed; throws ModelCardError naming the field.
+ * @example parseCard(JSON.parse(await Deno.readTextFile("models/ct-liver/card.json")))
+ */
+export function parseCard(v: unknown): ModelCard {
+  if (!isObject(v)) fail("", "must be a JSON object");
+  for (const k of ["name", "version"]) {
+    if (typeof v[k] !== "string" || v[k] === "") fail(k, "must be a non-empty string");
+  }
+  if (v.task !== "segmentation" && v.task !== "classification") {
+    fail("task", `must be segmentation or classification, got ${JSON.stringify(v.task)}`);
+  }
+  if (v.format !== "layers" && v.format !== "graph") {
+    fail("format", `must be layers or graph, got ${JSON.stringify(v.format)}`);
+  }
+  if (!Array.isArray(v.inputs) || v.inputs.length === 0) fail("inputs", "must be a non-empty list");
+  v.inputs.forEach((inp, i) => {
+    if (!isObject(inp) || typeof inp.name !== "string") fail(`inputs[${i}]`, "needs a name");
+    if (
+      !Array.isArray(inp.shape) ||
+      !inp.shape.every((d) => d === null || (Number.isInteger(d) && d > 0))
+    ) fail(`inputs[${i}].shape`, "must be a list of positive integers or null");
+    if (inp.channels !== undefined && !["grey", "rgb", "green"].includes(inp.channels as string)) {
+      fail(`inputs[${i}].channels`, "must be grey, rgb or green");
+    }
+  });
+  if (!isObject(v.output)) fail("output", "must be an object");
+  if (!["sigmoid", "softmax", "linear"].includes(v.output.activation as string)) {
+    fail("output.activation", "must be sigmoid, softmax or linear");
+  }
+  if (v.stride !== undefined && !(Number.isInteger(v.stride) && (v.stride as number) > 0)) {
+    fail("stride", "must be a positive integer");
+  }
+  if (v.tile !== undefined) {
+    const t = v.tile;
+    if (
+      !isObject(t) || !Number.isInteger(t.size) || !Number.isInteger(t.overlap) ||
+      (t.size as number) < 1 || (t.overlap as number) < 0 ||
+      (t.overlap as number) >= (t.size as number)
+    ) fail("tile", "must be {size, overlap} with 0 <= overlap < size");
+  }
+  if (v.preprocess !== undefined) {
+    if (!isObject(v.preprocess) || typeof v.preprocess.preset !== "string") {
+      fail("preprocess", "must be {preset, params}");
+    }
+    if (v.preprocess.params !== undefined && !isObject(v.preprocess.params)) {
+      fail("preprocess.params", "must be an object");
+    }
+  }
+  if (v.threshold !== undefined && !(typeof v.threshold === "number" && v.threshold >= 0)) {
+    fail("threshold", "must be a number");
+  }
+  if (v.replay !== undefined) {
+    const r = v.replay;
+    if (!isObject(r) || !Array.isArray(r.inputs)) fail("replay", "must be {inputs, output}");
+    r.inputs.forEach((t, i) => checkTensor(t, `replay.inputs[${i}]`));
+    checkTensor(r.output, "replay.output");
+    if (typeof r.tolerance !== "number" || !(r.tolerance >= 0)) {
+      fail("replay.tolerance", "must be a number >= 0");
+    }
+  }
+  return v as unknown as ModelCard;
+}
+
+/**
+ * Base64 of little-endian float32 samples -> Float32Array.
+ * @example decodeFloat32(encodeFloat32(Float32Array.of(0.5))) // Float32Array [0.5]
+ */
+export function decodeFloat32(b64: string): Float32Array {
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch {
+    throw new ModelCardError("stored tensor data is not valid base64");
+  }
+  if (bin.length % 4 !== 0) throw new ModelCardError("stored tensor data is not float32s");
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const view = new DataView(bytes.buffer);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+/**
+ * Float32Array -> base64 of its little-endian bytes (for cards' replay pairs).
+ * @example encodeFloat32(Float32Array.of(1)) // "AACAPw=="
+ */
+export function encodeFloat32(values: Float32Array): string {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i], true);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+/**
+ * The image input of a card (the first rank-4 input) with its fixed height/width, or null for any.
+ * @example imageInput(card) // { index: 0, height: 512, width: 512, channels: 1, order: "grey" }
+ */
+export function imageInput(card: ModelCard): {
+  index: number;
+  height: number | null;
+  width: number | null;
+  channels: number;
+  order: InputChannels;
+} {
+  const index = card.inputs.findIndex((i) => i.shape.length === 4);
+  if (index < 0) throw new ModelCardError(`card of ${card.name}: no rank-4 (NHWC) image input`);
+  const [, height, width, c] = card.inputs[index].shape;
+  const order = card.inputs[index].channels ?? (c === 3 ? "rgb" : "grey");
+  const channels = c ?? (order === "rgb" ? 3 : 1);
+  return { index, height, width, channels, order };
+}

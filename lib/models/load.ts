@@ -1,0 +1,134 @@
+/**
+ * Loads an installed model once per isolate, lazily on first use: card, tfjs artifacts (LayersModel
+ * or GraphModel) from the local file system, a warm-up pass, and the time each took.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { type GraphModel, loadGraphModel } from "@tensorflow/tfjs-converter";
+import { type BackendInfo, setupBackend } from "./backend.ts";
+import { type ModelCard, ModelCardError } from "./card.ts";
+import { fileHandler } from "./io.ts";
+import { findModel, modelsRoot } from "./registry.ts";
+
+/** A model ready to run. */
+export interface LoadedModel {
+  name: string;
+  card: ModelCard;
+  dir: string;
+  model: tfl.LayersModel | GraphModel;
+  backend: BackendInfo;
+  /** ms: reading and building the artifacts, and the first (warm-up) pass. */
+  loadMs: { read: number; warmup: number };
+  /**
+   * One forward pass; the caller disposes the result (run it inside `tf.tidy`).
+   * Inputs are in the card's order.
+   */
+  predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor;
+}
+
+/** Options for {@link loadModel}. */
+export interface LoadOptions {
+  /** Models root (default modelsRoot()). */
+  root?: string;
+}
+
+const cache = new Map<string, Promise<LoadedModel>>();
+
+function modelFormat(json: unknown): string | undefined {
+  return typeof json === "object" && json !== null
+    ? (json as { format?: string }).format
+    : undefined;
+}
+
+async function load(name: string, root: string): Promise<LoadedModel> {
+  const { card, dir } = await findModel(name, root);
+  const backend = await setupBackend();
+  const t0 = performance.now();
+  const declared = modelFormat(JSON.parse(await Deno.readTextFile(`${dir}/model.json`)));
+  const expected = card.format === "graph" ? "graph-model" : "layers-model";
+  if (declared !== undefined && declared !== expected) {
+    throw new ModelCardError(`${name}: card.json says ${card.format}, model.json is a ${declared}`);
+  }
+  let model: tfl.LayersModel | GraphModel;
+  try {
+    model = card.format === "graph"
+      ? await loadGraphModel(fileHandler(dir))
+      : await tfl.loadLayersModel(fileHandler(dir));
+  } catch (err) {
+    if (err instanceof ModelCardError) throw err;
+    throw new ModelCardError(`${name}: the tfjs artifacts do not load: ${(err as Error).message}`);
+  }
+  const read = performance.now() - t0;
+  const predict = card.format === "graph"
+    ? (x: tf.Tensor | tf.Tensor[]) => (model as GraphModel).execute(x) as tf.Tensor
+    : (x: tf.Tensor | tf.Tensor[]) => (model as tfl.LayersModel).predict(x) as tf.Tensor;
+  const loaded: LoadedModel = {
+    name,
+    card,
+    dir,
+    model,
+    backend,
+    loadMs: { read, warmup: 0 },
+    predict,
+  };
+  const t1 = performance.now();
+  try {
+    const image = card.inputs.findIndex((inp) => inp.shape.length === 4);
+    tf.tidy(() => {
+      const inputs = card.inputs.map((inp, i) => {
+        const shape = inp.shape.map((d, axis) => {
+          if (d !== null) return d;
+          if (axis === 0) return 1;
+          if (i === image && axis < 3) return card.tile?.size ?? (card.stride ?? 16);
+          return 1;
+        });
+        return tf.zeros(shape);
+      });
+      const out = predict(inputs.length === 1 ? inputs[0] : inputs);
+      out.dataSync();
+    });
+  } catch (err) {
+    model.dispose();
+    throw new ModelCardError(
+      `${name}: a pass on zeros of the card's input shapes failed: ${(err as Error).message}`,
+    );
+  }
+  loaded.loadMs.warmup = performance.now() - t1;
+  return loaded;
+}
+
+/**
+ * The model `name` from the models root, loaded on first use and kept for the isolate's life.
+ * `cached` says whether this call found it loaded (else it paid `loadMs`).
+ * @example const { model, card, loadMs } = await loadModel("ct-liver");
+ */
+export async function loadModel(
+  name: string,
+  options: LoadOptions = {},
+): Promise<LoadedModel & { cached: boolean }> {
+  const key = `${options.root ?? modelsRoot()}\0${name}`;
+  let p = cache.get(key);
+  const cached = p !== undefined;
+  if (!p) {
+    p = load(name, options.root ?? modelsRoot());
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return { ...(await p), cached };
+}
+
+/**
+ * Disposes every loaded model and forgets it (tests; a hot reload of the models folder).
+ * @example await unloadModels();
+ */
+export async function unloadModels(): Promise<void> {
+  const all = [...cache.values()];
+  cache.clear();
+  for (const p of all) {
+    try {
+      (await p).model.dispose();
+    } catch {
+      // A failed load left nothing to dispose.
+    }
+  }
+}
