@@ -1,0 +1,296 @@
+/**
+ * Sliding-window inference over a 3D multi-channel volume, as MONAI's `sliding_window_inference`:
+ * windows of a fixed patch size placed with a stride of `patch * (1 - overlap)`, the last window of
+ * each axis flush with the volume's end, a volume smaller than the patch padded with a constant,
+ * windows run through a pluggable forward function in batches, and overlapping predictions averaged
+ * with an importance map (Gaussian with sigma = 0.125 x patch as MONAI and nnU-Net, linear tent, or
+ * constant). Every voxel's weights are summed and divided out, so a model that predicts the same
+ * value in every window leaves no seam.
+ *
+ * Volumes are channels-first `[c][z][y][x]` Float32Array; the forward function gets a batch in the
+ * model's layout (NDHWC for tfjs, or NCDHW) and returns the same layout with the output channels.
+ */
+import { InvalidInputError, LimitExceededError } from "../errors.ts";
+
+/** A channels-first volume: `data[((c * depth + z) * height + y) * width + x]`. */
+export interface Volume4 {
+  data: Float32Array;
+  channels: number;
+  depth: number;
+  height: number;
+  width: number;
+}
+
+/** Size of a window as [depth, height, width]. */
+export type Size3 = [number, number, number];
+
+/** Memory order of a batch handed to the forward function. */
+export type PatchLayout = "NDHWC" | "NCDHW";
+
+/**
+ * A model's forward pass over `n` patches packed in `layout`; returns `n` outputs of the same
+ * spatial size in the same layout, `outChannels` channels each.
+ */
+export type PatchForward = (
+  batch: Float32Array,
+  n: number,
+  patch: Size3,
+) => Float32Array | Promise<Float32Array>;
+
+/** How windows are weighted where they overlap. */
+export type Blend = "gaussian" | "linear" | "constant";
+
+/** Options of {@link slidingWindow3d}. */
+export interface SlidingOptions {
+  /** Window size [depth, height, width] (seed 002: 24 x 160 x 160). */
+  patch: Size3;
+  /** Fraction of a window shared with its neighbour along each axis, in [0, 1) (default 0.25). */
+  overlap?: number;
+  /** Importance map (default "gaussian"). */
+  blend?: Blend;
+  /** Gaussian sigma as a fraction of the patch size (default 0.125). */
+  sigmaScale?: number;
+  /** Windows per forward call (default 1). */
+  batch?: number;
+  /** Channels the model returns. */
+  outChannels: number;
+  /** Layout of the batches (default "NDHWC", tfjs's own). */
+  layout?: PatchLayout;
+  /** Value of voxels outside the volume when a window sticks out (default 0). */
+  padValue?: number;
+  /** Largest number of voxels of the output (channels included); default 2^30. */
+  maxOutputVoxels?: number;
+  /** Called after every forward call with windows done and the total. */
+  onProgress?: (done: number, total: number) => void | Promise<void>;
+}
+
+/** The blended prediction and what was run. */
+export interface SlidingResult extends Volume4 {
+  /** Number of windows. */
+  windows: number;
+  /** Window start positions per axis [z, y, x]. */
+  starts: [number[], number[], number[]];
+  /** Milliseconds spent in the forward function. */
+  forwardMs: number;
+}
+
+/**
+ * Window starts along one axis (MONAI's `dense_patch_slices`): stride `floor(patch * (1 - overlap))`
+ * (at least 1), the last start at `size - patch`; one window at 0 when the patch covers the axis.
+ * @example windowStarts(240, 160, 0.25) // [0, 80]
+ * @example windowStarts(135, 24, 0.5) // [0, 12, 24, ..., 108, 111]
+ */
+export function windowStarts(size: number, patch: number, overlap: number): number[] {
+  if (patch >= size) return [0];
+  const stride = Math.max(1, Math.floor(patch * (1 - overlap)));
+  const n = Math.ceil((size - patch) / stride) + 1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = Math.min(i * stride, size - patch);
+    if (out[out.length - 1] !== s) out.push(s);
+  }
+  return out;
+}
+
+function axisWeights(n: number, blend: Blend, sigmaScale: number): Float64Array {
+  const w = new Float64Array(n);
+  const centre = (n - 1) / 2;
+  for (let i = 0; i < n; i++) {
+    if (blend === "gaussian") {
+      const sigma = Math.max(sigmaScale * n, 1e-6);
+      w[i] = Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma));
+    } else if (blend === "linear") {
+      w[i] = 1 - Math.abs(i - centre) / (centre + 1);
+    } else {
+      w[i] = 1;
+    }
+  }
+  return w;
+}
+
+/**
+ * The importance map of one window, `[z][y][x]`, largest value 1 and every value positive (a
+ * Gaussian's far corners are clamped to its smallest normal value, as MONAI does for zeros).
+ * @example importanceMap([24, 160, 160], "gaussian")[12 * 160 * 160 + 80 * 160 + 80] // close to 1
+ */
+export function importanceMap(patch: Size3, blend: Blend, sigmaScale = 0.125): Float32Array {
+  const [pd, ph, pw] = patch;
+  const wz = axisWeights(pd, blend, sigmaScale);
+  const wy = axisWeights(ph, blend, sigmaScale);
+  const wx = axisWeights(pw, blend, sigmaScale);
+  const out = new Float32Array(pd * ph * pw);
+  let max = 0;
+  for (let z = 0, i = 0; z < pd; z++) {
+    for (let y = 0; y < ph; y++) {
+      const zy = wz[z] * wy[y];
+      for (let x = 0; x < pw; x++, i++) {
+        const v = zy * wx[x];
+        out[i] = v;
+        if (v > max) max = v;
+      }
+    }
+  }
+  let minPositive = Infinity;
+  for (let i = 0; i < out.length; i++) {
+    out[i] /= max;
+    if (out[i] > 0 && out[i] < minPositive) minPositive = out[i];
+  }
+  for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = minPositive;
+  return out;
+}
+
+/** Copies a window of `vol` at (z0, y0, x0) into `buf` at patch slot `b`, padding outside. */
+function packWindow(
+  vol: Volume4,
+  z0: number,
+  y0: number,
+  x0: number,
+  patch: Size3,
+  buf: Float32Array,
+  b: number,
+  layout: PatchLayout,
+  padValue: number,
+): void {
+  const { channels: C, depth: D, height: H, width: W, data } = vol;
+  const [pd, ph, pw] = patch;
+  const pv = pd * ph * pw;
+  const base = b * pv * C;
+  const xn = Math.min(pw, W - x0);
+  for (let c = 0; c < C; c++) {
+    for (let z = 0; z < pd; z++) {
+      const zz = z0 + z;
+      for (let y = 0; y < ph; y++) {
+        const yy = y0 + y;
+        const inside = zz < D && yy < H;
+        const src = ((c * D + zz) * H + yy) * W + x0;
+        const p = (z * ph + y) * pw;
+        if (layout === "NCDHW") {
+          const dst = base + c * pv + p;
+          if (inside) {
+            buf.set(data.subarray(src, src + xn), dst);
+            if (xn < pw) buf.fill(padValue, dst + xn, dst + pw);
+          } else buf.fill(padValue, dst, dst + pw);
+        } else {
+          let dst = base + p * C + c;
+          for (let x = 0; x < pw; x++, dst += C) {
+            buf[dst] = inside && x < xn ? data[src + x] : padValue;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Runs `forward` over windows covering `vol` and blends the outputs into one channels-first volume
+ * of `outChannels` channels and the input's spatial size.
+ * @example
+ * const probs = await slidingWindow3d(stack, forward, { patch: [24, 160, 160], outChannels: 3 });
+ */
+export async function slidingWindow3d(
+  vol: Volume4,
+  forward: PatchForward,
+  options: SlidingOptions,
+): Promise<SlidingResult> {
+  const { patch, outChannels } = options;
+  const overlap = options.overlap ?? 0.25;
+  const blend = options.blend ?? "gaussian";
+  const batch = options.batch ?? 1;
+  const layout = options.layout ?? "NDHWC";
+  const padValue = options.padValue ?? 0;
+  const { channels: C, depth: D, height: H, width: W } = vol;
+  if (!patch.every((p) => Number.isInteger(p) && p > 0)) {
+    throw new InvalidInputError(`patch must be three positive integers, got ${patch.join("x")}`);
+  }
+  if (!(overlap >= 0 && overlap < 1)) {
+    throw new InvalidInputError(`overlap must be in [0, 1), got ${overlap}`);
+  }
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new InvalidInputError(`batch must be a positive integer, got ${batch}`);
+  }
+  if (vol.data.length !== C * D * H * W) {
+    throw new InvalidInputError(`volume holds ${vol.data.length} values, not ${C * D * H * W}`);
+  }
+  const outVoxels = outChannels * D * H * W;
+  if (outVoxels > (options.maxOutputVoxels ?? 2 ** 30)) {
+    throw new LimitExceededError(`output of ${outVoxels} values is over the limit`, {
+      limit: options.maxOutputVoxels ?? 2 ** 30,
+    });
+  }
+  const [pd, ph, pw] = patch;
+  const pv = pd * ph * pw;
+  const starts: [number[], number[], number[]] = [
+    windowStarts(D, pd, overlap),
+    windowStarts(H, ph, overlap),
+    windowStarts(W, pw, overlap),
+  ];
+  const windows: Size3[] = [];
+  for (const z of starts[0]) {
+    for (const y of starts[1]) {
+      for (const x of starts[2]) {
+        windows.push([z, y, x]);
+      }
+    }
+  }
+  const weight = importanceMap(patch, blend, options.sigmaScale ?? 0.125);
+  const out = new Float32Array(outVoxels);
+  const norm = new Float32Array(D * H * W);
+  const buf = new Float32Array(batch * pv * C);
+  const vox = D * H * W;
+  let done = 0, forwardMs = 0;
+  for (let w0 = 0; w0 < windows.length; w0 += batch) {
+    const n = Math.min(batch, windows.length - w0);
+    for (let b = 0; b < n; b++) {
+      const [z0, y0, x0] = windows[w0 + b];
+      packWindow(vol, z0, y0, x0, patch, buf, b, layout, padValue);
+    }
+    const t = performance.now();
+    const pred = await forward(n === batch ? buf : buf.subarray(0, n * pv * C), n, patch);
+    forwardMs += performance.now() - t;
+    if (pred.length !== n * pv * outChannels) {
+      throw new InvalidInputError(
+        `the model returned ${pred.length} values for ${n} windows of ${pd}x${ph}x${pw}, expected ${
+          n * pv * outChannels
+        } (${outChannels} channels)`,
+      );
+    }
+    for (let b = 0; b < n; b++) {
+      const [z0, y0, x0] = windows[w0 + b];
+      const zn = Math.min(pd, D - z0), yn = Math.min(ph, H - y0), xn = Math.min(pw, W - x0);
+      const pbase = b * pv * outChannels;
+      for (let z = 0; z < zn; z++) {
+        for (let y = 0; y < yn; y++) {
+          const p = (z * ph + y) * pw;
+          const v = ((z0 + z) * H + y0 + y) * W + x0;
+          for (let x = 0; x < xn; x++) norm[v + x] += weight[p + x];
+          for (let k = 0; k < outChannels; k++) {
+            const o = k * vox + v;
+            if (layout === "NCDHW") {
+              const s = pbase + k * pv + p;
+              for (let x = 0; x < xn; x++) out[o + x] += weight[p + x] * pred[s + x];
+            } else {
+              let s = pbase + p * outChannels + k;
+              for (let x = 0; x < xn; x++, s += outChannels) out[o + x] += weight[p + x] * pred[s];
+            }
+          }
+        }
+      }
+    }
+    done += n;
+    await options.onProgress?.(done, windows.length);
+  }
+  for (let k = 0; k < outChannels; k++) {
+    const o = k * vox;
+    for (let i = 0; i < vox; i++) out[o + i] /= norm[i];
+  }
+  return {
+    data: out,
+    channels: outChannels,
+    depth: D,
+    height: H,
+    width: W,
+    windows: windows.length,
+    starts,
+    forwardMs,
+  };
+}
