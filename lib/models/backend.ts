@@ -5,7 +5,7 @@
  * read): here that is an error at start, never a slow service.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { MedimgError } from "../errors.ts";
+import { UnavailableError } from "../errors.ts";
 import { env } from "./_env.ts";
 
 /** Backends this project runs on. */
@@ -14,10 +14,10 @@ export const BACKENDS = ["wasm", "webgpu", "cpu"] as const;
 /** One of {@link BACKENDS}. */
 export type BackendName = typeof BACKENDS[number];
 
-/** The backend could not be started as asked; the service must not run on another one. */
-export class BackendError extends MedimgError {
+/** The backend could not be started as asked (503); the service must not run on another one. */
+export class BackendError extends UnavailableError {
   constructor(message: string) {
-    super("backend-unavailable", message);
+    super(message, { backend: "unavailable" });
   }
 }
 

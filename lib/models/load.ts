@@ -74,12 +74,14 @@ async function load(name: string, root: string): Promise<LoadedModel> {
   const t1 = performance.now();
   try {
     const image = card.inputs.findIndex((inp) => inp.shape.length === 4);
+    const stride = card.stride ?? 1;
     tf.tidy(() => {
       const inputs = card.inputs.map((inp, i) => {
         const shape = inp.shape.map((d, axis) => {
           if (d !== null) return d;
           if (axis === 0) return 1;
-          if (i === image && axis < 3) return card.tile?.size ?? (card.stride ?? 16);
+          // Not 1x1: a pooling net would pool it to nothing, which XNNPACK does not survive.
+          if (i === image && axis < 3) return card.tile?.size ?? Math.ceil(32 / stride) * stride;
           return 1;
         });
         return tf.zeros(shape);

@@ -2,14 +2,14 @@
  * The installed models: every folder of the models root (MEDIMG_MODELS_DIR, default the project's
  * models/) that holds a card.json. The folder name is the model's name in requests.
  */
-import { MedimgError } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import { env } from "./_env.ts";
 import { type ModelCard, ModelCardError, parseCard } from "./card.ts";
 
 /** No model of that name is installed (an HTTP function answers 404). */
-export class ModelNotFoundError extends MedimgError {
+export class ModelNotFoundError extends NotFoundError {
   constructor(message: string, name: string) {
-    super("model-not-found", message, { model: name });
+    super(message, { model: name });
   }
 }
 

@@ -1,0 +1,53 @@
+/**
+ * The model runtime: backend set-up, model cards, the registry of installed models, loading,
+ * inference (resize, pad, tiles), presets and the project's U-Net. See each module.
+ */
+export {
+  BackendError,
+  type BackendInfo,
+  type BackendName,
+  BACKENDS,
+  setupBackend,
+} from "./backend.ts";
+export {
+  type CardInput,
+  decodeFloat32,
+  encodeFloat32,
+  imageInput,
+  type ModelCard,
+  ModelCardError,
+  parseCard,
+  type StoredTensor,
+} from "./card.ts";
+export { fileHandler } from "./io.ts";
+export { type LoadedModel, loadModel, type LoadOptions, unloadModels } from "./load.ts";
+export {
+  findModel,
+  HOW_TO_ADD,
+  type InstalledModel,
+  listModels,
+  ModelNotFoundError,
+  modelsRoot,
+} from "./registry.ts";
+export {
+  argmax,
+  type Fit,
+  type Hwc,
+  type InferencePlan,
+  type InferOptions,
+  planInference,
+  segmentImage,
+  threshold,
+  toMask,
+} from "./infer.ts";
+export { blendWeights, tiledInference, tileStarts } from "./tiling.ts";
+export {
+  getPreset,
+  type Preset,
+  type PresetMeta,
+  PRESETS,
+  type PresetTensor,
+  scalePreset,
+} from "./presets.ts";
+export { checkReplay, makeReplay, type ReplayResult } from "./replay.ts";
+export { buildUnet, unetFlops, type UnetOptions } from "./unet.ts";
