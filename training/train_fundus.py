@@ -67,12 +67,13 @@ def predict(model, x, stride):
 
 
 def scores(probs, labels, fovs):
+    """Pooled AUC and the best F1 over thresholds (vessel where p > t, as the runtime) in the FOV."""
     p = np.concatenate([pr[f] for pr, f in zip(probs, fovs)])
     y = np.concatenate([lb[f] for lb, f in zip(labels, fovs)])
     auc = roc_auc_score(y, p)
     best = (0, 0.5)
     for t in np.arange(0.2, 0.81, 0.02):
-        pred = p >= t
+        pred = p > t
         tp = np.sum(pred & y)
         f1 = 2 * tp / (pred.sum() + y.sum())
         best = max(best, (f1, round(float(t), 2)))

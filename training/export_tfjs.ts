@@ -1,0 +1,172 @@
+/**
+ * Exports a U-Net trained in PyTorch as a standard tfjs LayersModel: reads the dump of
+ * training/dump_weights.py (BatchNorm-folded weights in tfjs layout, PyTorch outputs on sample
+ * inputs), builds the same net with lib/models/unet.ts, sets the weights, checks that tfjs
+ * reproduces PyTorch (max abs difference, float32 and float16 weights), writes model.json + one
+ * float16 shard (tfjs `quantization: {dtype: "float16"}`) and card.json into the model folder, loads
+ * the written artifact back and stores its answer on the 64x64 sample as the card's replay pair.
+ *
+ *   deno run -A training/export_tfjs.ts training/runs/fundus/dump.json models/fundus-vessels \
+ *     training/fundus_card.json
+ *
+ * The third argument is the card's hand-written part (description, license, ...); the exporter
+ * fills architecture-dependent fields, the threshold chosen on validation and the replay pair.
+ * Metrics are added by training/eval_fundus.ts, which measures the written artifact.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { setupBackend } from "../lib/models/backend.ts";
+import { decodeFloat32, encodeFloat32, parseCard } from "../lib/models/card.ts";
+import { fileHandler } from "../lib/models/io.ts";
+import { buildUnet } from "../lib/models/unet.ts";
+
+interface Stored {
+  shape: number[];
+  data: string;
+}
+interface Sample {
+  input: Stored;
+  torch_f32: Stored;
+  torch_f16: Stored;
+  fold_max_abs_diff: number;
+}
+interface Dump {
+  architecture: { inputChannels: number; levels: number; filters: number };
+  preprocess: { preset: string; params: Record<string, unknown> };
+  threshold: number;
+  validation: Record<string, unknown>;
+  args: Record<string, unknown>;
+  weights: Record<string, Stored[]>;
+  samples: Record<string, Sample>;
+}
+
+function toTensor(s: Stored): tf.Tensor {
+  return tf.tensor(decodeFloat32(s.data), s.shape);
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`sizes differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function setWeights(model: tfl.LayersModel, weights: Record<string, Stored[]>, f16: boolean) {
+  const named = new Set(Object.keys(weights));
+  for (const layer of model.layers) {
+    const current = layer.getWeights();
+    if (current.length === 0) continue;
+    const stored = weights[layer.name];
+    if (!stored) throw new Error(`no weights dumped for layer ${layer.name}`);
+    named.delete(layer.name);
+    layer.setWeights(stored.map((s, i) => {
+      const want = current[i].shape.join("x"), got = s.shape.join("x");
+      if (want !== got) throw new Error(`${layer.name}[${i}]: tfjs wants ${want}, dump has ${got}`);
+      const v = decodeFloat32(s.data);
+      return tf.tensor(f16 ? Float32Array.from(new Float16Array(v)) : v, s.shape);
+    }));
+  }
+  if (named.size > 0) throw new Error(`dumped weights of no tfjs layer: ${[...named].join(", ")}`);
+}
+
+function predict(model: tfl.LayersModel, s: Stored): Float32Array {
+  return tf.tidy(() => (model.predict(toTensor(s)) as tf.Tensor).dataSync() as Float32Array);
+}
+
+/** Writes model.json + weights.bin with every float32 weight stored as float16. */
+async function saveFloat16(model: tfl.LayersModel, dir: string): Promise<number> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler((a) => {
+    artifacts = a;
+    return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) });
+  }));
+  const a = artifacts!;
+  const f32 = new Float32Array(tf.io.CompositeArrayBuffer.join(a.weightData!));
+  const specs = a.weightSpecs!.map((s) => {
+    if (s.dtype !== "float32") throw new Error(`${s.name} is ${s.dtype}, not float32`);
+    return { ...s, quantization: { dtype: "float16" as const } };
+  });
+  const half = new Float16Array(f32); // round to nearest even, as numpy's astype(float16)
+  await Deno.mkdir(dir, { recursive: true });
+  const bytes = new Uint8Array(half.buffer);
+  await Deno.writeFile(`${dir}/weights.bin`, bytes);
+  const json: tf.io.ModelJSON = {
+    modelTopology: a.modelTopology!,
+    format: a.format,
+    generatedBy: a.generatedBy,
+    convertedBy: "medimg-edge training/export_tfjs.ts (float16 weights)",
+    weightsManifest: [{ paths: ["weights.bin"], weights: specs }],
+  };
+  await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
+  return bytes.length;
+}
+
+if (import.meta.main) {
+  const [dumpPath, outDir, cardPath] = Deno.args;
+  if (!dumpPath || !outDir || !cardPath) {
+    console.error("usage: export_tfjs.ts <dump.json> <models/name> <card template.json>");
+    Deno.exit(2);
+  }
+  const backend = await setupBackend("wasm");
+  const dump = JSON.parse(await Deno.readTextFile(dumpPath)) as Dump;
+  const arch = dump.architecture;
+  const model = buildUnet({ ...arch, name: "fundus_vessels" });
+  const report: Record<string, number> = {};
+  for (const f16 of [false, true]) {
+    setWeights(model, dump.weights, f16);
+    for (const [name, s] of Object.entries(dump.samples)) {
+      const want = decodeFloat32((f16 ? s.torch_f16 : s.torch_f32).data);
+      report[`${name}_${f16 ? "f16" : "f32"}_vs_torch`] = maxAbsDiff(predict(model, s.input), want);
+    }
+  }
+  const bytes = await saveFloat16(model, outDir);
+  const shipped = await tfl.loadLayersModel(fileHandler(outDir));
+  const replayIn = dump.samples.replay.input;
+  const replayOut = predict(shipped, replayIn);
+  const wholeOut = predict(shipped, dump.samples.whole.input);
+  report.shipped_vs_torch_f16 = maxAbsDiff(
+    wholeOut,
+    decodeFloat32(dump.samples.whole.torch_f16.data),
+  );
+  report.shipped_vs_torch_f32 = maxAbsDiff(
+    wholeOut,
+    decodeFloat32(dump.samples.whole.torch_f32.data),
+  );
+  report.bn_fold_vs_torch_bn = Math.max(
+    ...Object.values(dump.samples).map((s) => s.fold_max_abs_diff),
+  );
+  const stride = 2 ** arch.levels;
+  const template = JSON.parse(await Deno.readTextFile(cardPath));
+  const card = {
+    ...template,
+    format: "layers",
+    inputs: [{
+      name: "image",
+      shape: [null, null, null, arch.inputChannels],
+      layout: "NHWC",
+      channels: "green",
+    }],
+    fully_convolutional: true,
+    stride,
+    preprocess: dump.preprocess,
+    output: template.output,
+    threshold: dump.threshold,
+    architecture: {
+      ...arch,
+      parameters: model.countParams(),
+      weights_bytes: bytes,
+      weights_dtype: "float16",
+    },
+    training: { ...template.training, validation: dump.validation, args: dump.args },
+    export: { backend: backend.name, max_abs_diff: report },
+    metrics: {}, // measured on the written artifact by training/eval_fundus.ts
+    replay: {
+      inputs: [replayIn],
+      output: { shape: replayIn.shape, data: encodeFloat32(replayOut) },
+      tolerance: 1e-4,
+    },
+  };
+  parseCard(card);
+  await Deno.writeTextFile(`${outDir}/card.json`, JSON.stringify(card, null, 2) + "\n");
+  console.log(JSON.stringify({ out: outDir, weights_bytes: bytes, max_abs_diff: report }, null, 2));
+}
