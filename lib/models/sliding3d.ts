@@ -9,7 +9,13 @@
  *
  * Volumes are channels-first `[c][z][y][x]` Float32Array; the forward function gets a batch in the
  * model's layout (NDHWC for tfjs, or NCDHW) and returns the same layout with the output channels.
+ *
+ * Also here, because the model runtime (lib/models, another module's owner) has no 3D support:
+ * {@link fastConv3dOnWasm}, which runs tfjs-backend-wasm's Conv3D as one XNNPACK Conv2D per kernel
+ * depth (tfjs 4.22's own wasm Conv3D is a scalar loop, measured 40x slower), and
+ * {@link layersForward}, a tfjs model as a {@link PatchForward}.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { InvalidInputError, LimitExceededError } from "../errors.ts";
 
 /** A channels-first volume: `data[((c * depth + z) * height + y) * width + x]`. */
@@ -292,5 +298,129 @@ export async function slidingWindow3d(
     windows: windows.length,
     starts,
     forwardMs,
+  };
+}
+
+type KernelArgs = {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WasmLike;
+  attrs: Record<string, unknown>;
+};
+/** The parts of tfjs-backend-wasm's BackendWasm used here. */
+interface WasmLike {
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+let conv3dPatched = false;
+
+/**
+ * Replaces tfjs-backend-wasm's Conv3D kernel (a scalar C++ loop in tfjs 4.22: about 0.1 GMAC/s
+ * here) by a sum over the kernel's depth of the wasm Conv2D kernel (XNNPACK, SIMD: about 4
+ * GMAC/s) run on all depth slices at once. Depth stride and dilations other than 1 keep the
+ * original kernel. Call after the wasm backend is set up; later calls do nothing.
+ * Returns whether the kernel is (now) replaced.
+ * @example await setupBackend("wasm"); fastConv3dOnWasm();
+ */
+export function fastConv3dOnWasm(): boolean {
+  if (conv3dPatched) return true;
+  const original = tf.getKernel("Conv3D", "wasm");
+  const conv2d = tf.getKernel("Conv2D", "wasm");
+  const reshape = tf.getKernel("Reshape", "wasm");
+  if (!original || !conv2d || !reshape) return false;
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
+    const { inputs: { x, filter }, backend, attrs } = args;
+    const info = tf.backend_util.computeConv3DInfo(
+      x.shape as [number, number, number, number, number],
+      filter.shape as [number, number, number, number, number],
+      attrs.strides as [number, number, number],
+      attrs.dilations as [number, number, number],
+      attrs.pad as "same" | "valid",
+    );
+    if (
+      info.strideDepth !== 1 || info.dilationDepth !== 1 || info.dilationHeight !== 1 ||
+      info.dilationWidth !== 1 || x.dtype !== "float32" || filter.dtype !== "float32"
+    ) return original.kernelFunc(args as never) as tf.TensorInfo;
+    const [N, D, H, W, Ci] = x.shape;
+    const [kd, kh, kw, , Co] = filter.shape;
+    const { outDepth: Do, outHeight: Ho, outWidth: Wo } = info;
+    const front = info.padInfo.front;
+    const slices = reshape.kernelFunc(
+      { inputs: { x }, backend, attrs: { shape: [N * D, H, W, Ci] } } as never,
+    ) as tf.TensorInfo;
+    const pad = [[0, 0], [info.padInfo.top, info.padInfo.bottom], [
+      info.padInfo.left,
+      info.padInfo.right,
+    ], [0, 0]];
+    const out = backend.makeOutput([N, Do, Ho, Wo, Co], "float32");
+    backend.typedArrayFromHeap(out).fill(0);
+    const plane = Ho * Wo * Co, fsize = kh * kw * Ci * Co;
+    try {
+      for (let k = 0; k < kd; k++) {
+        const fk = backend.makeOutput([kh, kw, Ci, Co], "float32");
+        backend.typedArrayFromHeap(fk).set(
+          backend.typedArrayFromHeap(filter).subarray(k * fsize, (k + 1) * fsize),
+        );
+        const yk = conv2d.kernelFunc({
+          inputs: { x: slices, filter: fk },
+          backend,
+          attrs: {
+            strides: [info.strideHeight, info.strideWidth],
+            pad,
+            dilations: [1, 1],
+            dataFormat: "NHWC",
+            dimRoundingMode: undefined,
+          },
+        } as never) as tf.TensorInfo;
+        backend.disposeData(fk.dataId);
+        // views are taken after every allocation: a growing wasm heap detaches older ones
+        const o = backend.typedArrayFromHeap(out), y = backend.typedArrayFromHeap(yk);
+        for (let n = 0; n < N; n++) {
+          for (let od = 0; od < Do; od++) {
+            const s = od + k - front;
+            if (s < 0 || s >= D) continue;
+            const src = (n * D + s) * plane, dst = (n * Do + od) * plane;
+            for (let i = 0; i < plane; i++) o[dst + i] += y[src + i];
+          }
+        }
+        backend.disposeData(yk.dataId);
+      }
+    } finally {
+      backend.disposeData(slices.dataId);
+    }
+    return out;
+  };
+  tf.unregisterKernel("Conv3D", "wasm");
+  tf.registerKernel({ kernelName: "Conv3D", backendName: "wasm", kernelFunc: kernelFunc as never });
+  conv3dPatched = true;
+  return true;
+}
+
+/** A model's single forward pass, as lib/models' `LoadedModel.predict` or `LayersModel.predict`. */
+export type TensorPredict = (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * A tfjs model as a {@link PatchForward}: packs the batch as a 5D tensor of `channels` channels,
+ * runs `predict`, reads the output and disposes every tensor it made.
+ * @example const forward = layersForward((x) => model.predict(x) as tf.Tensor, 4);
+ */
+export function layersForward(
+  predict: TensorPredict,
+  channels: number,
+  layout: PatchLayout = "NDHWC",
+): PatchForward {
+  return async (batch, n, [d, h, w]) => {
+    const y = tf.tidy(() => {
+      const shape: [number, number, number, number, number] = layout === "NDHWC"
+        ? [n, d, h, w, channels]
+        : [n, channels, d, h, w];
+      return predict(tf.tensor5d(batch, shape));
+    });
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      y.dispose();
+    }
   };
 }

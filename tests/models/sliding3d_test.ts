@@ -189,3 +189,36 @@ Deno.test("bad options and a model returning the wrong size are errors", async (
   await slidingWindow3d(vol, (b) => b, { patch: [2, 0, 2], outChannels: 1 })
     .then(() => assert(false), (e) => assertEquals(e.name, "InvalidInputError"));
 });
+
+Deno.test("fastConv3dOnWasm: equal to the cpu backend's conv3d (same/valid, strides, batch)", async () => {
+  const { setupBackend } = await import("../../lib/models/backend.ts");
+  const cases: [number[], number[], number[], "same" | "valid"][] = [
+    [[1, 6, 9, 7, 3], [3, 3, 3, 3, 5], [1, 1, 1], "same"],
+    [[2, 5, 8, 8, 4], [3, 3, 3, 4, 2], [1, 1, 1], "valid"],
+    [[1, 7, 10, 9, 2], [3, 1, 3, 2, 3], [1, 2, 2], "same"],
+    [[1, 4, 6, 6, 2], [1, 1, 1, 2, 3], [1, 1, 1], "same"],
+    [[1, 6, 6, 6, 2], [2, 2, 2, 2, 2], [2, 2, 2], "valid"], // depth stride 2: original kernel
+  ];
+  const values = (n: number, seed: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.71 + seed));
+  const run = () =>
+    cases.map(([xs, fs, st, pad]) =>
+      tf.tidy(() => {
+        const x = tf.tensor5d(values(xs.reduce((a, b) => a * b), 1), xs as never);
+        const f = tf.tensor5d(values(fs.reduce((a, b) => a * b), 2), fs as never);
+        return tf.conv3d(x, f, st as [number, number, number], pad).dataSync() as Float32Array;
+      }).slice()
+    );
+  await tf.setBackend("cpu");
+  const want = run();
+  await setupBackend("wasm");
+  const { fastConv3dOnWasm } = await import("../../lib/models/sliding3d.ts");
+  assert(fastConv3dOnWasm());
+  const before = tf.memory().numTensors;
+  const got = run();
+  assertEquals(tf.memory().numTensors, before);
+  got.forEach((g, i) =>
+    assert(maxAbsDiff(g, want[i]) < 1e-5, `case ${i}: ${maxAbsDiff(g, want[i])}`)
+  );
+  await tf.setBackend("cpu");
+});
