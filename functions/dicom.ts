@@ -3,7 +3,7 @@
  * `?phi=1`) and one frame rendered through the pixel pipeline (`/dicom/render`), for callers and
  * for debugging what the other functions see.
  */
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { InvalidInputError } from "../lib/errors.ts";
 import {
@@ -19,6 +19,17 @@ import {
   timed,
   timedAsync,
 } from "../lib/http/mod.ts";
+import {
+  bytesBody,
+  enumQuery,
+  formatQuery,
+  intQuery,
+  numberQuery,
+  openApiRoutes,
+  problems,
+  route,
+  z,
+} from "../lib/http/openapi.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
 import { parseDataSet, readMeta } from "../lib/dicom/parse.ts";
 import { decodeDicom, DEFAULT_PIXEL_LIMIT, type Image, type Window } from "../lib/dicom/pixels.ts";
@@ -64,57 +75,112 @@ function windowParam(c: Context<AppEnv>): Window | "dataset" | undefined {
   return mode === "dataset" ? "dataset" : undefined;
 }
 
+const dicomBody = bytesBody(DICOM_TYPES, "a DICOM Part 10 file (or a bare dataset)");
+
 /** The dicom routes, to mount on an app made by createApp. */
-export const dicomRoutes = new Hono<AppEnv>()
-  .post("/dicom/info", async (c) => {
-    negotiate(c, ["json"] as const);
-    const bytes = await readDicom(c);
-    const ds = timed(c, "parse", () => parseDataSet(bytes, pixelLimit()));
-    const { phi, ...meta } = readMeta(ds);
-    const withPhi = c.req.query("phi") === "1";
-    return c.json({ ...meta, warnings: ds.warnings, ...(withPhi ? { phi } : {}) });
-  })
-  .post("/dicom/render", async (c) => {
-    const format = negotiate(c, ["png", "json", "raw"] as const);
-    const bytes = await readDicom(c);
-    const frame = intParam(c.req.query("frame"), "frame", 0);
-    const decoded = await timedAsync(
-      c,
-      "decode",
-      () => decodeDicom(bytes, { frame, window: windowParam(c), pixelLimit: pixelLimit() }),
-    );
-    const { image, meta, applied } = decoded;
-    if (format === "raw") {
-      return sendBytes(
-        c,
-        new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
-        "application/octet-stream",
-        {
-          "x-image-width": String(image.width),
-          "x-image-height": String(image.height),
-          "x-image-channels": String(image.channels),
-          "x-image-dtype": image.data.constructor.name.replace("Array", "").toLowerCase(),
+export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
+  .openapi(
+    route({
+      method: "post",
+      path: "/dicom/info",
+      summary: "DICOM -> typed metadata (no patient name, id or birth date unless phi=1)",
+      request: {
+        query: z.object({
+          phi: enumQuery(["0", "1"], "1 adds patient name, id, birth date and accession number"),
+          format: formatQuery(["json"]),
+        }),
+        body: dicomBody,
+      },
+      responses: {
+        200: {
+          description: "metadata: modality, rows, columns, spacing, age in years, view, ...",
+          content: { "application/json": { schema: { type: "object" } as const } },
         },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      negotiate(c, ["json"] as const);
+      const bytes = await readDicom(c);
+      const ds = timed(c, "parse", () => parseDataSet(bytes, pixelLimit()));
+      const { phi, ...meta } = readMeta(ds);
+      const withPhi = c.req.query("phi") === "1";
+      return c.json({ ...meta, warnings: ds.warnings, ...(withPhi ? { phi } : {}) });
+    },
+  )
+  .openapi(
+    route({
+      method: "post",
+      path: "/dicom/render",
+      summary: "one frame through the Modality LUT and a window -> PNG (or its values raw)",
+      request: {
+        query: z.object({
+          frame: intQuery("frame", "frame index, from 0 (default 0)", 0),
+          center: numberQuery("center", "window centre (with width)", 40),
+          width: numberQuery("width", "window width (with center)", 400),
+          window: enumQuery(
+            ["dataset", "minmax"],
+            "without center/width: the dataset's window (default) or min-max scaling",
+          ),
+          format: formatQuery(["png", "json", "raw"]),
+        }),
+        body: dicomBody,
+      },
+      responses: {
+        200: {
+          description:
+            "PNG (8-bit grey or RGB), JSON {width, height, channels, frame, frames, applied}, or raw values with X-Image-* headers",
+          content: {
+            "image/png": { schema: { type: "string", format: "binary" } as const },
+            "application/json": { schema: { type: "object" } as const },
+            "application/octet-stream": { schema: { type: "string", format: "binary" } as const },
+          },
+        },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      const format = negotiate(c, ["png", "json", "raw"] as const);
+      const bytes = await readDicom(c);
+      const frame = intParam(c.req.query("frame"), "frame", 0);
+      const decoded = await timedAsync(
+        c,
+        "decode",
+        () => decodeDicom(bytes, { frame, window: windowParam(c), pixelLimit: pixelLimit() }),
       );
-    }
-    const display = timed(c, "scale", () => toByte(image.data));
-    if (format === "json") {
-      return c.json({
-        width: image.width,
-        height: image.height,
-        channels: image.channels,
-        frame,
-        frames: meta.frames,
-        applied,
-      });
-    }
-    const png = await timedAsync(
-      c,
-      "png",
-      () => encodeImagePng(display, image.width, image.height, image.channels),
-    );
-    return sendBytes(c, png, "image/png");
-  });
+      const { image, meta, applied } = decoded;
+      if (format === "raw") {
+        return sendBytes(
+          c,
+          new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+          "application/octet-stream",
+          {
+            "x-image-width": String(image.width),
+            "x-image-height": String(image.height),
+            "x-image-channels": String(image.channels),
+            "x-image-dtype": image.data.constructor.name.replace("Array", "").toLowerCase(),
+          },
+        );
+      }
+      const display = timed(c, "scale", () => toByte(image.data));
+      if (format === "json") {
+        return c.json({
+          width: image.width,
+          height: image.height,
+          channels: image.channels,
+          frame,
+          frames: meta.frames,
+          applied,
+        });
+      }
+      const png = await timedAsync(
+        c,
+        "png",
+        () => encodeImagePng(display, image.width, image.height, image.channels),
+      );
+      return sendBytes(c, png, "image/png");
+    },
+  );
 
 /** The dicom function alone: `deno run -A functions/dicom.ts`. */
 export const app = createApp().route("/", dicomRoutes);

@@ -1,6 +1,8 @@
 /**
- * `deno task dev`: every function on one server (PORT, default 8000), with GET /health.
+ * `deno task dev`: every function on one server (PORT, default 8000), with GET /health, the
+ * OpenAPI document at /openapi.json and its reference UI at /docs.
  */
+import { docsRoutes } from "../lib/http/docs.ts";
 import { createApp, serve } from "../lib/http/mod.ts";
 import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
@@ -11,6 +13,7 @@ export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
   .get("/health", (c) => c.json({ status: "ok", functions: ["rle", "dicom", "mammo"] }))
   .route("/", rleRoutes)
   .route("/", dicomRoutes)
-  .route("/", mammoRoutes);
+  .route("/", mammoRoutes)
+  .route("/", docsRoutes)
 
 if (import.meta.main) serve(app);

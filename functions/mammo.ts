@@ -2,7 +2,7 @@
  * mammo function: the seed's CBIS-DDSM full-mammogram pipeline (`/mammo/preprocess`) and its ROI
  * mask pipeline (`/mammo/mask`), for DICOM (16-bit MG) or PNG input.
  */
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { setMetric } from "hono/timing";
 import { BadInputError, InvalidInputError, UnsupportedError } from "../lib/errors.ts";
@@ -16,6 +16,16 @@ import {
   serve,
   timedAsync,
 } from "../lib/http/mod.ts";
+import {
+  bytesBody,
+  enumQuery,
+  formatQuery,
+  numberQuery,
+  openApiRoutes,
+  problems,
+  route,
+  z,
+} from "../lib/http/openapi.ts";
 import { decodePng, encodeImagePng, encodeMaskPng, isPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
 import { decodeDicom } from "../lib/dicom/pixels.ts";
@@ -74,108 +84,186 @@ function params(c: Context<AppEnv>): Partial<MammoParams> {
   return out;
 }
 
+/** Every pipeline parameter as a query parameter, with its published default. */
+const paramQuery = Object.fromEntries(
+  Object.entries(MAMMO_DEFAULTS).map(([k, v]) => [k, numberQuery(k, `default ${v}`, v)]),
+);
+const PNG_ANSWER = { schema: { type: "string", format: "binary" } as const };
+
 /** The mammo routes, to mount on an app made by createApp. */
-export const mammoRoutes = new Hono<AppEnv>()
-  .post("/mammo/preprocess", async (c) => {
-    const format = negotiate(c, ["png", "json"] as const);
-    requireImageBody(c);
-    const bits = c.req.query("bits") ?? "8";
-    if (bits !== "8" && bits !== "16") {
-      throw new BadInputError(`bits must be 8 or 16, got ${JSON.stringify(bits)}`, {
-        field: "bits",
-      });
-    }
-    const steps = c.req.query("steps") === "1";
-    const img = await timedAsync(
-      c,
-      "read",
-      async () => await readGrey(await readBytes(c), "the mammogram"),
-    );
-    const r = mammoPreprocess(img, params(c), steps);
-    for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
-    const numbers = {
-      lr_flip: r.lrFlip,
-      crop: r.crop,
-      square: r.square,
-      breast_bbox: r.breastBox,
-      input: { width: img.width, height: img.height },
-      params: r.params,
-      timings_ms: r.timings,
-    };
-    if (format === "json") return c.json(numbers);
-    const headers = { "x-mammo-lr-flip": String(r.lrFlip), "x-mammo-square": String(r.square) };
-    if (steps) {
-      const s = strip(r.stages!, 512);
-      return sendBytes(c, await encodeImagePng(s.data, s.width, s.height), "image/png", headers);
-    }
-    const out = bits === "16" ? Uint16Array.from(r.image, (v) => v * 257) : r.image;
-    const png = await timedAsync(c, "png", () => encodeImagePng(out, r.square, r.square));
-    return sendBytes(c, png, "image/png", headers);
-  })
-  .post("/mammo/mask", async (c) => {
-    negotiate(c, ["png"] as const);
-    const type = mediaType(c);
-    let masks: Uint8Array[] = [];
-    let flip: string | undefined;
-    if (type === "multipart/form-data") {
-      const form = await c.req.formData().catch((err) => {
-        throw new BadInputError(`multipart body could not be read: ${err.message}`);
-      });
-      for (const f of form.getAll("mask")) {
-        if (!(f instanceof File)) throw new BadInputError("each mask field must be a file");
-        masks.push(new Uint8Array(await f.arrayBuffer()));
-      }
-      flip = form.get("lr_flip")?.toString();
-    } else if (type === "application/json") {
-      const body = await c.req.json().catch(() => {
-        throw new BadInputError("request body is not valid JSON");
-      });
-      if (!Array.isArray(body?.masks)) {
-        throw new BadInputError("masks must be a list of base64 PNG or DICOM files", {
-          field: "masks",
+export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
+  .openapi(
+    route({
+      method: "post",
+      path: "/mammo/preprocess",
+      summary: "full mammogram -> the seed's six steps -> square image (or its numbers)",
+      request: {
+        query: z.object({
+          bits: enumQuery(["8", "16"], "bit depth of the PNG answer (default 8)"),
+          steps: enumQuery(["0", "1"], "1: a PNG strip of the six stages side by side"),
+          format: formatQuery(["png", "json"]),
+          ...paramQuery,
+        }),
+        body: bytesBody(
+          ["application/dicom", "image/png"],
+          "the mammogram: DICOM (e.g. 16-bit MG) or grey PNG (8 or 16-bit)",
+        ),
+      },
+      responses: {
+        200: {
+          description:
+            "square PNG (X-Mammo-Lr-Flip, X-Mammo-Square headers), the stage strip, or JSON: lr_flip, crop, square, breast_bbox, params, timings_ms",
+          content: {
+            "image/png": PNG_ANSWER,
+            "application/json": { schema: { type: "object" } as const },
+          },
+        },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      const format = negotiate(c, ["png", "json"] as const);
+      requireImageBody(c);
+      const bits = c.req.query("bits") ?? "8";
+      if (bits !== "8" && bits !== "16") {
+        throw new BadInputError(`bits must be 8 or 16, got ${JSON.stringify(bits)}`, {
+          field: "bits",
         });
       }
-      masks = body.masks.map((b: unknown, i: number) => {
-        if (typeof b !== "string") {
-          throw new BadInputError(`masks[${i}] must be a base64 string`, { field: "masks" });
-        }
-        try {
-          return Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0));
-        } catch {
-          throw new BadInputError(`masks[${i}] is not valid base64`, { field: "masks" });
-        }
-      });
-      flip = body.lr_flip === undefined ? undefined : String(body.lr_flip);
-    } else {
-      throw new UnsupportedError(
-        `Content-Type ${
-          JSON.stringify(type || "(none)")
-        } is not accepted here; send multipart/form-data or application/json`,
+      const steps = c.req.query("steps") === "1";
+      const img = await timedAsync(
+        c,
+        "read",
+        async () => await readGrey(await readBytes(c), "the mammogram"),
       );
-    }
-    flip ??= c.req.query("lr_flip");
-    if (flip !== "true" && flip !== "false") {
-      throw new BadInputError(
-        `lr_flip must be true or false, got ${JSON.stringify(flip ?? null)}`,
-        { field: "lr_flip" },
-      );
-    }
-    if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
-    const images = await Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`)));
-    const { width, height } = images[0];
-    images.forEach((m, i) => {
-      if (m.width !== width || m.height !== height) {
-        throw new InvalidInputError(
-          `mask ${i} is ${m.width}x${m.height}, but mask 0 is ${width}x${height}: masks of one mammogram must have one size`,
+      const r = mammoPreprocess(img, params(c), steps);
+      for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+      const numbers = {
+        lr_flip: r.lrFlip,
+        crop: r.crop,
+        square: r.square,
+        breast_bbox: r.breastBox,
+        input: { width: img.width, height: img.height },
+        params: r.params,
+        timings_ms: r.timings,
+      };
+      if (format === "json") return c.json(numbers);
+      const headers = { "x-mammo-lr-flip": String(r.lrFlip), "x-mammo-square": String(r.square) };
+      if (steps) {
+        const s = strip(r.stages!, 512);
+        return sendBytes(c, await encodeImagePng(s.data, s.width, s.height), "image/png", headers);
+      }
+      const out = bits === "16" ? Uint16Array.from(r.image, (v) => v * 257) : r.image;
+      const png = await timedAsync(c, "png", () => encodeImagePng(out, r.square, r.square));
+      return sendBytes(c, png, "image/png", headers);
+    },
+  )
+  .openapi(
+    route({
+      method: "post",
+      path: "/mammo/mask",
+      summary: "ROI masks of one mammogram -> summed, cropped, flipped, padded like the image",
+      request: {
+        query: z.object({
+          lr_flip: enumQuery(["true", "false"], "the lr_flip /mammo/preprocess reported"),
+          ...paramQuery,
+        }),
+        body: {
+          description: "the masks (PNG or DICOM), as multipart fields 'mask' or JSON base64",
+          required: true,
+          content: {
+            "multipart/form-data": {
+              schema: {
+                type: "object",
+                properties: {
+                  mask: { type: "array", items: { type: "string", format: "binary" } },
+                  lr_flip: { type: "string", enum: ["true", "false"] },
+                },
+              } as const,
+            },
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["masks", "lr_flip"],
+                properties: {
+                  masks: { type: "array", items: { type: "string", contentEncoding: "base64" } },
+                  lr_flip: { type: "boolean" },
+                },
+              } as const,
+            },
+          },
+        },
+      },
+      responses: {
+        200: { description: "the square 8-bit mask PNG", content: { "image/png": PNG_ANSWER } },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      negotiate(c, ["png"] as const);
+      const type = mediaType(c);
+      let masks: Uint8Array[] = [];
+      let flip: string | undefined;
+      if (type === "multipart/form-data") {
+        const form = await c.req.formData().catch((err) => {
+          throw new BadInputError(`multipart body could not be read: ${err.message}`);
+        });
+        for (const f of form.getAll("mask")) {
+          if (!(f instanceof File)) throw new BadInputError("each mask field must be a file");
+          masks.push(new Uint8Array(await f.arrayBuffer()));
+        }
+        flip = form.get("lr_flip")?.toString();
+      } else if (type === "application/json") {
+        const body = await c.req.json().catch(() => {
+          throw new BadInputError("request body is not valid JSON");
+        });
+        if (!Array.isArray(body?.masks)) {
+          throw new BadInputError("masks must be a list of base64 PNG or DICOM files", {
+            field: "masks",
+          });
+        }
+        masks = body.masks.map((b: unknown, i: number) => {
+          if (typeof b !== "string") {
+            throw new BadInputError(`masks[${i}] must be a base64 string`, { field: "masks" });
+          }
+          try {
+            return Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0));
+          } catch {
+            throw new BadInputError(`masks[${i}] is not valid base64`, { field: "masks" });
+          }
+        });
+        flip = body.lr_flip === undefined ? undefined : String(body.lr_flip);
+      } else {
+        throw new UnsupportedError(
+          `Content-Type ${
+            JSON.stringify(type || "(none)")
+          } is not accepted here; send multipart/form-data or application/json`,
         );
       }
-    });
-    const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
-    const { mask, square } = maskPreprocess(binary, width, height, flip === "true", params(c));
-    return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
-      "x-mammo-square": String(square),
-    });
-  });
+      flip ??= c.req.query("lr_flip");
+      if (flip !== "true" && flip !== "false") {
+        throw new BadInputError(
+          `lr_flip must be true or false, got ${JSON.stringify(flip ?? null)}`,
+          { field: "lr_flip" },
+        );
+      }
+      if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
+      const images = await Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`)));
+      const { width, height } = images[0];
+      images.forEach((m, i) => {
+        if (m.width !== width || m.height !== height) {
+          throw new InvalidInputError(
+            `mask ${i} is ${m.width}x${m.height}, but mask 0 is ${width}x${height}: masks of one mammogram must have one size`,
+          );
+        }
+      });
+      const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
+      const { mask, square } = maskPreprocess(binary, width, height, flip === "true", params(c));
+      return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
+        "x-mammo-square": String(square),
+      });
+    },
+  );
 
 /** The mammo function alone: `deno run -A functions/mammo.ts`. */
 export const app = createApp().route("/", mammoRoutes);

@@ -2,7 +2,7 @@
  * rle function: run-length masks <-> images and per-image summaries of a whole CSV (seed 001).
  * Imports no tfjs and no DICOM codecs: its cold start stays small.
  */
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
   type AppEnv,
@@ -20,6 +20,17 @@ import {
   timed,
   timedAsync,
 } from "../lib/http/mod.ts";
+import {
+  bytesBody,
+  enumQuery,
+  formatQuery,
+  intQuery,
+  jsonBody,
+  openApiRoutes,
+  problems,
+  route,
+  z,
+} from "../lib/http/openapi.ts";
 import { BadInputError } from "../lib/errors.ts";
 import { checkPixels, decodePng, encodeMaskPng, maskFromPng } from "../lib/image/png.ts";
 import {
@@ -100,80 +111,196 @@ async function decodeAnswer(c: Context<AppEnv>, p: Params): Promise<Response> {
   return sendBytes(c, png, "image/png");
 }
 
+const DIALECTS = ["siim", "kaggle", "coco"] as const;
+const size = {
+  width: intQuery("width", "mask width in pixels (COCO: taken from size when absent)", 1024),
+  height: intQuery("height", "mask height in pixels", 1024),
+};
+const rleFormat = {
+  dialect: enumQuery(DIALECTS, "RLE dialect (default siim)"),
+  order: enumQuery(["column", "row"], "pixel order the runs count in (default column)"),
+};
+const maskAnswer = {
+  200: {
+    description:
+      "the mask: PNG (8-bit 0/255, or 1-bit with bits=1), JSON summary {width, height, area, bbox, runs}, or raw bytes",
+    content: {
+      "image/png": { schema: { type: "string", format: "binary" } as const },
+      "application/json": { schema: { type: "object" } as const },
+      "application/octet-stream": { schema: { type: "string", format: "binary" } as const },
+    },
+  },
+  ...problems(422),
+};
+const DecodeBody = z.object({
+  rle: z.union([
+    z.string(),
+    z.array(z.string()),
+    z.array(z.number()),
+    z.object({
+      size: z.array(z.number()),
+      counts: z.union([z.string(), z.array(z.number())]),
+    }),
+  ]).describe("one RLE, a list merged by union, or a COCO {size, counts}"),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  dialect: z.enum(DIALECTS).optional(),
+  order: z.enum(["column", "row"]).optional(),
+  bits: z.union([z.literal(1), z.literal(8)]).optional(),
+});
+
 /** The rle routes, to mount on an app made by createApp. */
-export const rleRoutes = new Hono<AppEnv>()
-  .get("/rle/decode", (c) => {
-    const q = c.req.query();
-    const rles = c.req.queries("rle");
-    return decodeAnswer(c, { ...q, rle: rles && rles.length > 1 ? rles : q.rle });
-  })
-  .post(
-    "/rle/decode",
+export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
+  .openapi(
+    route({
+      method: "get",
+      path: "/rle/decode",
+      summary: "RLE -> mask (PNG, JSON summary or raw)",
+      request: {
+        query: z.object({
+          rle: z.union([z.string(), z.array(z.string())]).optional().openapi({
+            description: "the RLE; repeat the parameter to merge several by union",
+            example: "1 2 3 4",
+          }),
+          ...size,
+          ...rleFormat,
+          bits: enumQuery(["1", "8"], "PNG bit depth (default 8)"),
+          format: formatQuery(["png", "json", "raw"]),
+        }),
+      },
+      responses: maskAnswer,
+    }),
+    (c) => {
+      const q = c.req.query();
+      const rles = c.req.queries("rle");
+      return decodeAnswer(c, { ...q, rle: rles && rles.length > 1 ? rles : q.rle });
+    },
+  )
+  .openapi(
+    route({
+      method: "post",
+      path: "/rle/decode",
+      summary: "RLE(s) in a JSON body -> mask",
+      request: {
+        query: z.object({ format: formatQuery(["png", "json", "raw"]) }),
+        body: jsonBody(DecodeBody, "the RLE and the mask size; query parameters fill in"),
+      },
+      responses: maskAnswer,
+    }),
     async (c) => decodeAnswer(c, { ...c.req.query(), ...(await readJsonObject(c)) }),
   )
-  .post("/rle/encode", async (c) => {
-    negotiate(c, ["json"] as const);
-    requireContentType(c, ["image/png"]);
-    const dialect = parseDialect(c.req.query("dialect"));
-    const order = parseOrder(c.req.query("order"));
-    const counts = c.req.query("counts") ?? "string";
-    if (counts !== "string" && counts !== "array") {
-      throw new BadInputError(`counts must be "string" or "array", got ${JSON.stringify(counts)}`, {
-        field: "counts",
-      });
-    }
-    const bytes = await readBytes(c);
-    const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
-    checkSize(img.width, img.height, maxDimension());
-    const runs = timed(
-      c,
-      "encode",
-      () => maskToRuns(maskFromPng(img), img.width, img.height, order),
-    );
-    const rle = formatRle(runs, dialect, img.width, img.height, counts);
-    const { area } = summarizeRuns(runs, img.width, img.height, order);
-    return c.json({ rle, dialect, order, width: img.width, height: img.height, area });
-  })
-  .post("/rle/batch", async (c) => {
-    negotiate(c, ["ndjson"] as const);
-    const type = mediaType(c);
-    const gzip = type === "application/gzip" || c.req.header("content-encoding") === "gzip";
-    if (!gzip) {
-      requireContentType(c, [
-        "text/csv",
-        "text/plain",
-        "application/octet-stream",
-        "application/gzip",
-      ]);
-    }
-    const q = c.req.query();
-    const width = intParam(q.width, "width", 1024);
-    const height = intParam(q.height, "height", 1024);
-    checkSize(width, height, maxDimension());
-    const grouping = (q.grouping ?? "all") as Grouping;
-    if (grouping !== "all" && grouping !== "contiguous") {
-      throw new BadInputError(
-        `grouping must be "all" or "contiguous", got ${JSON.stringify(grouping)}`,
-        { field: "grouping" },
+  .openapi(
+    route({
+      method: "post",
+      path: "/rle/encode",
+      summary: "mask PNG (any non-zero pixel is mask) -> RLE in a dialect",
+      request: {
+        query: z.object({
+          ...rleFormat,
+          counts: enumQuery(["string", "array"], "COCO counts as compressed string or array"),
+        }),
+        body: bytesBody(["image/png"], "the mask"),
+      },
+      responses: {
+        200: {
+          description: "{rle, dialect, order, width, height, area}",
+          content: { "application/json": { schema: { type: "object" } as const } },
+        },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      negotiate(c, ["json"] as const);
+      requireContentType(c, ["image/png"]);
+      const dialect = parseDialect(c.req.query("dialect"));
+      const order = parseOrder(c.req.query("order"));
+      const counts = c.req.query("counts") ?? "string";
+      if (counts !== "string" && counts !== "array") {
+        throw new BadInputError(
+          `counts must be "string" or "array", got ${JSON.stringify(counts)}`,
+          {
+            field: "counts",
+          },
+        );
+      }
+      const bytes = await readBytes(c);
+      const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
+      checkSize(img.width, img.height, maxDimension());
+      const runs = timed(
+        c,
+        "encode",
+        () => maskToRuns(maskFromPng(img), img.width, img.height, order),
       );
-    }
-    const raw = c.req.raw.body;
-    if (!raw) throw new BadInputError("request body is empty");
-    const body = gzip ? raw.pipeThrough(new DecompressionStream("gzip")) : raw;
-    const lines = summarizeCsv(body, {
-      width,
-      height,
-      dialect: parseDialect(q.dialect),
-      order: parseOrder(q.order),
-      grouping,
-      stateLimit: envInt("MEDIMG_BATCH_STATE_LIMIT", 256 << 20),
-    });
-    // The first line is awaited here so that a CSV that fails before any output gets a problem status.
-    const first = await lines.next();
-    return new Response(ndjson(first, lines), {
-      headers: { "content-type": "application/x-ndjson" },
-    });
-  });
+      const rle = formatRle(runs, dialect, img.width, img.height, counts);
+      const { area } = summarizeRuns(runs, img.width, img.height, order);
+      return c.json({ rle, dialect, order, width: img.width, height: img.height, area });
+    },
+  )
+  .openapi(
+    route({
+      method: "post",
+      path: "/rle/batch",
+      summary: "a whole RLE CSV (plain or gzip, streamed) -> one NDJSON line per ImageId",
+      request: {
+        query: z.object({
+          ...size,
+          ...rleFormat,
+          grouping: enumQuery(
+            ["all", "contiguous"],
+            "all: merge rows of one ImageId across the file (default); contiguous: stream, merging adjacent rows",
+          ),
+        }),
+        body: bytesBody(["text/csv", "application/gzip"], "ImageId,EncodedPixels CSV"),
+      },
+      responses: {
+        200: {
+          description: "NDJSON: ImageId, rows, has_mask, area, bbox, errors",
+          content: { "application/x-ndjson": { schema: { type: "string" } as const } },
+        },
+        ...problems(415, 422),
+      },
+    }),
+    async (c) => {
+      negotiate(c, ["ndjson"] as const);
+      const type = mediaType(c);
+      const gzip = type === "application/gzip" || c.req.header("content-encoding") === "gzip";
+      if (!gzip) {
+        requireContentType(c, [
+          "text/csv",
+          "text/plain",
+          "application/octet-stream",
+          "application/gzip",
+        ]);
+      }
+      const q = c.req.query();
+      const width = intParam(q.width, "width", 1024);
+      const height = intParam(q.height, "height", 1024);
+      checkSize(width, height, maxDimension());
+      const grouping = (q.grouping ?? "all") as Grouping;
+      if (grouping !== "all" && grouping !== "contiguous") {
+        throw new BadInputError(
+          `grouping must be "all" or "contiguous", got ${JSON.stringify(grouping)}`,
+          { field: "grouping" },
+        );
+      }
+      const raw = c.req.raw.body;
+      if (!raw) throw new BadInputError("request body is empty");
+      const body = gzip ? raw.pipeThrough(new DecompressionStream("gzip")) : raw;
+      const lines = summarizeCsv(body, {
+        width,
+        height,
+        dialect: parseDialect(q.dialect),
+        order: parseOrder(q.order),
+        grouping,
+        stateLimit: envInt("MEDIMG_BATCH_STATE_LIMIT", 256 << 20),
+      });
+      // The first line is awaited here so that a CSV that fails before any output gets a problem status.
+      const first = await lines.next();
+      return new Response(ndjson(first, lines), {
+        headers: { "content-type": "application/x-ndjson" },
+      });
+    },
+  );
 
 function ndjson<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();

@@ -2,13 +2,15 @@
  * The app every function is served by: request id, Server-Timing, optional CORS, API-key auth,
  * body limit, problem+json errors. A function defines only its routes and mounts them here.
  */
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requestId, type RequestIdVariables } from "hono/request-id";
 import { timing, type TimingVariables } from "hono/timing";
 import { apiKeyAuth } from "./auth.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
 import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { notFound, onError } from "./problem.ts";
 
 /** Context variables every route can use. */
@@ -33,16 +35,21 @@ export function envInt(name: string, fallback: number): number {
 export interface AppOptions {
   /** Body limits in bytes for paths that take more than MEDIMG_BODY_LIMIT (e.g. streamed CSV). */
   bodyLimits?: Record<string, number>;
+  /** Title of the function's OpenAPI document at /openapi.json. */
+  title?: string;
 }
+
+/** The version every function reports in its OpenAPI document. */
+export const API_VERSION = "0.1.0";
 
 /**
  * A Hono app with the shared conventions; mount a function's routes with `.route("/", routes)`.
  * @example createApp().route("/", rleRoutes)
  */
-export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const defaultLimit = envInt("MEDIMG_BODY_LIMIT", DEFAULT_BODY_LIMIT);
   const limits = options.bodyLimits ?? {};
-  const app = new Hono<AppEnv>();
+  const app = openApiRoutes();
   app.use(requestId());
   app.use(timeBudget(() => envInt("MEDIMG_TIME_BUDGET_MS", DEFAULT_TIME_BUDGET_MS)));
   app.use(timing({ crossOrigin: true }));
@@ -63,6 +70,15 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use(limitBody((c) => limits[c.req.path] ?? defaultLimit));
   app.onError(onError);
   app.notFound(notFound);
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: options.title ?? "medimg-edge",
+      version: API_VERSION,
+      description:
+        "Medical-image preprocessing and segmentation as small HTTP functions. Errors are application/problem+json (RFC 9457).",
+    },
+  });
   return app;
 }
 

@@ -226,12 +226,22 @@ function taps(
   return { k, index, weight };
 }
 
-/** Expands pixel taps to one tap table per kernel position over interleaved samples. */
-function sampleTaps(t: Taps, cn: number): { ofs: Int32Array[]; coef: Float64Array[] } {
+/** One table of sample offsets and one of weights per kernel position, over interleaved samples. */
+interface SampleTaps<W extends Int32Array | Float64Array> {
+  ofs: Int32Array[];
+  coef: W[];
+}
+
+/** Expands pixel taps to sample taps; 8-bit weights go to Int32Array (integer arithmetic in V8). */
+function sampleTaps<W extends Int32Array | Float64Array>(
+  t: Taps,
+  cn: number,
+  make: (n: number) => W,
+): SampleTaps<W> {
   const n = t.index.length / t.k;
-  const ofs: Int32Array[] = [], coef: Float64Array[] = [];
+  const ofs: Int32Array[] = [], coef: W[] = [];
   for (let j = 0; j < t.k; j++) {
-    const o = new Int32Array(n * cn), c = new Float64Array(n * cn);
+    const o = new Int32Array(n * cn), c = make(n * cn);
     for (let d = 0; d < n; d++) {
       for (let ch = 0; ch < cn; ch++) {
         o[d * cn + ch] = t.index[d * t.k + j] * cn + ch;
@@ -245,7 +255,8 @@ function sampleTaps(t: Taps, cn: number): { ofs: Int32Array[]; coef: Float64Arra
 
 /**
  * resizeGeneric_: a horizontal pass into int (8-bit) or float32 rows, each source row done once
- * and kept while the vertical taps need it, then a vertical pass per destination row.
+ * and kept while the vertical taps need it (slot = row mod taps: the taps of one output row are
+ * consecutive rows), then a vertical pass per destination row.
  */
 function separable(
   src: ResizablePixels,
@@ -257,78 +268,119 @@ function separable(
   cubic: boolean,
 ): ResizablePixels {
   const fixed = src instanceof Uint8Array;
-  const xt = sampleTaps(taps(sw, dw, cubic, fixed, true), cn);
-  const yt = taps(sh, dh, cubic, fixed, false);
+  const xt = taps(sw, dw, cubic, fixed, true), yt = taps(sh, dh, cubic, fixed, false);
   const k = yt.k, w = dw * cn, rowLen = sw * cn;
-  const rows = Array.from({ length: k }, () => fixed ? new Int32Array(w) : new Float32Array(w));
   const rowOf = new Int32Array(k).fill(-1);
+  if (src instanceof Uint8Array) {
+    const { ofs, coef } = sampleTaps(xt, cn, (n) => new Int32Array(n));
+    const beta = Int32Array.from(yt.weight);
+    const rows = Array.from({ length: k }, () => new Int32Array(w)), picked = rows.slice();
+    const out = new Uint8Array(dw * dh * cn);
+    for (let y = 0; y < dh; y++) {
+      for (let j = 0; j < k; j++) {
+        const r = yt.index[y * k + j], slot = r % k;
+        if (rowOf[slot] !== r) {
+          if (cubic) hCubic8(src, r * rowLen, ofs, coef, rows[slot], w);
+          else hLinear8(src, r * rowLen, ofs, coef, rows[slot], w);
+          rowOf[slot] = r;
+        }
+        picked[j] = rows[slot];
+      }
+      if (cubic) vCubic8(picked, beta, y * k, out, y * w, w);
+      else vLinear8(picked, beta, y * k, out, y * w, w);
+    }
+    return out;
+  }
+  const { ofs, coef } = sampleTaps(xt, cn, (n) => new Float64Array(n));
+  const rows = Array.from({ length: k }, () => new Float32Array(w)), picked = rows.slice();
   const out = sameType(src, dw * dh * cn);
-  const horizontal = fixed
-    ? (cubic ? hCubicInt : hLinearInt)
-    : (cubic ? hCubicFloat : hLinearFloat);
-  const picked: (Int32Array | Float32Array)[] = new Array(k);
   for (let y = 0; y < dh; y++) {
     for (let j = 0; j < k; j++) {
       const r = yt.index[y * k + j], slot = r % k;
       if (rowOf[slot] !== r) {
-        horizontal(src, r * rowLen, xt.ofs, xt.coef, rows[slot], w);
+        if (cubic) hCubicFloat(src, r * rowLen, ofs, coef, rows[slot], w);
+        else hLinearFloat(src, r * rowLen, ofs, coef, rows[slot], w);
         rowOf[slot] = r;
       }
       picked[j] = rows[slot];
     }
-    const b = yt.weight.subarray(y * k, y * k + k), o = y * w;
-    if (fixed) {
-      if (cubic) vCubic8(picked as Int32Array[], b, out as Uint8Array, o, w);
-      else vLinear8(picked as Int32Array[], b, out as Uint8Array, o, w);
-    } else if (cubic) vCubicFloat(picked as Float32Array[], b, out, o, w);
-    else vLinearFloat(picked as Float32Array[], b, out, o, w);
+    if (cubic) vCubicFloat(picked, yt.weight, y * k, out, y * w, w);
+    else vLinearFloat(picked, yt.weight, y * k, out, y * w, w);
   }
   return out;
 }
 
-type HPass = (
-  src: ResizablePixels,
+function hLinear8(
+  src: Uint8Array,
   row: number,
   ofs: Int32Array[],
-  coef: Float64Array[],
-  dst: Int32Array | Float32Array,
+  coef: Int32Array[],
+  dst: Int32Array,
   w: number,
-) => void;
-
-const hLinearInt: HPass = (src, row, ofs, coef, dst, w) => {
+): void {
   const o0 = ofs[0], o1 = ofs[1], c0 = coef[0], c1 = coef[1];
   for (let x = 0; x < w; x++) dst[x] = src[row + o0[x]] * c0[x] + src[row + o1[x]] * c1[x];
-};
+}
 
-const hCubicInt: HPass = (src, row, ofs, coef, dst, w) => {
-  const [o0, o1, o2, o3] = ofs, [c0, c1, c2, c3] = coef;
+function hCubic8(
+  src: Uint8Array,
+  row: number,
+  ofs: Int32Array[],
+  coef: Int32Array[],
+  dst: Int32Array,
+  w: number,
+): void {
+  const o0 = ofs[0], o1 = ofs[1], o2 = ofs[2], o3 = ofs[3];
+  const c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
   for (let x = 0; x < w; x++) {
     dst[x] = src[row + o0[x]] * c0[x] + src[row + o1[x]] * c1[x] + src[row + o2[x]] * c2[x] +
       src[row + o3[x]] * c3[x];
   }
-};
+}
 
-const hLinearFloat: HPass = (src, row, ofs, coef, dst, w) => {
+function hLinearFloat(
+  src: ResizablePixels,
+  row: number,
+  ofs: Int32Array[],
+  coef: Float64Array[],
+  dst: Float32Array,
+  w: number,
+): void {
   const o0 = ofs[0], o1 = ofs[1], c0 = coef[0], c1 = coef[1];
   for (let x = 0; x < w; x++) {
     dst[x] = f(src[row + o0[x]] * c0[x]) + f(src[row + o1[x]] * c1[x]);
   }
-};
+}
 
-const hCubicFloat: HPass = (src, row, ofs, coef, dst, w) => {
-  const [o0, o1, o2, o3] = ofs, [c0, c1, c2, c3] = coef;
+function hCubicFloat(
+  src: ResizablePixels,
+  row: number,
+  ofs: Int32Array[],
+  coef: Float64Array[],
+  dst: Float32Array,
+  w: number,
+): void {
+  const o0 = ofs[0], o1 = ofs[1], o2 = ofs[2], o3 = ofs[3];
+  const c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
   for (let x = 0; x < w; x++) {
     const a = f(f(src[row + o0[x]] * c0[x]) + f(src[row + o1[x]] * c1[x]));
     dst[x] = f(f(a + f(src[row + o2[x]] * c2[x])) + f(src[row + o3[x]] * c3[x]));
   }
-};
+}
 
 /**
  * OpenCV's 8-bit linear vertical step (SIMD and scalar alike):
  * (((b0 * (S0 >> 4)) >> 16) + ((b1 * (S1 >> 4)) >> 16) + 2) >> 2.
  */
-function vLinear8(rows: Int32Array[], b: Float64Array, out: Uint8Array, o: number, w: number) {
-  const s0 = rows[0], s1 = rows[1], b0 = b[0], b1 = b[1];
+function vLinear8(
+  rows: Int32Array[],
+  beta: Int32Array,
+  at: number,
+  out: Uint8Array,
+  o: number,
+  w: number,
+): void {
+  const s0 = rows[0], s1 = rows[1], b0 = beta[at], b1 = beta[at + 1];
   for (let x = 0; x < w; x++) {
     const v = (((b0 * (s0[x] >> 4)) >> 16) + ((b1 * (s1[x] >> 4)) >> 16) + 2) >> 2;
     out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
@@ -340,9 +392,16 @@ function vLinear8(rows: Int32Array[], b: Float64Array, out: Uint8Array, o: numbe
  * round(S0*b0 + (S1*b1 + (S2*b2 + S3*b3))) with b = weight / 2^22; the tail in integers,
  * (sum + 2^21) >> 22.
  */
-function vCubic8(rows: Int32Array[], b: Float64Array, out: Uint8Array, o: number, w: number) {
-  const [s0, s1, s2, s3] = rows;
-  const i0 = b[0], i1 = b[1], i2 = b[2], i3 = b[3];
+function vCubic8(
+  rows: Int32Array[],
+  beta: Int32Array,
+  at: number,
+  out: Uint8Array,
+  o: number,
+  w: number,
+): void {
+  const s0 = rows[0], s1 = rows[1], s2 = rows[2], s3 = rows[3];
+  const i0 = beta[at], i1 = beta[at + 1], i2 = beta[at + 2], i3 = beta[at + 3];
   const q = 1 / (COEF_SCALE * COEF_SCALE);
   const b0 = i0 * q, b1 = i1 * q, b2 = i2 * q, b3 = i3 * q;
   const vec = w & ~7;
@@ -371,12 +430,13 @@ function range(out: ResizablePixels): [number, number] {
 
 function vLinearFloat(
   rows: Float32Array[],
-  b: Float64Array,
+  beta: Float64Array,
+  at: number,
   out: ResizablePixels,
   o: number,
   w: number,
-) {
-  const s0 = rows[0], s1 = rows[1], b0 = b[0], b1 = b[1];
+): void {
+  const s0 = rows[0], s1 = rows[1], b0 = beta[at], b1 = beta[at + 1];
   if (out instanceof Float32Array) {
     for (let x = 0; x < w; x++) out[o + x] = f(s0[x] * b0) + f(s1[x] * b1);
     return;
@@ -391,13 +451,14 @@ function vLinearFloat(
  */
 function vCubicFloat(
   rows: Float32Array[],
-  b: Float64Array,
+  beta: Float64Array,
+  at: number,
   out: ResizablePixels,
   o: number,
   w: number,
-) {
-  const [s0, s1, s2, s3] = rows;
-  const b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+): void {
+  const s0 = rows[0], s1 = rows[1], s2 = rows[2], s3 = rows[3];
+  const b0 = beta[at], b1 = beta[at + 1], b2 = beta[at + 2], b3 = beta[at + 3];
   const isFloat = out instanceof Float32Array;
   const vec = isFloat ? w & ~3 : w & ~7;
   const [lo, hi] = isFloat ? [0, 0] : range(out);

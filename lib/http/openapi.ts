@@ -1,0 +1,170 @@
+/**
+ * OpenAPI 3.1 from the route schemas (zod through @hono/zod-openapi). Query parameters are zod
+ * schemas, validated before the handler: a failure becomes the same problem+json 400 as every other
+ * bad parameter, its detail the schema's message. Bodies (images, DICOM, CSV, JSON) are documented
+ * as JSON Schema and read by the handlers, which stream them under the body limit; JSON body
+ * schemas are still written in zod and converted, so one definition documents and validates.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Hook, RouteConfig } from "@hono/zod-openapi";
+import { BadInputError } from "../errors.ts";
+import type { AppEnv } from "./app.ts";
+
+export { z } from "@hono/zod-openapi";
+
+/**
+ * A documented route. Its answers are documented, not typed: handlers answer PNG, NDJSON, raw bytes
+ * or JSON through the shared helpers and return a plain Response.
+ * @example openApiRoutes().openapi(route({ method: "get", path: "/x", responses }), handler)
+ */
+export function route<R extends RouteConfig>(
+  config: R,
+): Omit<R, "responses"> & { responses: RouteConfig["responses"] } {
+  return createRoute(config);
+}
+
+/** The problem+json body every error answer has (RFC 9457). */
+const PROBLEM_SCHEMA = {
+  type: "object",
+  required: ["type", "title", "status", "detail"],
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string", description: "what was wrong, naming the parameter or input" },
+    instance: { type: "string" },
+    request_id: { type: "string" },
+    field: { type: "string", description: "the parameter at fault, when there is one" },
+  },
+} as const;
+
+const PROBLEM_TEXT: Record<number, string> = {
+  400: "malformed input (a parameter, or a body that cannot be read as what it claims)",
+  401: "MEDIMG_API_KEY is set and the key is missing or wrong",
+  404: "no such model or job",
+  406: "no answer format in Accept or ?format= fits",
+  413: "body over the size limit",
+  415: "body of a media type or encoding not accepted here",
+  422: "well-formed input with impossible values, or sizes over the limits",
+  503: "over the request's time budget, or busy (Retry-After)",
+};
+
+/** Error answers for a route's documentation, as problem+json. */
+export function problems(
+  ...statuses: number[]
+): Record<
+  number,
+  { description: string; content: Record<string, { schema: typeof PROBLEM_SCHEMA }> }
+> {
+  return Object.fromEntries(
+    [...new Set([400, 401, 406, 413, ...statuses])].sort().map((s) => [
+      s,
+      {
+        description: PROBLEM_TEXT[s] ?? "error",
+        content: { "application/problem+json": { schema: PROBLEM_SCHEMA } },
+      },
+    ]),
+  );
+}
+
+/** A request body of raw bytes of the given media types (documented, read by the handler). */
+export function bytesBody(types: string[], description: string) {
+  return {
+    description,
+    required: true,
+    content: Object.fromEntries(
+      types.map((t) => [t, { schema: { type: "string", format: "binary" } as const }]),
+    ),
+  };
+}
+
+/**
+ * A JSON request body described by a zod schema, documented as JSON Schema (the handler validates
+ * with {@link parseBody} so it can stream the body under its limit).
+ */
+export function jsonBody(schema: z.ZodType, description: string) {
+  return {
+    description,
+    content: {
+      "application/json": {
+        schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>,
+      },
+    },
+  };
+}
+
+/** The detail for a failed zod parse: each issue's message, with its path unless it names it. */
+function detailOf(error: z.ZodError): { detail: string; field?: string } {
+  const parts = error.issues.map((i) => {
+    const path = i.path.map(String).join(".");
+    return path && !i.message.startsWith(path) ? `${path}: ${i.message}` : i.message;
+  });
+  const field = error.issues[0]?.path.map(String).join(".") || undefined;
+  return { detail: parts.join("; "), field };
+}
+
+/**
+ * Validates a parsed JSON body with a zod schema; a failure is a 400 naming the field.
+ * @example const body = parseBody(MaskBody, await readJsonObject(c))
+ */
+export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const { detail, field } = detailOf(r.error);
+  throw new BadInputError(detail, field ? { field } : {});
+}
+
+const hook: Hook<unknown, AppEnv, string, unknown> = (result) => {
+  if (!result.success) {
+    const { detail, field } = detailOf(result.error as z.ZodError);
+    throw new BadInputError(detail, field ? { field } : {});
+  }
+};
+
+/**
+ * A route set whose `.openapi(createRoute(...), handler)` routes are documented and validated.
+ * @example export const rleRoutes = openApiRoutes().openapi(decodeRoute, handler)
+ */
+export function openApiRoutes(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: hook });
+}
+
+/** Query values arrive as text: an integer parameter with a message that names it. */
+export function intQuery(name: string, description: string, example?: number) {
+  return z.string().regex(/^\s*-?\d+\s*$/, {
+    error: (i) => `${name} must be an integer, got ${JSON.stringify(i.input)}`,
+  }).optional().openapi({
+    type: "integer",
+    description,
+    ...(example === undefined ? {} : { example: String(example) }),
+  });
+}
+
+/** A number parameter from the query. */
+export function numberQuery(name: string, description: string, example?: number) {
+  return z.string().refine((v) => v.trim() !== "" && Number.isFinite(Number(v)), {
+    error: (i) => `${name} must be a number, got ${JSON.stringify(i.input)}`,
+  }).optional().openapi({
+    type: "number",
+    description,
+    ...(example === undefined ? {} : { example: String(example) }),
+  });
+}
+
+/**
+ * One of a few values from the query, documented as an enum; the handler checks it, with a message
+ * that says what each value means where that helps.
+ */
+export function enumQuery(values: readonly string[], description: string) {
+  return z.string().optional().openapi({ enum: [...values], description });
+}
+
+/** A free-text query parameter. */
+export function textQuery(description: string, example?: string) {
+  return z.string().optional().openapi({ description, ...(example ? { example } : {}) });
+}
+
+/** The answer-format parameter every route takes (?format=, else Accept). */
+export function formatQuery(formats: readonly string[]) {
+  return enumQuery(formats, "answer format; overrides the Accept header");
+}
