@@ -59,7 +59,11 @@ export async function getPreset(name: string): Promise<Preset> {
 
 /** Full scale of an integer sample type (floats are taken as they are). */
 function fullScale(data: Image["data"]): number {
-  if (data instanceof Uint8Array || data instanceof Int8Array) return 255;
+  if (
+    data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Int8Array
+  ) {
+    return 255;
+  }
   if (data instanceof Uint16Array || data instanceof Int16Array) return 65535;
   if (data instanceof Uint32Array || data instanceof Int32Array) return 4294967295;
   return 1;

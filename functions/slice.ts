@@ -1,0 +1,386 @@
+/**
+ * slice function: 2D segmentation of one slice or photo with an installed model
+ * (`POST /segment/slice?model=<name>`) and the list of installed models (`GET /models`).
+ * Preprocessing, input size, threshold and classes come from the model's card (lib/models).
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { setMetric } from "hono/timing";
+import { BadInputError, InvalidInputError } from "../lib/errors.ts";
+import {
+  type AppEnv,
+  concurrencyLimit,
+  createApp,
+  envInt,
+  mediaType,
+  negotiate,
+  readBytes,
+  sendBytes,
+  serve,
+  stringParam,
+} from "../lib/http/mod.ts";
+import { checkBudget } from "../lib/http/limits.ts";
+import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
+import {
+  type Dialect,
+  formatRle,
+  maskToRuns,
+  parseDialect,
+  parseOrder,
+  parseRle,
+  runsToMask,
+} from "../lib/rle/mod.ts";
+import { imageInput, type ModelCard } from "../lib/models/card.ts";
+import { type Fit, type Hwc, segmentImage, toMask } from "../lib/models/infer.ts";
+import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
+import { loadModel } from "../lib/models/load.ts";
+import { getPreset } from "../lib/models/presets.ts";
+import { listModels } from "../lib/models/registry.ts";
+
+/** Stage timings for both Server-Timing and the JSON answer. */
+class Stages {
+  readonly ms: Record<string, number> = {};
+  constructor(private c: Context<AppEnv>) {}
+  async run<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const ms = performance.now() - t0;
+      this.ms[name] = Math.round(ms * 100) / 100;
+      setMetric(this.c, name, ms);
+      checkBudget(this.c, name);
+    }
+  }
+}
+
+/** The request's image and optional ground truth, from a raw body or a multipart form. */
+async function readInputs(c: Context<AppEnv>): Promise<{
+  image: Uint8Array;
+  maskFile?: Uint8Array;
+  rle?: string;
+  rleDialect?: string;
+}> {
+  if (mediaType(c) !== "multipart/form-data") return { image: await readBytes(c) };
+  const form = await c.req.formData().catch((err) => {
+    throw new BadInputError(`multipart body could not be read: ${err.message}`);
+  });
+  const file = async (name: string) => {
+    const f = form.get(name);
+    if (f === null) return undefined;
+    if (!(f instanceof File)) throw new BadInputError(`${name} must be a file`, { field: name });
+    return new Uint8Array(await f.arrayBuffer());
+  };
+  const image = await file("image");
+  if (!image) throw new BadInputError("the form has no image field", { field: "image" });
+  const rle = form.get("rle");
+  const dialect = form.get("dialect");
+  return {
+    image,
+    maskFile: await file("mask"),
+    rle: typeof rle === "string" ? rle : undefined,
+    rleDialect: typeof dialect === "string" ? dialect : undefined,
+  };
+}
+
+/** Card preprocessing params, each overridable by a query parameter of the same name. */
+function presetParams(c: Context<AppEnv>, card: ModelCard): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...(card.preprocess?.params ?? {}) };
+  for (const [key, value] of Object.entries(params)) {
+    const q = c.req.query(key);
+    if (q === undefined) continue;
+    if (typeof value === "number") {
+      const n = Number(q);
+      if (q.trim() === "" || !Number.isFinite(n)) {
+        throw new BadInputError(`${key} must be a number, got ${JSON.stringify(q)}`, {
+          field: key,
+        });
+      }
+      params[key] = n;
+    } else params[key] = q;
+  }
+  if ((card.preprocess?.preset ?? "scale") === "scale") {
+    params.channels ??= imageInput(card).order;
+  }
+  return params;
+}
+
+function numberQuery(c: Context<AppEnv>, name: string): number | undefined {
+  const v = c.req.query(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) {
+    throw new BadInputError(`${name} must be a number, got ${JSON.stringify(v)}`, { field: name });
+  }
+  return n;
+}
+
+function flag(c: Context<AppEnv>, name: string): boolean {
+  const v = c.req.query(name);
+  if (v === undefined || v === "0" || v === "false") return false;
+  if (v === "1" || v === "true" || v === "") return true;
+  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(v)}`, { field: name });
+}
+
+/** The foreground probability per pixel: p for one output, 1 - p(class 0) for several. */
+function foreground(probs: Hwc): Float32Array {
+  const n = probs.width * probs.height, k = probs.channels;
+  if (k === 1) return probs.data;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = 1 - probs.data[i * k];
+  return out;
+}
+
+/** The first preprocessed channel (or RGB) scaled min..max to 0..255, with the mask in red. */
+function overlay(x: { tensor: Float32Array; channels: number }, mask: Uint8Array): Uint8Array {
+  const n = mask.length, c = x.channels;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < x.tensor.length; i++) {
+    lo = Math.min(lo, x.tensor[i]), hi = Math.max(hi, x.tensor[i]);
+  }
+  const k = hi > lo ? 255 / (hi - lo) : 0;
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 3; j++) {
+      const v = (x.tensor[i * c + (c === 3 ? j : 0)] - lo) * k;
+      rgb[3 * i + j] = mask[i] ? Math.round(0.5 * v + (j === 0 ? 127.5 : 0)) : Math.round(v);
+    }
+  }
+  return rgb;
+}
+
+/** Area, bounding box (x, y, width, height) of a 0/1 mask. */
+function measure(mask: Uint8Array, width: number, height: number) {
+  let area = 0, x0 = width, y0 = height, x1 = -1, y1 = -1;
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      if (!mask[p]) continue;
+      area++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  return { area, bbox: area ? { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } : null };
+}
+
+/**
+ * Dice 2|A∩B| / (|A| + |B|) and IoU |A∩B| / |A∪B| of two 0/1 masks; both 1 when both are empty.
+ * @example overlapScores(Uint8Array.of(1, 1, 0), Uint8Array.of(1, 0, 0)) // dice 2/3, iou 1/2
+ */
+export function overlapScores(
+  a: Uint8Array,
+  b: Uint8Array,
+): { dice: number; iou: number; intersection: number; truth_area: number } {
+  let inter = 0, sa = 0, sb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sa += a[i];
+    sb += b[i];
+    inter += a[i] & b[i];
+  }
+  const union = sa + sb - inter;
+  return {
+    dice: sa + sb === 0 ? 1 : (2 * inter) / (sa + sb),
+    iou: union === 0 ? 1 : inter / union,
+    intersection: inter,
+    truth_area: sb,
+  };
+}
+
+const FITS = ["auto", "resize", "tile", "pad"] as const;
+
+async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
+  const format = negotiate(c, ["png", "json", "text"] as const);
+  const name = stringParam(c.req.query("model"), "model");
+  if (!name) {
+    throw new BadInputError(
+      "model is required: ?model=<name> of an installed model (GET /models lists them)",
+      { field: "model" },
+    );
+  }
+  const bits = c.req.query("bits") ?? "8";
+  if (bits !== "1" && bits !== "8") {
+    throw new BadInputError(`bits must be 1 or 8, got ${JSON.stringify(bits)}`, { field: "bits" });
+  }
+  const fit = c.req.query("fit") ?? "auto";
+  if (!(FITS as readonly string[]).includes(fit)) {
+    throw new BadInputError(`fit must be one of ${FITS.join(", ")}, got ${JSON.stringify(fit)}`, {
+      field: "fit",
+    });
+  }
+  const probsWanted = flag(c, "probs"), overlayWanted = flag(c, "overlay");
+  const rleQuery = c.req.query("rle");
+  const order = parseOrder(c.req.query("order"));
+  const stages = new Stages(c);
+  const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
+
+  const loaded = await stages.run("model", () => loadModel(name));
+  const { card } = loaded;
+  const inputs = await readInputs(c);
+  const decoded = await stages.run("decode", () => decodeImageBytes(inputs.image, maxPixels));
+  const { image, meta } = decoded;
+  const preset = await getPreset(card.preprocess?.preset ?? "scale");
+  const params = presetParams(c, card);
+  const x = await stages.run("preprocess", () => preset(image, meta, params));
+  if (x.width !== image.width || x.height !== image.height) {
+    throw new InvalidInputError(
+      `preset ${card.preprocess?.preset} changed the image size; segmentation needs it kept`,
+    );
+  }
+  const batch = numberQuery(c, "batch");
+  const overlap = numberQuery(c, "overlap");
+  const { probs, plan, passes } = await stages.run("infer", () =>
+    segmentImage(loaded, x, {
+      fit: fit as Fit | "auto",
+      ...(batch !== undefined ? { batch } : {}),
+      ...(overlap !== undefined ? { overlap } : {}),
+    }));
+  const threshold = numberQuery(c, "threshold") ?? card.threshold ?? 0.5;
+  const mask = await stages.run("threshold", () => toMask(probs, card, threshold));
+  const { width, height } = image;
+
+  // Ground truth: a mask image, or an RLE (its dialect also becomes the answer's).
+  let truth: Uint8Array | undefined;
+  let dialect: Dialect = parseDialect(rleQuery ?? inputs.rleDialect);
+  if (inputs.maskFile) {
+    const gt = await stages.run("truth", () => decodeMaskBytes(inputs.maskFile!, maxPixels));
+    if (gt.width !== width || gt.height !== height) {
+      throw new InvalidInputError(
+        `the ground-truth mask is ${gt.width}x${gt.height}, the image ${width}x${height}`,
+        { field: "mask" },
+      );
+    }
+    truth = gt.mask;
+  } else if (inputs.rle !== undefined) {
+    dialect = parseDialect(inputs.rleDialect ?? rleQuery);
+    const rle = inputs.rle.trim();
+    const value = dialect === "coco" && rle.startsWith("{")
+      ? (() => {
+        try {
+          return JSON.parse(rle);
+        } catch {
+          throw new BadInputError("rle: a COCO RLE object must be JSON", { field: "rle" });
+        }
+      })()
+      : rle;
+    truth = await stages.run(
+      "truth",
+      () => runsToMask([parseRle(value, dialect, width, height)], width, height, order),
+    );
+  }
+
+  const headers = {
+    "x-model": card.name,
+    "x-model-version": card.version,
+    "x-image-width": String(width),
+    "x-image-height": String(height),
+  };
+  if (format === "text") {
+    if (dialect === "coco") {
+      throw new BadInputError("the COCO dialect is JSON: ask for format=json with rle=coco", {
+        field: "rle",
+      });
+    }
+    const runs = maskToRuns(mask, width, height, order);
+    return c.text(formatRle(runs, dialect, width, height) as string, 200, headers);
+  }
+  if (format === "png") {
+    if (probsWanted) {
+      const fg = foreground(probs);
+      const p8 = new Uint8Array(fg.length);
+      for (let i = 0; i < fg.length; i++) p8[i] = Math.round(Math.min(1, Math.max(0, fg[i])) * 255);
+      return sendBytes(c, await encodeImagePng(p8, width, height), "image/png", headers);
+    }
+    if (overlayWanted) {
+      const rgb = overlay(x, mask);
+      return sendBytes(c, await encodeImagePng(rgb, width, height, 3), "image/png", headers);
+    }
+    const png = await stages.run(
+      "png",
+      () => encodeMaskPng(mask, width, height, bits === "1" ? 1 : 8),
+    );
+    return sendBytes(c, png, "image/png", headers);
+  }
+  const { area, bbox } = measure(mask, width, height);
+  const spacing = image.spacing ?? meta.spacing;
+  return c.json(
+    {
+      model: {
+        name: card.name,
+        version: card.version,
+        backend: loaded.backend.name,
+        loaded_now: !loaded.cached,
+        load_ms: loaded.loadMs,
+      },
+      input: {
+        format: decoded.format,
+        width,
+        height,
+        channels: image.channels,
+        spacing: spacing ?? null,
+      },
+      preprocess: { preset: card.preprocess?.preset ?? "scale", params },
+      fit: { ...plan, passes },
+      threshold,
+      area: {
+        pixels: area,
+        mm2: spacing ? area * spacing[0] * spacing[1] : null,
+      },
+      bbox,
+      ...(truth ? { ground_truth: overlapScores(mask, truth) } : {}),
+      ...(rleQuery !== undefined || truth
+        ? {
+          rle: {
+            dialect,
+            order,
+            value: formatRle(maskToRuns(mask, width, height, order), dialect, width, height),
+          },
+        }
+        : {}),
+      timings_ms: stages.ms,
+    },
+    200,
+    headers,
+  );
+}
+
+/** A card for listing: the replay pair's samples left out (they can be large). */
+function listedCard(card: ModelCard): Record<string, unknown> {
+  const { replay, ...rest } = card;
+  return replay
+    ? {
+      ...rest,
+      replay: {
+        inputs: replay.inputs.map((i) => ({ shape: i.shape })),
+        output: { shape: replay.output.shape },
+        tolerance: replay.tolerance,
+      },
+    }
+    : rest;
+}
+
+/** The slice routes, to mount on an app made by createApp. */
+export const sliceRoutes = new Hono<AppEnv>()
+  .use(
+    "/segment/*",
+    concurrencyLimit({
+      max: envInt("MEDIMG_SLICE_CONCURRENCY", 1),
+      queue: envInt("MEDIMG_SLICE_QUEUE", 8),
+      retryAfter: 2,
+    }),
+  )
+  .get("/models", async (c) => {
+    const models = await listModels();
+    return c.json({
+      models: models.map((m) =>
+        m.card ? { name: m.name, card: listedCard(m.card) } : { name: m.name, error: m.error }
+      ),
+    });
+  })
+  .post("/segment/slice", segmentSlice);
+
+/** The slice function alone: `deno run -A functions/slice.ts`. */
+export const app = createApp().route("/", sliceRoutes);
+
+if (import.meta.main) serve(app);
