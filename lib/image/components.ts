@@ -8,7 +8,7 @@
  * background gaps, joined 4-connected, that cannot reach the image border. Regions are ranked by
  * filled area, which orders them as contourArea does except for near-ties of thin shapes.
  */
-import type { Mask } from "./morphology.ts";
+import { fromRuns, type Mask, type RunMask, toRuns } from "./morphology.ts";
 
 /** Horizontal runs of non-zero pixels, in row order: row, first and last column (inclusive). */
 interface Runs {
@@ -19,24 +19,19 @@ interface Runs {
   rowStart: Int32Array;
 }
 
-function findRuns(m: Mask): Runs {
-  const { width: w, height: h, data } = m;
-  const row: number[] = [], x0: number[] = [], x1: number[] = [];
-  const rowStart = new Int32Array(h + 1);
-  for (let y = 0; y < h; y++) {
-    rowStart[y] = row.length;
-    const base = y * w;
-    let x = 0;
-    while (x < w) {
-      while (x < w && data[base + x] === 0) x++;
-      if (x === w) break;
-      const s = x;
-      while (x < w && data[base + x] !== 0) x++;
-      row.push(y), x0.push(s), x1.push(x - 1);
-    }
+function flatRuns(m: RunMask): Runs {
+  let n = 0;
+  for (const r of m.rows) n += r.length >> 1;
+  const row = new Int32Array(n), x0 = new Int32Array(n), x1 = new Int32Array(n);
+  const rowStart = new Int32Array(m.height + 1);
+  let i = 0;
+  for (let y = 0; y < m.height; y++) {
+    rowStart[y] = i;
+    const r = m.rows[y];
+    for (let k = 0; k < r.length; k += 2, i++) row[i] = y, x0[i] = r[k], x1[i] = r[k + 1] - 1;
   }
-  rowStart[h] = row.length;
-  return { row: Int32Array.from(row), x0: Int32Array.from(x0), x1: Int32Array.from(x1), rowStart };
+  rowStart[m.height] = n;
+  return { row, x0, x1, rowStart };
 }
 
 function find(parent: Int32Array, i: number): number {
@@ -84,11 +79,11 @@ export interface Region {
 }
 
 /**
- * 8-connected regions of non-zero pixels, as runs.
+ * 8-connected regions of non-zero pixels (of a mask or of its runs), as runs.
  * @example labelComponents(mask).regions.length
  */
-export function labelComponents(m: Mask): { regions: Region[]; runs: Runs } {
-  const runs = findRuns(m);
+export function labelComponents(m: Mask | RunMask): { regions: Region[]; runs: Runs } {
+  const runs = flatRuns("data" in m ? toRuns(m) : m);
   const n = runs.row.length;
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   joinRows(runs.x0, runs.x1, runs.rowStart, m.height, parent, 1);
@@ -114,11 +109,7 @@ export function labelComponents(m: Mask): { regions: Region[]; runs: Runs } {
  * The runs of a region filled: its own runs plus the background gaps between them that are
  * enclosed (not 4-connected to the image border, the region's first or last row, or outside).
  */
-function filledRuns(
-  region: Region,
-  runs: Runs,
-  width: number,
-): { x0: number[]; x1: number[]; row: number[] } {
+function filledRuns(region: Region, runs: Runs): { rows: number[][]; area: number } {
   const { y0, y1 } = region;
   const lines = y1 - y0 + 1;
   // The region's runs per row, in column order (runs are stored in row then column order).
@@ -159,18 +150,41 @@ function filledRuns(
       }
     }
   }
-  const out = { x0: [] as number[], x1: [] as number[], row: [] as number[] };
+  // Each row's runs, with the enclosed gaps between them joined in: [start, end) pairs.
+  const rows: number[][] = new Array(lines);
   const outside = find(parent, g);
+  let area = 0;
   for (let l = 0; l < lines; l++) {
-    for (const i of perRow[l]) {
-      out.x0.push(runs.x0[i]), out.x1.push(runs.x1[i]), out.row.push(y0 + l);
+    const r = perRow[l], out: number[] = [];
+    for (let k = 0; k < r.length; k++) {
+      const gap = gStart[l] + k - 1;
+      if (k > 0 && find(parent, gap) !== outside) out[out.length - 1] = runs.x1[r[k]] + 1;
+      else out.push(runs.x0[r[k]], runs.x1[r[k]] + 1);
     }
-    for (let k = gStart[l]; k < gStart[l + 1]; k++) {
-      if (find(parent, k) !== outside) out.x0.push(x0[k]), out.x1.push(x1[k]), out.row.push(y0 + l);
-    }
+    for (let k = 0; k < out.length; k += 2) area += out[k + 1] - out[k];
+    rows[l] = out;
   }
-  void width;
-  return out;
+  return { rows, area };
+}
+
+/**
+ * The largest region of a run mask, filled, as a run mask (an empty mask stays empty).
+ * @example largestComponentRuns(toRuns(mask)).rows
+ */
+export function largestComponentRuns(m: RunMask): RunMask {
+  const { regions, runs } = labelComponents(m);
+  let best: { rows: number[][]; area: number; y0: number } | undefined;
+  // A filled region never exceeds its bounding box: try regions by box area and stop when no box
+  // left could beat the best filled area (in practice after one or two regions).
+  const boxArea = (r: Region) => (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1);
+  for (const r of regions.sort((a, b) => boxArea(b) - boxArea(a))) {
+    if (boxArea(r) <= (best?.area ?? 0)) break;
+    const filled = filledRuns(r, runs);
+    if (filled.area > (best?.area ?? 0)) best = { ...filled, y0: r.y0 };
+  }
+  const rows: number[][] = Array.from({ length: m.height }, () => []);
+  if (best) best.rows.forEach((row, l) => (rows[best.y0 + l] = row));
+  return { width: m.width, height: m.height, rows };
 }
 
 /**
@@ -178,23 +192,5 @@ function filledRuns(
  * @example largestComponentFilled({ width, height, data })
  */
 export function largestComponentFilled(m: Mask): Mask {
-  const { regions, runs } = labelComponents(m);
-  let best: ReturnType<typeof filledRuns> | undefined, bestArea = 0;
-  // A filled region never exceeds its bounding box: try regions by box area and stop when no box
-  // left could beat the best filled area (in practice after one or two regions).
-  const boxArea = (r: Region) => (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1);
-  for (const r of regions.sort((a, b) => boxArea(b) - boxArea(a))) {
-    if (boxArea(r) <= bestArea) break;
-    const filled = filledRuns(r, runs, m.width);
-    let area = 0;
-    for (let i = 0; i < filled.x0.length; i++) area += filled.x1[i] - filled.x0[i] + 1;
-    if (area > bestArea) [best, bestArea] = [filled, area];
-  }
-  const data = new Uint8Array(m.width * m.height);
-  if (best) {
-    for (let i = 0; i < best.x0.length; i++) {
-      data.fill(1, best.row[i] * m.width + best.x0[i], best.row[i] * m.width + best.x1[i] + 1);
-    }
-  }
-  return { width: m.width, height: m.height, data };
+  return fromRuns(largestComponentRuns(toRuns(m)));
 }
