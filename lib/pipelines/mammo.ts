@@ -6,9 +6,9 @@
  * transform that maps a mask predicted on the output back onto the original image.
  */
 import { InvalidInputError } from "../errors.ts";
-import { clahe } from "../image/clahe.ts";
-import { largestComponentFilled } from "../image/components.ts";
-import { dilate, morphologyOpen } from "../image/morphology.ts";
+import { claheInto } from "../image/clahe.ts";
+import { largestComponentRuns } from "../image/components.ts";
+import { addReach, dilateRuns, erodeRuns, rectReach, type RunMask } from "../image/morphology.ts";
 
 /** Parameters, with the seed's published defaults. */
 export interface MammoParams {
@@ -70,7 +70,7 @@ export interface MammoResult {
   crop: Box;
   /** The breast mask's bounding box in output (square) coordinates, inclusive; null if no breast. */
   breastBox: { x0: number; y0: number; x1: number; y1: number } | null;
-  /** The breast mask in output coordinates (0/1, square x square). */
+  /** The breast mask in output coordinates (0/1, square x square), made when first read. */
   breastMask: Uint8Array;
   transform: MammoTransform;
   params: MammoParams;
@@ -130,8 +130,89 @@ function toByte(data: ArrayLike<number>, n: number): Uint8Array {
   return out;
 }
 
+type Pixels = GreyInput["data"];
+
+/** Smallest and largest value in the crop box. */
+function extremes(src: Pixels, stride: number, box: Box): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let p = y * stride + box.x0, end = y * stride + box.x1; p < end; p++) {
+      const v = src[p];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
+}
+
 /**
- * Runs the six steps.
+ * Step 3's binary image as runs: pixels whose normalised value is >= the threshold. The
+ * normalisation is monotonic, so on integer images that is one comparison with the smallest
+ * value that passes.
+ */
+function thresholdRuns(
+  src: Pixels,
+  stride: number,
+  box: Box,
+  norm: (v: number) => number,
+  threshold: number,
+  integral: boolean,
+  lo: number,
+  hi: number,
+): RunMask {
+  const w = box.x1 - box.x0, h = box.y1 - box.y0;
+  const rows: number[][] = new Array(h);
+  let cut = hi + 1;
+  if (integral) {
+    for (let v = lo; v <= hi; v++) {
+      if (norm(v) >= threshold) {
+        cut = v;
+        break;
+      }
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const o = (box.y0 + y) * stride + box.x0, row: number[] = [];
+    if (integral) {
+      let x = 0;
+      while (x < w) {
+        while (x < w && src[o + x] < cut) x++;
+        if (x === w) break;
+        const s = x;
+        while (x < w && src[o + x] >= cut) x++;
+        row.push(s, x);
+      }
+    } else {
+      let x = 0;
+      while (x < w) {
+        while (x < w && !(norm(src[o + x]) >= threshold)) x++;
+        if (x === w) break;
+        const s = x;
+        while (x < w && norm(src[o + x]) >= threshold) x++;
+        row.push(s, x);
+      }
+    }
+    rows[y] = row;
+  }
+  return { width: w, height: h, rows };
+}
+
+/** The breast mask in output (square, flipped) coordinates, 0/1. */
+function squareMask(breast: RunMask, square: number, lrFlip: boolean): Uint8Array {
+  const out = new Uint8Array(square * square), w = breast.width;
+  breast.rows.forEach((row, y) => {
+    for (let k = 0; k < row.length; k += 2) {
+      const a = lrFlip ? w - row[k + 1] : row[k], b = lrFlip ? w - row[k] : row[k + 1];
+      out.fill(1, y * square + a, y * square + b);
+    }
+  });
+  return out;
+}
+
+/**
+ * Runs the six steps. Memory beyond the input is the square output and the mask's runs: the crop
+ * is read in place, the mask never exists as pixels (unless `breastMask` is read), and CLAHE runs
+ * in place inside the padded square.
  * @example const r = mammoPreprocess({ width, height, data }); r.lrFlip; r.image
  */
 export function mammoPreprocess(
@@ -150,7 +231,7 @@ export function mammoPreprocess(
     t = now;
   };
 
-  // 1. Crop borders.
+  // 1. Crop borders (kept as a box into the input; copied only for the stage picture).
   const crop = cropBox(img.width, img.height, p);
   const w = crop.x1 - crop.x0, h = crop.y1 - crop.y0;
   if (w < 2 || h < 2) {
@@ -159,136 +240,149 @@ export function mammoPreprocess(
     );
   }
   const n = w * h;
-  const src = img.data;
-  const values = new (src.constructor as new (n: number) => typeof src)(n);
-  for (let y = 0; y < h; y++) {
-    values.set(
-      src.subarray((crop.y0 + y) * img.width + crop.x0, (crop.y0 + y) * img.width + crop.x1),
-      y * w,
-    );
+  const src = img.data, stride = img.width;
+  const at = (x: number, y: number) => (crop.y0 + y) * stride + crop.x0 + x;
+  let cropped: Pixels | undefined;
+  if (withStages) {
+    cropped = new (src.constructor as new (n: number) => Pixels)(n);
+    for (let y = 0; y < h; y++) cropped.set(src.subarray(at(0, y), at(w, y)), y * w);
   }
   lap("crop");
-  if (withStages) stages.push({ name: "crop", width: w, height: h, data: toByte(values, n) });
+  if (cropped) stages.push({ name: "crop", width: w, height: h, data: toByte(cropped, n) });
 
   // 2. Min-max normalise (kept implicit: norm(v) = (v - lo) / (hi - lo), in float64 as numpy).
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    if (values[i] < lo) lo = values[i];
-    if (values[i] > hi) hi = values[i];
-  }
+  const [lo, hi] = extremes(src, stride, crop);
   const range = hi - lo;
   const norm = (v: number) => (range > 0 ? (v - lo) / range : NaN);
   lap("normalise");
-  if (withStages) stages.push({ name: "normalise", width: w, height: h, data: toByte(values, n) });
+  if (cropped) stages.push({ name: "normalise", width: w, height: h, data: toByte(cropped, n) });
 
-  // 3. Remove artefacts.
-  // Integer images: everything per pixel below depends on the value alone, so it is a table
-  // lookup over [lo, hi] (at most 65,536 entries) instead of float arithmetic per pixel.
-  const integral = !(values instanceof Float32Array) && range < 65536;
-  const binary = new Uint8Array(n);
-  if (integral) {
-    const above = new Uint8Array(range + 1);
-    for (let v = 0; v <= range; v++) above[v] = norm(v + lo) >= p.threshold ? 1 : 0;
-    for (let i = 0; i < n; i++) binary[i] = above[values[i] - lo];
-  } else {
-    for (let i = 0; i < n; i++) binary[i] = norm(values[i]) >= p.threshold ? 1 : 0;
-  }
-  const edited = dilate(morphologyOpen({ width: w, height: h, data: binary }, p.kernel), p.kernel);
-  const breast = largestComponentFilled(edited).data;
+  // 3. Remove artefacts: binarise, open, dilate, keep the largest region filled. The open's
+  // dilation and the seed's second dilation are one dilation with twice the reach.
+  const integral = !(src instanceof Float32Array) && range < 65536;
+  const binary = thresholdRuns(src, stride, crop, norm, p.threshold, integral, lo, hi);
+  const reach = rectReach(p.kernel), twice = addReach(reach, reach);
+  const edited = dilateRuns(erodeRuns(binary, reach, reach), twice, twice);
+  const breast = largestComponentRuns(edited);
   lap("artefacts");
-  if (withStages) {
+  if (cropped) {
     const masked = new Uint8Array(n);
-    for (let i = 0; i < n; i++) masked[i] = breast[i] ? Math.round(norm(values[i]) * 255) : 0;
+    breast.rows.forEach((row, y) => {
+      for (let k = 0; k < row.length; k += 2) {
+        for (let x = row[k]; x < row[k + 1]; x++) {
+          masked[y * w + x] = Math.round(norm(cropped[y * w + x]) * 255);
+        }
+      }
+    });
     stages.push({ name: "artefacts", width: w, height: h, data: masked });
   }
 
   // 4. Flip when the breast faces left; the seed sums columns [0, w/2) against [w/2, w-1).
   const half = Math.floor(w / 2);
-  let left = 0, right = 0;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < half; x++) left += breast[row + x];
-    for (let x = half; x < w - 1; x++) right += breast[row + x];
-  }
-  const lrFlip = left < right;
+  let left = 0, right = 0, area = 0;
   // The masked, flipped image goes straight to CLAHE's 8-bit input: cv2.normalize to [0, 255]
   // (scale = 255 * (1 / (max - min)) in double, stored as float32), then truncation to uint8.
   // norm is monotonic, so the masked image's extremes come from the extreme values in the mask
   // (and 0 wherever the mask is off).
-  let vMin = Infinity, vMax = -Infinity, background = false;
-  for (let i = 0; i < n; i++) {
-    if (!breast[i]) {
-      background = true;
-      continue;
+  let vMin = Infinity, vMax = -Infinity;
+  breast.rows.forEach((row, y) => {
+    for (let k = 0; k < row.length; k += 2) {
+      const a = row[k], b = row[k + 1];
+      area += b - a;
+      left += Math.max(0, Math.min(b, half) - a);
+      right += Math.max(0, Math.min(b, w - 1) - Math.max(a, half));
+      for (let q = at(a, y), end = at(b, y); q < end; q++) {
+        const v = src[q];
+        if (v < vMin) vMin = v;
+        if (v > vMax) vMax = v;
+      }
     }
-    if (values[i] < vMin) vMin = values[i];
-    if (values[i] > vMax) vMax = values[i];
-  }
-  const mMin = Math.min(vMin === Infinity ? Infinity : norm(vMin), background ? 0 : Infinity);
-  const mMax = Math.max(vMin === Infinity ? -Infinity : norm(vMax), background ? 0 : -Infinity);
+  });
+  const lrFlip = left < right;
+  const background = area < n;
+  const mMin = Math.min(area ? norm(vMin) : Infinity, background ? 0 : Infinity);
+  const mMax = Math.max(area ? norm(vMax) : -Infinity, background ? 0 : -Infinity);
   const scale = mMax - mMin > Number.EPSILON ? 255 * (1 / (mMax - mMin)) : 0;
   const shift = 0 - mMin * scale;
   const toU8 = (nv: number) => Math.trunc(Math.fround(nv * scale + shift));
-  const lut = integral
-    ? Uint8Array.from({ length: range + 1 }, (_, v) => toU8(norm(v + lo)))
+  // Integer images: a table over the values inside the mask instead of float maths per pixel.
+  const lut = integral && area
+    ? Uint8Array.from({ length: vMax - vMin + 1 }, (_, v) => toU8(norm(v + vMin)))
     : undefined;
   const off = toU8(0);
-  const u8 = new Uint8Array(n);
-  const breastOut = new Uint8Array(n);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const o = y * w + (lrFlip ? w - 1 - x : x);
-      u8[o] = !breast[i] ? off : lut ? lut[values[i] - lo] : toU8(norm(values[i]));
-      breastOut[o] = breast[i];
-    }
-  }
-  lap("flip");
-  if (withStages) stages.push({ name: "flip", width: w, height: h, data: u8.slice() });
-
-  // 5. CLAHE.
-  const enhanced = clahe({ width: w, height: h, data: u8 }, p.clipLimit, p.tiles).data;
-  lap("clahe");
-  if (withStages) stages.push({ name: "clahe", width: w, height: h, data: enhanced });
-
-  // 6. Pad to a square (right when portrait, bottom when landscape), then the seed's min-max.
+  // Written straight into the padded square (right when portrait, bottom when landscape).
   const square = Math.max(w, h);
   const padded = new Uint8Array(square * square);
-  const maskSquare = new Uint8Array(square * square);
   for (let y = 0; y < h; y++) {
-    padded.set(enhanced.subarray(y * w, (y + 1) * w), y * square);
-    maskSquare.set(breastOut.subarray(y * w, (y + 1) * w), y * square);
+    const row = breast.rows[y], o = y * square;
+    padded.fill(off, o, o + w);
+    for (let k = 0; k < row.length; k += 2) {
+      const a = row[k], b = row[k + 1], q0 = at(0, y);
+      if (lut && lrFlip) {
+        for (let x = a, d = o + w - 1 - a; x < b; x++, d--) padded[d] = lut[src[q0 + x] - vMin];
+      } else if (lut) {
+        for (let x = a, d = o + a; x < b; x++, d++) padded[d] = lut[src[q0 + x] - vMin];
+      } else {
+        for (let x = a; x < b; x++) {
+          padded[o + (lrFlip ? w - 1 - x : x)] = toU8(norm(src[q0 + x]));
+        }
+      }
+    }
   }
-  let pMin = 255, pMax = 0;
-  for (let i = 0; i < padded.length; i++) {
-    if (padded[i] < pMin) pMin = padded[i];
-    if (padded[i] > pMax) pMax = padded[i];
+  const region = () => {
+    const out = new Uint8Array(n);
+    for (let y = 0; y < h; y++) out.set(padded.subarray(y * square, y * square + w), y * w);
+    return out;
+  };
+  lap("flip");
+  if (withStages) stages.push({ name: "flip", width: w, height: h, data: region() });
+
+  // 5. CLAHE, in place.
+  claheInto(padded, square, w, h, p.clipLimit, p.tiles, p.tiles, padded, square);
+  lap("clahe");
+  if (withStages) stages.push({ name: "clahe", width: w, height: h, data: region() });
+
+  // 6. Pad to a square (done: the image was written into it), then the seed's min-max over it.
+  let pMin = square > w || square > h ? 0 : 255, pMax = 0;
+  for (let y = 0; y < h; y++) {
+    for (let q = y * square, end = q + w; q < end; q++) {
+      const v = padded[q];
+      if (v < pMin) pMin = v;
+      if (v > pMax) pMax = v;
+    }
   }
   if (pMax > pMin && (pMin !== 0 || pMax !== 255)) {
     const s = 255 / (pMax - pMin);
-    for (let i = 0; i < padded.length; i++) padded[i] = Math.round((padded[i] - pMin) * s);
+    const stretch = Uint8Array.from({ length: 256 }, (_, v) => Math.round((v - pMin) * s));
+    // The padding is 0 and pMin is 0 whenever there is padding: only the image moves.
+    for (let y = 0; y < h; y++) {
+      for (let q = y * square, end = q + w; q < end; q++) padded[q] = stretch[padded[q]];
+    }
   }
   lap("pad");
   if (withStages) stages.push({ name: "pad", width: square, height: square, data: padded });
 
   let bx0 = square, by0 = square, bx1 = -1, by1 = -1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (!maskSquare[y * square + x]) continue;
-      if (x < bx0) bx0 = x;
-      if (x > bx1) bx1 = x;
-      if (y < by0) by0 = y;
-      if (y > by1) by1 = y;
-    }
-  }
+  breast.rows.forEach((row, y) => {
+    if (row.length === 0) return;
+    const a = row[0], b = row[row.length - 1];
+    const x0 = lrFlip ? w - b : a, x1 = lrFlip ? w - 1 - a : b - 1;
+    if (x0 < bx0) bx0 = x0;
+    if (x1 > bx1) bx1 = x1;
+    if (y < by0) by0 = y;
+    by1 = y;
+  });
   const transform = { width: img.width, height: img.height, crop, lrFlip, square };
+  let mask: Uint8Array | undefined;
   return {
     image: padded,
     square,
     lrFlip,
     crop,
     breastBox: bx1 >= 0 ? { x0: bx0, y0: by0, x1: bx1, y1: by1 } : null,
-    breastMask: maskSquare,
+    get breastMask() {
+      return (mask ??= squareMask(breast, square, lrFlip));
+    },
     transform,
     params: p,
     timings,
