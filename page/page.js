@@ -1,0 +1,982 @@
+/**
+ * medimg-edge page: drop files, pick a function, show the answer as pictures with its numbers and
+ * the Server-Timing of each call. A plain ES module with no dependencies, served by
+ * functions/page.ts. NIfTI volumes (.nii, .nii.gz through DecompressionStream) are read here so a
+ * label volume can be browsed slice by slice over its image.
+ */
+
+const $ = (s) => document.querySelector(s);
+const form = $("#run-form");
+const fileInput = $("#file");
+const results = $("#results");
+const statusLine = $("#status");
+const errorBox = $("#error");
+const progressBar = $("#progress");
+
+/** The route that tells whether each function is on this server. */
+const ROUTES = {
+  rle: "/rle/decode",
+  dicom: "/dicom/render",
+  mammo: "/mammo/preprocess",
+  slice: "/segment/slice",
+  cxr: "/cxr/classify",
+  volume: "/segment/volume",
+};
+const NAMES = {
+  rle: "RLE decode",
+  dicom: "DICOM",
+  mammo: "mammogram preprocess",
+  slice: "slice segmentation",
+  cxr: "chest X-ray classification",
+  volume: "volume segmentation",
+};
+const MEDIA = { dicom: "application/dicom", png: "image/png", jpeg: "image/jpeg" };
+
+const state = { files: [], available: new Set(Object.keys(ROUTES)), openapi: null, urls: [] };
+
+// ---------------------------------------------------------------------------------------------
+// Which functions this server has: /openapi.json when served, else the /health list.
+
+async function discover() {
+  let names = null, source = "";
+  try {
+    const r = await fetch("/openapi.json", { headers: { accept: "application/json" } });
+    if (r.ok) {
+      state.openapi = await r.json();
+      const paths = Object.keys(state.openapi.paths ?? {});
+      names = Object.keys(ROUTES).filter((id) => paths.includes(ROUTES[id]));
+      source = "/openapi.json";
+    }
+  } catch { /* no spec: fall back to /health */ }
+  if (!names) {
+    try {
+      const r = await fetch("/health");
+      const h = r.ok ? await r.json() : {};
+      if (Array.isArray(h.functions)) [names, source] = [h.functions, "/health"];
+    } catch { /* the server is down: every call will say so */ }
+  }
+  if (names) state.available = new Set(names.filter((n) => n in ROUTES));
+  for (const id of Object.keys(ROUTES)) {
+    const label = document.querySelector(`[data-fn="${id}"]`);
+    // The volume viewer works without the route: it then shows the files' own labels.
+    label.hidden = !state.available.has(id) && id !== "volume";
+    label.querySelector("input").disabled = label.hidden;
+  }
+  const here = [...state.available].map((id) => NAMES[id]).join(", ") || "none";
+  const absent = Object.keys(ROUTES).filter((id) => !state.available.has(id));
+  $("#functions-status").textContent = names
+    ? `This server has: ${here} (from ${source}).` +
+      (absent.length ? ` Not here: ${absent.map((id) => NAMES[id]).join(", ")}.` : "")
+    : "Could not ask the server which functions it has; all are shown.";
+  if (!state.available.has("volume")) {
+    $("#volume-hint").textContent +=
+      " This server has no /segment/volume: the files are shown as they are.";
+  }
+  fillPresets();
+}
+
+function fillPresets() {
+  const select = $("#slice-preset");
+  const param = state.openapi?.paths?.[ROUTES.slice]?.post?.parameters
+    ?.find((p) => p.name === "preset");
+  const presets = param?.schema?.enum ?? ["ct-liver", "fundus-vessels", "cxr-pneumothorax"];
+  select.replaceChildren(...presets.map((p) => new Option(p, p)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files: what each is, from its first bytes (names only where bytes cannot tell).
+
+async function sniff(file) {
+  const head = new Uint8Array(await file.slice(0, 352).arrayBuffer());
+  const name = file.name.toLowerCase();
+  const text = (a, b) => String.fromCharCode(...head.subarray(a, b));
+  if (text(1, 4) === "PNG" && head[0] === 0x89) return "png";
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "jpeg";
+  if (text(128, 132) === "DICM") return "dicom";
+  if (/\.nii(\.gz)?$/.test(name)) return "nifti";
+  if (head.length >= 4) {
+    const v = new DataView(head.buffer);
+    if ([348, 540].includes(v.getInt32(0, true)) || [348, 540].includes(v.getInt32(0, false))) {
+      return "nifti";
+    }
+  }
+  if (/\.(dcm|dicom)$/.test(name) || (head[1] === 0 && (head[0] === 2 || head[0] === 8))) {
+    return "dicom";
+  }
+  return "unknown";
+}
+
+/** BraTS role of a NIfTI file from its name: flair, t1, t1ce, t2 or seg (BraTS 2021 and 2023 names). */
+function roleOf(name) {
+  const n = name.toLowerCase().replace(/\.nii(\.gz)?$/, "");
+  if (/(seg|label|mask|lesion)/.test(n)) return "seg";
+  if (/(flair|t2f)$|flair/.test(n)) return "flair";
+  if (/t1ce|t1c$/.test(n)) return "t1ce";
+  if (/t2w?$/.test(n)) return "t2";
+  if (/t1n?$/.test(n)) return "t1";
+  return "";
+}
+
+async function setFiles(list) {
+  state.files = await Promise.all(
+    [...list].map(async (file) => ({ file, kind: await sniff(file), role: roleOf(file.name) })),
+  );
+  $("#file-list").replaceChildren(...state.files.map(({ file, kind, role }) => {
+    const li = document.createElement("li");
+    const extra = kind === "nifti" && role ? `, ${role}` : "";
+    li.textContent = `${file.name} — ${kind}${extra}, ${formatBytes(file.size)}`;
+    return li;
+  }));
+  suggestFunction();
+}
+
+/** Picks the function a file most likely wants, unless the user has picked one. */
+function suggestFunction() {
+  if (form.elements.fn.value || !state.files.length) return;
+  const kinds = new Set(state.files.map((f) => f.kind));
+  const pick = kinds.has("nifti") ? "volume" : kinds.has("dicom") ? "dicom" : null;
+  if (pick && !document.querySelector(`[data-fn="${pick}"]`).hidden) selectFunction(pick);
+}
+
+function selectFunction(id) {
+  const radio = form.querySelector(`input[name="fn"][value="${id}"]`);
+  if (radio) radio.checked = true;
+  showOptions();
+}
+
+function showOptions() {
+  const id = form.elements.fn.value;
+  for (const div of document.querySelectorAll("#options [data-for]")) {
+    div.hidden = div.dataset.for !== id;
+  }
+  $("#options .none").hidden = Boolean(id);
+}
+
+function formatBytes(n) {
+  return n < 1024
+    ? `${n} B`
+    : n < 1 << 20
+    ? `${(n / 1024).toFixed(1)} KiB`
+    : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG in: decoded by the browser and sent as PNG (grey when every pixel is grey), since the
+// functions read DICOM and PNG.
+
+const CRC = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+async function encodePng(pixels, width, height, channels) {
+  const stride = width * channels;
+  const raw = new Uint8Array((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  }
+  const zlib = new Uint8Array(
+    await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate")))
+      .arrayBuffer(),
+  );
+  const chunk = (type, data) => {
+    const out = new Uint8Array(12 + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, data.length);
+    out.set([...type].map((ch) => ch.charCodeAt(0)), 4);
+    out.set(data, 8);
+    v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const hv = new DataView(ihdr.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  ihdr.set([8, channels === 1 ? 0 : 2, 0, 0, 0], 8);
+  const sig = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return new Blob(
+    [sig, chunk("IHDR", ihdr), chunk("IDAT", zlib), chunk("IEND", new Uint8Array())],
+    {
+      type: "image/png",
+    },
+  );
+}
+
+async function jpegToPng(file) {
+  const bitmap = await createImageBitmap(file);
+  const { width, height } = bitmap;
+  const canvas = new OffscreenCanvas(width, height);
+  const g = canvas.getContext("2d");
+  g.drawImage(bitmap, 0, 0);
+  const rgba = g.getImageData(0, 0, width, height).data;
+  let grey = true;
+  for (let i = 0; i < rgba.length && grey; i += 4) {
+    grey = rgba[i] === rgba[i + 1] && rgba[i] === rgba[i + 2];
+  }
+  const channels = grey ? 1 : 3;
+  const px = new Uint8Array(width * height * channels);
+  for (let i = 0, j = 0; i < rgba.length; i += 4) {
+    px[j++] = rgba[i];
+    if (!grey) [px[j++], px[j++]] = [rgba[i + 1], rgba[i + 2]];
+  }
+  return await encodePng(px, width, height, channels);
+}
+
+/** The request body for a file and its media type. */
+async function bodyOf(entry) {
+  if (entry.kind === "jpeg") return { body: await jpegToPng(entry.file), type: "image/png" };
+  return { body: entry.file, type: MEDIA[entry.kind] ?? "application/octet-stream" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls: every failure becomes a ProblemError holding the problem+json body.
+
+class ProblemError extends Error {
+  constructor(problem, path) {
+    super(problem.detail || problem.title || "error");
+    this.problem = problem;
+    this.path = path;
+  }
+}
+
+/** A mistake on the page (no file, no text) with the control to fix it. */
+class InputError extends Error {
+  constructor(message, control) {
+    super(message);
+    this.control = control;
+  }
+}
+
+async function call(path, { method = "POST", body, type, accept } = {}) {
+  const headers = {};
+  if (type) headers["content-type"] = type;
+  if (accept) headers.accept = accept;
+  const t0 = performance.now();
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body });
+  } catch (err) {
+    throw new ProblemError({ title: "No answer", detail: `${path}: ${err.message}` }, path);
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let problem;
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      problem = {
+        title: res.statusText || "Error",
+        status: res.status,
+        detail: text.slice(0, 400),
+      };
+    }
+    problem.status ??= res.status;
+    throw new ProblemError(problem, path);
+  }
+  return { res, ms: performance.now() - t0, path };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: a panel per result with pictures on one side and the numbers beside them.
+
+function objectUrl(blob) {
+  const url = URL.createObjectURL(blob);
+  state.urls.push(url);
+  return url;
+}
+
+function resetOutput() {
+  for (const url of state.urls.splice(0)) URL.revokeObjectURL(url);
+  results.replaceChildren();
+  errorBox.hidden = true;
+  errorBox.replaceChildren();
+  progressBar.hidden = true;
+}
+
+function panel(title) {
+  const section = document.createElement("section");
+  section.className = "result";
+  const h = document.createElement("h3");
+  h.textContent = title;
+  const pics = document.createElement("div");
+  pics.className = "pictures";
+  const nums = document.createElement("div");
+  nums.className = "numbers";
+  section.append(h, pics, nums);
+  results.append(section);
+  return { section, pics, nums };
+}
+
+async function addPicture(p, source, alt, caption) {
+  const figure = document.createElement("figure");
+  let el = source;
+  if (source instanceof Blob) {
+    el = new Image();
+    el.alt = alt;
+    el.src = objectUrl(source);
+    await el.decode().catch(() => {
+      throw new ProblemError({
+        title: "Unreadable picture",
+        detail: `the answer for "${caption}" is not an image`,
+      });
+    });
+  } else {
+    el.setAttribute("role", "img");
+    el.setAttribute("aria-label", alt);
+  }
+  const cap = document.createElement("figcaption");
+  cap.textContent = caption;
+  figure.append(el, cap);
+  p.pics.append(figure);
+  return el;
+}
+
+function formatValue(v) {
+  if (typeof v === "number") {
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5)));
+  }
+  if (v === null || v === undefined) return "—";
+  return String(v);
+}
+
+function flatten(obj, prefix = "", out = []) {
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) {
+      out.push([
+        key,
+        v.length > 12
+          ? `${v.slice(0, 12).map(formatValue).join(", ")}, … (${v.length})`
+          : v.map(formatValue).join(", "),
+      ]);
+    } else if (v && typeof v === "object") flatten(v, key, out);
+    else out.push([key, formatValue(v)]);
+  }
+  return out;
+}
+
+function addTable(p, caption, rows, className = "") {
+  const table = document.createElement("table");
+  if (className) table.className = className;
+  const cap = document.createElement("caption");
+  cap.textContent = caption;
+  const body = document.createElement("tbody");
+  for (const [k, v] of rows.slice(0, 80)) {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = k;
+    const td = document.createElement("td");
+    td.textContent = v;
+    tr.append(th, td);
+    body.append(tr);
+  }
+  table.append(cap, body);
+  p.nums.append(table);
+  return table;
+}
+
+function addNumbers(p, caption, obj) {
+  return addTable(p, caption, flatten(obj), "numbers-table");
+}
+
+/** Server-Timing (`name;dur=1.2;desc="..."`) of each call, with the round trip seen here. */
+function addTiming(p, ...calls) {
+  for (const { res, ms, path } of calls) {
+    const rows = [];
+    for (const part of (res.headers.get("server-timing") ?? "").split(",")) {
+      const [name, ...params] = part.trim().split(";").map((x) => x.trim());
+      if (!name) continue;
+      const dur = params.find((x) => x.startsWith("dur="));
+      const desc = params.find((x) => x.startsWith("desc="));
+      rows.push([
+        desc ? desc.slice(5).replace(/^"|"$/g, "") : name,
+        dur ? `${Number(dur.slice(4)).toFixed(1)} ms` : "—",
+      ]);
+    }
+    rows.push(["round trip seen here", `${ms.toFixed(0)} ms`]);
+    addTable(p, `Server-Timing: ${path}`, rows, "timing-table");
+  }
+}
+
+function showError(err) {
+  errorBox.replaceChildren();
+  const h = document.createElement("h3");
+  const p = document.createElement("p");
+  if (err instanceof ProblemError) {
+    const pr = err.problem;
+    h.textContent = `${pr.title ?? "Error"}${pr.status ? ` (${pr.status})` : ""}`;
+    p.textContent = pr.detail ?? err.message;
+    const extra = Object.entries(pr).filter(([k]) =>
+      !["title", "status", "detail", "type"].includes(k)
+    );
+    const dl = document.createElement("dl");
+    for (const [k, v] of [["call", err.path], ...extra]) {
+      if (v === undefined) continue;
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
+      dl.append(dt, dd);
+    }
+    errorBox.append(h, p, dl);
+  } else {
+    h.textContent = err instanceof InputError ? "Check the form" : "Something failed on this page";
+    p.textContent = err.message;
+    errorBox.append(h, p);
+    if (err.control) $(err.control)?.focus();
+  }
+  errorBox.hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overlays: a mask drawn in colour over its image.
+
+async function bitmapOf(source) {
+  return source instanceof ImageBitmap ? source : await createImageBitmap(source);
+}
+
+/** Canvas with `base` in grey and the non-zero pixels of `mask` in translucent red. */
+async function overlay(base, mask) {
+  const [b, m] = await Promise.all([bitmapOf(base), bitmapOf(mask)]);
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [b.width, b.height];
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  g.drawImage(m, 0, 0);
+  const mk = g.getImageData(0, 0, b.width, b.height).data;
+  g.drawImage(b, 0, 0);
+  const img = g.getImageData(0, 0, b.width, b.height);
+  const d = img.data;
+  for (let i = 0; i < d.length; i += 4) {
+    if (mk[i] > 0) [d[i], d[i + 1], d[i + 2]] = [(d[i] + 255) >> 1, d[i + 1] >> 1, d[i + 2] >> 1];
+  }
+  g.putImageData(img, 0, 0);
+  return canvas;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The functions.
+
+function oneFile(kinds, what) {
+  const f = state.files.find((e) => kinds.includes(e.kind)) ?? state.files[0];
+  if (!f) throw new InputError(`Drop or choose ${what} first.`, "#file");
+  return f;
+}
+
+const images = ["dicom", "png", "jpeg", "unknown"];
+
+const RUNNERS = {
+  async rle() {
+    const text = $("#rle-text").value.trim();
+    if (!text) throw new InputError("Paste an RLE first.", "#rle-text");
+    const dialect = $("#rle-dialect").value;
+    let rle = text.split(/\n+/).map((s) => s.trim()).filter(Boolean);
+    if (dialect === "coco" && /^[[{]/.test(text)) {
+      try {
+        rle = JSON.parse(text);
+      } catch {
+        throw new InputError("The COCO RLE is not valid JSON.", "#rle-text");
+      }
+    } else if (rle.length === 1) rle = rle[0];
+    const body = JSON.stringify({
+      rle,
+      dialect,
+      order: $("#rle-order").value,
+      width: Number($("#rle-width").value),
+      height: Number($("#rle-height").value),
+    });
+    const type = "application/json";
+    const [png, json] = await Promise.all([
+      call(ROUTES.rle, { body, type, accept: "image/png" }),
+      call(ROUTES.rle, { body, type, accept: "application/json" }),
+    ]);
+    const summary = await json.res.json();
+    const mask = await png.res.blob();
+    const p = panel("RLE decode");
+    const image = state.files.find((e) => e.kind === "png" || e.kind === "jpeg");
+    const base = image && await createImageBitmap(image.file).catch(() => null);
+    if (base && base.width === summary.width && base.height === summary.height) {
+      await addPicture(
+        p,
+        await overlay(base, mask),
+        "Decoded mask in red over the image",
+        `mask over ${image.file.name}`,
+      );
+    } else {
+      await addPicture(
+        p,
+        mask,
+        "Decoded mask, white on black",
+        `mask ${summary.width}×${summary.height}`,
+      );
+    }
+    addNumbers(p, "Mask", summary);
+    addTiming(p, json, png);
+  },
+
+  async dicom() {
+    const f = oneFile(["dicom", "unknown"], "a DICOM file");
+    const q = new URLSearchParams({ frame: $("#dicom-frame").value || "0" });
+    const win = $("#dicom-window").value;
+    if (win === "custom") {
+      q.set("center", $("#dicom-center").value);
+      q.set("width", $("#dicom-width").value);
+    } else q.set("window", win);
+    const type = MEDIA.dicom;
+    const [png, info] = await Promise.all([
+      call(`${ROUTES.dicom}?${q}`, { body: f.file, type, accept: "image/png" }),
+      call("/dicom/info", { body: f.file, type, accept: "application/json" }),
+    ]);
+    const meta = await info.res.json();
+    const p = panel(`DICOM: ${f.file.name}`);
+    await addPicture(
+      p,
+      await png.res.blob(),
+      `Frame ${q.get("frame")} of ${f.file.name}`,
+      `frame ${q.get("frame")}, window ${win}`,
+    );
+    addNumbers(p, "Metadata", meta);
+    addTiming(p, png, info);
+  },
+
+  async mammo() {
+    const f = oneFile(images, "a mammogram (DICOM, PNG or JPEG)");
+    const { body, type } = await bodyOf(f);
+    const [strip, json] = await Promise.all([
+      call(`${ROUTES.mammo}?steps=1`, { body, type, accept: "image/png" }),
+      call(`${ROUTES.mammo}?format=json`, { body, type, accept: "application/json" }),
+    ]);
+    const numbers = await json.res.json();
+    const p = panel(`Mammogram: ${f.file.name}`);
+    await addPicture(
+      p,
+      await strip.res.blob(),
+      "The six stages side by side: cropped, normalised, artefacts removed, flipped, CLAHE, padded to a square",
+      "1 crop · 2 normalise · 3 artefacts removed · 4 flip · 5 CLAHE · 6 square",
+    );
+    const { timings_ms: _, ...rest } = numbers;
+    addNumbers(p, "Numbers", rest);
+    addTiming(p, json, strip);
+  },
+
+  async slice() {
+    const f = oneFile(images, "an image (DICOM, PNG or JPEG)");
+    const { body, type } = await bodyOf(f);
+    const preset = $("#slice-preset").value;
+    const truth = state.files.find((e) => e !== f && (e.kind === "png" || e.kind === "jpeg"));
+    const send = async (query, accept) => {
+      if (!truth) return await call(`${ROUTES.slice}?${query}`, { body, type, accept });
+      const fd = new FormData();
+      fd.append("image", body, f.file.name);
+      const t = await bodyOf(truth);
+      fd.append("truth", t.body, truth.file.name);
+      return await call(`${ROUTES.slice}?${query}`, { body: fd, accept });
+    };
+    const q = new URLSearchParams({ preset });
+    const [png, json] = await Promise.all([
+      send(`${q}&overlay=1`, "image/png"),
+      send(`${q}&format=json`, "application/json"),
+    ]);
+    const numbers = await json.res.json();
+    const p = panel(`Segmentation (${preset}): ${f.file.name}`);
+    await addPicture(
+      p,
+      await png.res.blob(),
+      `Predicted mask over ${f.file.name}`,
+      `${preset} mask overlay`,
+    );
+    const { rle: _, ...rest } = numbers;
+    addNumbers(p, "Numbers", rest);
+    addTiming(p, json, png);
+  },
+
+  async cxr() {
+    const f = oneFile(images, "a chest X-ray (DICOM, PNG or JPEG)");
+    const { body, type } = await bodyOf(f);
+    const q = new URLSearchParams();
+    if ($("#cxr-age").value.trim()) q.set("age", $("#cxr-age").value.trim());
+    if ($("#cxr-view").value) q.set("view", $("#cxr-view").value);
+    const json = await call(`${ROUTES.cxr}?${q}`, { body, type, accept: "application/json" });
+    const out = await json.res.json();
+    const p = panel(`Chest X-ray: ${f.file.name}`);
+    const calls = [json];
+    try {
+      q.set("heatmap", "1");
+      const heat = await call(`${ROUTES.cxr}?${q}`, { body, type, accept: "image/png" });
+      await addPicture(
+        p,
+        await heat.res.blob(),
+        "Heatmap of the regions that raised the probability",
+        "heatmap",
+      );
+      calls.push(heat);
+    } catch (err) {
+      if (!(err instanceof ProblemError)) throw err;
+    }
+    probabilityBar(p, out.probability, out.threshold);
+    addNumbers(p, "Numbers", out);
+    addTiming(p, ...calls);
+  },
+
+  async volume() {
+    const niftis = state.files.filter((e) => e.kind === "nifti");
+    if (!niftis.length) throw new InputError("Drop NIfTI files (.nii or .nii.gz) first.", "#file");
+    const byRole = Object.fromEntries(niftis.map((e) => [e.role || e.file.name, e]));
+    const four = ["flair", "t1", "t1ce", "t2"];
+    const p = panel(`Volume: ${niftis.map((e) => e.file.name).join(", ")}`);
+    let labels = byRole.seg ? { entry: byRole.seg, name: byRole.seg.file.name } : null;
+    if (state.available.has("volume") && four.every((r) => byRole[r])) {
+      const made = await volumeJob(byRole, p);
+      labels = { volume: made, name: "predicted labels" };
+    }
+    const baseEntry = byRole.flair ?? niftis.find((e) => e.role !== "seg") ?? niftis[0];
+    statusLine.textContent = "Reading the NIfTI files…";
+    const base = await readNifti(baseEntry.file);
+    const lab = labels ? labels.volume ?? await readNifti(labels.entry.file) : null;
+    if (lab && lab.dims.slice(0, 3).join() !== base.dims.slice(0, 3).join()) {
+      throw new InputError(
+        `${labels.name} is ${lab.dims.slice(0, 3).join("×")} but ${baseEntry.file.name} is ${
+          base.dims.slice(0, 3).join("×")
+        }.`,
+        "#file",
+      );
+    }
+    volumeViewer(p, base, baseEntry.file.name, lab, labels?.name);
+  },
+};
+
+function probabilityBar(p, probability, threshold) {
+  if (typeof probability !== "number") return;
+  const wrap = document.createElement("div");
+  wrap.className = "probability";
+  const label = document.createElement("label");
+  label.textContent = `Probability ${(probability * 100).toFixed(1)}%` +
+    (typeof threshold === "number" ? ` (threshold ${(threshold * 100).toFixed(0)}%)` : "");
+  const meter = document.createElement("meter");
+  meter.id = "cxr-probability";
+  label.htmlFor = meter.id;
+  Object.assign(meter, { min: 0, max: 1, value: probability });
+  if (typeof threshold === "number") meter.high = threshold;
+  wrap.append(label, meter);
+  p.nums.prepend(wrap);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volume jobs: four files up, progress over server-sent events, the label volume back as NIfTI.
+
+async function volumeJob(byRole, p) {
+  const fd = new FormData();
+  for (const r of ["flair", "t1", "t1ce", "t2", "seg"]) {
+    if (byRole[r]) fd.append(r, byRole[r].file, byRole[r].file.name);
+  }
+  statusLine.textContent = "Uploading four volumes…";
+  const start = await call(ROUTES.volume, { body: fd, accept: "application/json" });
+  const job = await start.res.json();
+  const id = job.id ?? job.job_id;
+  const links = job.links ?? {};
+  const events = links.events ?? job.events ?? `${ROUTES.volume}/${id}/events`;
+  const result = links.result ?? job.result ?? `${ROUTES.volume}/${id}/result`;
+  progressBar.hidden = false;
+  await new Promise((resolve, reject) => {
+    const es = new EventSource(events);
+    const onProgress = (e) => {
+      const d = JSON.parse(e.data || "{}");
+      if (typeof d.done === "number" && d.total) progressBar.value = d.done / d.total;
+      else if (typeof d.progress === "number") progressBar.value = d.progress;
+      statusLine.textContent = `Segmenting: ${d.stage ?? d.message ?? ""} ${
+        Math.round(progressBar.value * 100)
+      }%`;
+      if (d.state === "done" || d.status === "done") [es.close(), resolve()];
+      if (d.state === "failed" || d.status === "failed") {
+        [
+          es.close(),
+          reject(
+            new ProblemError(
+              d.problem ?? { title: "Job failed", detail: d.detail ?? d.error },
+              events,
+            ),
+          ),
+        ];
+      }
+    };
+    es.addEventListener("progress", onProgress);
+    es.onmessage = onProgress;
+    es.addEventListener("done", () => [es.close(), resolve()]);
+    es.addEventListener("error", (e) => {
+      if (e.data) [es.close(), reject(new ProblemError(JSON.parse(e.data), events))];
+      else if (es.readyState === EventSource.CLOSED) {
+        reject(new ProblemError({ title: "Progress lost", detail: `${events} closed` }, events));
+      }
+    });
+  });
+  progressBar.value = 1;
+  const [nii, json] = await Promise.all([
+    call(`${result}${result.includes("?") ? "&" : "?"}format=nifti`, { method: "GET" }),
+    call(`${result}${result.includes("?") ? "&" : "?"}format=json`, {
+      method: "GET",
+      accept: "application/json",
+    }),
+  ]);
+  addNumbers(p, "Numbers", await json.res.json());
+  addTiming(p, start, json, nii);
+  return await niftiFromBytes(new Uint8Array(await nii.res.arrayBuffer()), "the label volume");
+}
+
+// ---------------------------------------------------------------------------------------------
+// NIfTI-1/2 reader (either byte order, gzip or not), first volume of 4D files, scaled by scl_slope.
+
+const DTYPES = {
+  2: ["Uint8", 1],
+  4: ["Int16", 2],
+  8: ["Int32", 4],
+  16: ["Float32", 4],
+  64: ["Float64", 8],
+  256: ["Int8", 1],
+  512: ["Uint16", 2],
+  768: ["Uint32", 4],
+};
+
+async function readNifti(file) {
+  return await niftiFromBytes(new Uint8Array(await file.arrayBuffer()), file.name);
+}
+
+async function niftiFromBytes(bytes, name) {
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  return parseNifti(bytes, name);
+}
+
+function parseNifti(bytes, name) {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (why) => {
+    throw new InputError(`${name} is not a NIfTI volume this page reads: ${why}.`, "#file");
+  };
+  if (bytes.length < 348) fail("it is shorter than a header");
+  let le = true;
+  let size = v.getInt32(0, true);
+  if (size !== 348 && size !== 540) [le, size] = [false, v.getInt32(0, false)];
+  if (size !== 348 && size !== 540) fail("sizeof_hdr is neither 348 nor 540");
+  const two = size === 540;
+  const dim = [], pixdim = [];
+  for (let i = 0; i < 8; i++) {
+    dim.push(two ? Number(v.getBigInt64(16 + 8 * i, le)) : v.getInt16(40 + 2 * i, le));
+    pixdim.push(two ? v.getFloat64(104 + 8 * i, le) : v.getFloat32(76 + 4 * i, le));
+  }
+  const datatype = v.getInt16(two ? 12 : 70, le);
+  const offset = two ? Number(v.getBigInt64(168, le)) : Math.floor(v.getFloat32(108, le));
+  const slope = two ? v.getFloat64(176, le) : v.getFloat32(112, le);
+  const inter = two ? v.getFloat64(184, le) : v.getFloat32(116, le);
+  if (!(offset >= (two ? 544 : 352))) fail(`vox_offset ${offset} is inside the header`);
+  const dt = DTYPES[datatype];
+  if (!dt) fail(`datatype ${datatype} is not a scalar type`);
+  const [nx, ny, nz] = [1, 2, 3].map((i) => (i <= dim[0] ? Math.max(1, dim[i]) : 1));
+  const n = nx * ny * nz;
+  if (offset + n * dt[1] > bytes.length) {
+    fail(`its ${nx}×${ny}×${nz} voxels run past the end of the file`);
+  }
+  const data = new Float32Array(n);
+  const get = DataView.prototype[`get${dt[0]}`];
+  const scale = slope !== 0 && Number.isFinite(slope) && !(slope === 1 && inter === 0);
+  for (let i = 0, o = offset; i < n; i++, o += dt[1]) {
+    const x = get.call(v, o, le);
+    data[i] = scale ? x * slope + inter : x;
+  }
+  return {
+    dims: [nx, ny, nz],
+    spacing: [1, 2, 3].map((i) => Math.abs(pixdim[i]) || 1),
+    datatype: dt[0].toLowerCase(),
+    version: two ? 2 : 1,
+    endian: le ? "little" : "big",
+    data,
+    integer: !scale && !dt[0].startsWith("Float"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The viewer: one axial slice of the image with the labels over it, a slider through the slices.
+
+const LABEL_COLOURS = { 1: [255, 40, 40], 2: [40, 220, 40], 3: [60, 120, 255], 4: [255, 220, 0] };
+const LABEL_NAMES = { 1: "necrotic core", 2: "oedema", 3: "label 3", 4: "enhancing tumour" };
+
+function windowOf(data) {
+  const step = Math.max(1, Math.floor(data.length / 200000));
+  const sample = [];
+  for (let i = 0; i < data.length; i += step) {
+    if (data[i] !== 0 && Number.isFinite(data[i])) sample.push(data[i]);
+  }
+  if (!sample.length) return [0, 1];
+  sample.sort((a, b) => a - b);
+  const lo = sample[Math.floor(sample.length * 0.005)],
+    hi = sample[Math.floor(sample.length * 0.995)];
+  return [lo, hi > lo ? hi : lo + 1];
+}
+
+function volumeViewer(p, base, baseName, lab, labName) {
+  const [nx, ny, nz] = base.dims;
+  const [lo, hi] = windowOf(base.data);
+  const counts = new Map();
+  let bestZ = Math.floor(nz / 2), best = 0;
+  if (lab) {
+    const perSlice = new Uint32Array(nz);
+    for (let i = 0; i < lab.data.length; i++) {
+      const l = Math.round(lab.data[i]);
+      if (l > 0) {
+        counts.set(l, (counts.get(l) ?? 0) + 1);
+        perSlice[Math.floor(i / (nx * ny))]++;
+      }
+    }
+    for (let z = 0; z < nz; z++) if (perSlice[z] > best) [best, bestZ] = [perSlice[z], z];
+  }
+  const canvas = document.createElement("canvas");
+  canvas.id = "volume-canvas";
+  [canvas.width, canvas.height] = [nx, ny];
+  const g = canvas.getContext("2d");
+  const img = g.createImageData(nx, ny);
+  const controls = document.createElement("div");
+  controls.className = "slider";
+  const slider = Object.assign(document.createElement("input"), {
+    type: "range",
+    id: "volume-slice",
+    min: 0,
+    max: nz - 1,
+    value: bestZ,
+  });
+  const sliderLabel = Object.assign(document.createElement("label"), { htmlFor: "volume-slice" });
+  const alpha = Object.assign(document.createElement("input"), {
+    type: "range",
+    id: "volume-alpha",
+    min: 0,
+    max: 100,
+    value: 50,
+  });
+  const alphaLabel = Object.assign(document.createElement("label"), {
+    htmlFor: "volume-alpha",
+    textContent: "Label opacity",
+  });
+  controls.append(sliderLabel, slider);
+  if (lab) controls.append(alphaLabel, alpha);
+
+  const draw = () => {
+    const z = Number(slider.value), a = Number(alpha.value) / 100;
+    const d = img.data;
+    for (let y = 0; y < ny; y++) {
+      // Rows from the top of the picture are the highest y: anterior up for RAS-stored volumes.
+      const row = (ny - 1 - y) * nx;
+      for (let x = 0; x < nx; x++) {
+        const i = x + nx * (y + ny * z), o = (row + x) * 4;
+        const grey = Math.max(0, Math.min(255, ((base.data[i] - lo) / (hi - lo)) * 255));
+        let [r, gg, b] = [grey, grey, grey];
+        const l = lab ? Math.round(lab.data[i]) : 0;
+        const c = l > 0 && (LABEL_COLOURS[l] ?? [255, 0, 255]);
+        if (c) [r, gg, b] = [r + (c[0] - r) * a, gg + (c[1] - gg) * a, b + (c[2] - b) * a];
+        [d[o], d[o + 1], d[o + 2], d[o + 3]] = [r, gg, b, 255];
+      }
+    }
+    g.putImageData(img, 0, 0);
+    sliderLabel.textContent = `Axial slice ${z + 1} of ${nz}`;
+    slider.setAttribute("aria-valuetext", `slice ${z + 1} of ${nz}`);
+    canvas.dataset.slice = String(z);
+  };
+  slider.addEventListener("input", draw);
+  alpha.addEventListener("input", draw);
+  draw();
+  const figure = document.createElement("figure");
+  const cap = document.createElement("figcaption");
+  cap.textContent = lab ? `${baseName} with ${labName} over it` : baseName;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute(
+    "aria-label",
+    cap.textContent + "; use the slider to move through the slices",
+  );
+  figure.append(canvas, cap);
+  p.pics.append(figure, controls);
+
+  const voxelMl = base.spacing.reduce((x, y) => x * y, 1) / 1000;
+  addNumbers(p, "Image", {
+    file: baseName,
+    size: base.dims.join(" × "),
+    spacing_mm: base.spacing.map((s) => Number(s.toFixed(3))),
+    datatype: `${base.datatype} (NIfTI-${base.version}, ${base.endian} endian)`,
+    display_window: [lo, hi],
+  });
+  if (lab) {
+    const rows = [...counts.keys()].sort((x, y) => x - y).map((l) => [
+      `${l} ${LABEL_NAMES[l] ?? ""}`.trim(),
+      `${counts.get(l)} voxels, ${(counts.get(l) * voxelMl).toFixed(2)} mL`,
+    ]);
+    const t = addTable(
+      p,
+      `Labels (${labName})`,
+      rows.length ? rows : [["none", "no labelled voxel"]],
+      "labels-table",
+    );
+    for (const [i, tr] of [...t.tBodies[0].rows].entries()) {
+      const l = [...counts.keys()].sort((x, y) => x - y)[i];
+      const c = LABEL_COLOURS[l];
+      if (c) tr.cells[0].style.setProperty("--swatch", `rgb(${c.join(",")})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring.
+
+form.addEventListener("change", (e) => {
+  if (e.target.name === "fn") showOptions();
+  if (e.target.id === "dicom-window") $("#dicom-custom").hidden = e.target.value !== "custom";
+});
+fileInput.addEventListener("change", () => setFiles(fileInput.files));
+const drop = $("#drop");
+for (const type of ["dragenter", "dragover"]) {
+  drop.addEventListener(type, (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  drop.addEventListener(type, () => drop.classList.remove("over"));
+}
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  if (e.dataTransfer?.files?.length) setFiles(e.dataTransfer.files);
+});
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const id = form.elements.fn.value;
+  resetOutput();
+  const button = $("#run");
+  if (!id) {
+    showError(new InputError("Pick a function first.", "#functions input:not([disabled])"));
+    results.dataset.state = "error";
+    return;
+  }
+  results.dataset.state = "busy";
+  button.disabled = true;
+  statusLine.textContent = `Running ${NAMES[id]}…`;
+  const t0 = performance.now();
+  try {
+    await RUNNERS[id]();
+    results.dataset.state = "done";
+    statusLine.textContent = `${NAMES[id]}: done in ${(performance.now() - t0).toFixed(0)} ms.`;
+  } catch (err) {
+    showError(err);
+    results.dataset.state = "error";
+    statusLine.textContent = `${NAMES[id]}: failed.`;
+  } finally {
+    button.disabled = false;
+    progressBar.hidden = true;
+  }
+});
+
+showOptions();
+discover();
