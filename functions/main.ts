@@ -6,6 +6,7 @@ import { docsRoutes } from "../lib/http/docs.ts";
 import { createApp, serve } from "../lib/http/mod.ts";
 import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
+import { pageRoutes } from "./page.ts";
 import { rleBodyLimits, rleRoutes } from "./rle.ts";
 
 /** All functions mounted together. */
@@ -15,5 +16,6 @@ export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
   .route("/", docsRoutes)
+  .route("/", pageRoutes);
 
 if (import.meta.main) serve(app);

@@ -1,0 +1,320 @@
+/**
+ * The page at `/` (functions/page.ts, page/): served with its media types and cache headers, and
+ * used in a real browser: Debian's chromium, headless, driven by playwright-core against the dev
+ * app (functions/main.ts) on a free port. Files from ../shared/data are dropped on the page, the
+ * pictures and numbers it shows are checked against the routes' own answers, and a screenshot is
+ * decoded and checked for content. Browser steps are skipped, with the reason printed, where
+ * /usr/bin/chromium or the data is absent.
+ */
+/// <reference lib="dom" />
+import { Buffer } from "node:buffer";
+import { assert, assertEquals } from "@std/assert";
+import { app } from "../../functions/main.ts";
+import { decodePng } from "../../lib/image/png.ts";
+import { dataFile } from "../_data.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    console.log(`skipping the browser test: ${CHROMIUM} not found (apt-get install chromium)`);
+    return false;
+  }
+})();
+
+const mammoPng = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
+const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
+const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
+const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
+
+Deno.test("GET / serves the page; its assets have their types, ETags and cache headers", async () => {
+  const res = await app.request("/");
+  assertEquals(res.status, 200);
+  assertEquals(res.headers.get("content-type"), "text/html; charset=utf-8");
+  assertEquals(res.headers.get("cache-control"), "no-cache");
+  assert(res.headers.get("content-security-policy")?.includes("default-src 'self'"));
+  assert(res.headers.get("server-timing"), "Server-Timing on the page too");
+  const html = await res.text();
+  const etag = res.headers.get("etag")!;
+  assertEquals((await app.request("/", { headers: { "if-none-match": etag } })).status, 304);
+  for (const [name, type] of [["page.js", "text/javascript"], ["page.css", "text/css"]]) {
+    const url = html.match(new RegExp(`/page/${name.replace(".", "\\.")}\\?v=[0-9a-f]{16}`))?.[0];
+    assert(url, `the page names ${name} with its hash`);
+    const pinned = await app.request(url);
+    assertEquals(pinned.status, 200);
+    assertEquals(pinned.headers.get("content-type"), `${type}; charset=utf-8`);
+    assertEquals(pinned.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assertEquals(pinned.headers.get("x-content-type-options"), "nosniff");
+    const body = new Uint8Array(await pinned.arrayBuffer());
+    assertEquals(body, await Deno.readFile(new URL(`../../page/${name}`, import.meta.url)));
+    assertEquals(`"${url.split("=")[1]}"`, pinned.headers.get("etag"));
+    // Another hash (an old page) is answered but revalidated, never cached for a year.
+    const stale = await app.request(`/page/${name}?v=0000`);
+    assertEquals(stale.headers.get("cache-control"), "no-cache");
+    await stale.body?.cancel();
+  }
+  const missing = await app.request("/page/index.html");
+  assertEquals(missing.status, 404);
+  assertEquals(missing.headers.get("content-type"), "application/problem+json");
+  await missing.body?.cancel();
+});
+
+/** Routes the page should offer: /openapi.json's paths when served, else /health's list. */
+async function serverFunctions(): Promise<Set<string>> {
+  const spec = await app.request("/openapi.json");
+  if (spec.ok) {
+    const paths = Object.keys((await spec.json()).paths ?? {});
+    const routes: Record<string, string> = {
+      rle: "/rle/decode",
+      dicom: "/dicom/render",
+      mammo: "/mammo/preprocess",
+      slice: "/segment/slice",
+      cxr: "/cxr/classify",
+      volume: "/segment/volume",
+    };
+    return new Set(Object.keys(routes).filter((id) => paths.includes(routes[id])));
+  }
+  await spec.body?.cancel();
+  return new Set((await (await app.request("/health")).json()).functions);
+}
+
+/** Label counts of a gzip NIfTI-1 label map (uint8, little-endian), computed here. */
+async function labelCounts(path: string): Promise<Map<number, number>> {
+  const stream = (await Deno.open(path)).readable.pipeThrough(new DecompressionStream("gzip"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  const v = new DataView(bytes.buffer);
+  assertEquals(v.getInt16(70, true), 2, "a uint8 label map");
+  const counts = new Map<number, number>();
+  for (let i = v.getFloat32(108, true); i < bytes.length; i++) {
+    if (bytes[i]) counts.set(bytes[i], (counts.get(bytes[i]) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Checks that a screenshot is a real picture: decodable, and far from one flat colour. */
+async function assertNotBlank(path: string) {
+  const png = decodePng(await Deno.readFile(path));
+  const n = png.width * png.height;
+  let sum = 0, sum2 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * png.channels;
+    const grey = (png.data[o] + png.data[o + 1] + png.data[o + 2]) / 3;
+    sum += grey;
+    sum2 += grey * grey;
+  }
+  const variance = sum2 / n - (sum / n) ** 2;
+  assert(png.width >= 800 && png.height >= 600, `${path} is ${png.width}x${png.height}`);
+  assert(variance > 100, `${path} looks blank: grey variance ${variance.toFixed(1)}`);
+}
+
+Deno.test({
+  name: "the page in chromium: drop a file, pick a function, pictures and numbers appear",
+  ignore: !hasChromium,
+  // playwright keeps a pipe and sockets to chromium open between steps.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const { chromium } = await import("playwright-core");
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu"],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(30_000);
+    const pageErrors: string[] = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (m) => {
+      // A 4xx answer is logged by chromium as a failed resource; the page shows it in its alert.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+        pageErrors.push(m.text());
+      }
+    });
+
+    const open = async () => {
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() =>
+        !document.querySelector("#functions-status")?.textContent?.startsWith("Looking")
+      );
+    };
+    const run = async (fn: string) => {
+      await page.check(`input[name="fn"][value="${fn}"]`);
+      await page.click("#run");
+      await page.waitForSelector(
+        '#results[data-state="done"], #results[data-state="error"]',
+        { state: "attached" },
+      );
+      return await page.getAttribute("#results", "data-state");
+    };
+    const errorText = async () => await page.textContent("#error") ?? "";
+    const cell = async (caption: string, key: string) =>
+      await page.evaluate(([caption, key]) => {
+        const table = [...document.querySelectorAll("#results table")]
+          .find((t) => t.querySelector("caption")?.textContent?.startsWith(caption));
+        const row = [...(table?.querySelectorAll("tr") ?? [])]
+          .find((r) => r.querySelector("th")?.textContent === key);
+        return row?.querySelector("td")?.textContent ?? null;
+      }, [caption, key]);
+
+    try {
+      await t.step("functions the server lacks are hidden, every control has a label", async () => {
+        await open();
+        const have = await serverFunctions();
+        for (const fn of ["rle", "dicom", "mammo", "slice", "cxr"]) {
+          const hidden = await page.$eval(`[data-fn="${fn}"]`, (el) => (el as HTMLElement).hidden);
+          assertEquals(hidden, !have.has(fn), `${fn}: on the server ${have.has(fn)}`);
+        }
+        const unlabelled = await page.evaluate(() =>
+          [...document.querySelectorAll("input, select, textarea")]
+            .filter((el) =>
+              !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label")
+            )
+            .map((el) => el.id || el.outerHTML)
+        );
+        assertEquals(unlabelled, []);
+      });
+
+      await t.step("RLE text -> mask picture and its area", async () => {
+        await open();
+        await page.check('input[name="fn"][value="rle"]');
+        await page.fill("#rle-text", "5 10 20 30");
+        await page.fill("#rle-width", "100");
+        await page.fill("#rle-height", "100");
+        assertEquals(await run("rle"), "done", await errorText());
+        const size = await page.$eval("#results img", (img) => {
+          const i = img as HTMLImageElement;
+          return [i.naturalWidth, i.naturalHeight];
+        });
+        assertEquals(size, [100, 100]);
+        assertEquals(await cell("Mask", "area"), "40");
+        assert(await cell("Server-Timing: /rle/decode", "round trip seen here"));
+      });
+
+      await t.step({
+        name: "a dropped DICOM -> the rendered frame and its metadata",
+        ignore: !ctDicom,
+        async fn() {
+          await open();
+          const bytes = await Deno.readFile(ctDicom!);
+          const expected = await (await app.request("/dicom/render?format=json", {
+            method: "POST",
+            headers: { "content-type": "application/dicom" },
+            body: bytes,
+          })).json();
+          // A real drop event carrying the file, as a user's drag from the desktop.
+          const transfer = await page.evaluateHandle(([b64, name]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+            return dt;
+          }, [btoa(String.fromCharCode(...bytes)), "CT_small.dcm"]);
+          await page.dispatchEvent("#drop", "drop", { dataTransfer: transfer });
+          await page.waitForFunction(() =>
+            document.querySelector("#file-list")?.textContent?.includes("CT_small.dcm — dicom")
+          );
+          assertEquals(await run("dicom"), "done", await errorText());
+          const size = await page.$eval("#results img", (img) => {
+            const i = img as HTMLImageElement;
+            return [i.naturalWidth, i.naturalHeight];
+          });
+          assertEquals(size, [expected.width, expected.height]);
+          assertEquals(await cell("Metadata", "rows"), String(expected.height));
+        },
+      });
+
+      await t.step("a file that is no DICOM -> the problem's detail in an alert", async () => {
+        await open();
+        const bad = new TextEncoder().encode("this is not a DICOM file at all");
+        const problem = await (await app.request("/dicom/info", {
+          method: "POST",
+          headers: { "content-type": "application/dicom" },
+          body: bad,
+        })).json();
+        await page.setInputFiles("#file", {
+          name: "bad.dcm",
+          mimeType: "application/dicom",
+          buffer: Buffer.from(bad),
+        });
+        assertEquals(await run("dicom"), "error");
+        assert(await page.isVisible('#error[role="alert"]'));
+        const text = await errorText();
+        assert(text.includes(problem.detail), `${text} lacks ${problem.detail}`);
+        assert(text.includes(`(${problem.status})`), text);
+      });
+
+      await t.step({
+        name: "a DDSM mammogram -> the six-stage strip and the numbers; screenshot not blank",
+        ignore: !mammoPng,
+        async fn() {
+          await open();
+          const expected = await (await app.request("/mammo/preprocess?format=json", {
+            method: "POST",
+            headers: { "content-type": "image/png" },
+            body: await Deno.readFile(mammoPng!),
+          })).json();
+          await page.setInputFiles("#file", mammoPng!);
+          assertEquals(await run("mammo"), "done", await errorText());
+          const size = await page.$eval("#results img", (img) => {
+            const i = img as HTMLImageElement;
+            return [i.naturalWidth, i.naturalHeight];
+          });
+          assertEquals(size[1], 512);
+          assert(size[0] > 6 * 200, `six panels side by side, got ${size[0]} wide`);
+          assertEquals(await cell("Numbers", "lr_flip"), String(expected.lr_flip));
+          assertEquals(await cell("Numbers", "square"), String(expected.square));
+          assertEquals(await cell("Numbers", "crop.x1"), String(expected.crop.x1));
+          assert(await cell("Server-Timing", "clahe"), "the stages' Server-Timing");
+          const shot = "/tmp/medimg-page-mammo.png";
+          await page.screenshot({ path: shot, fullPage: true });
+          await assertNotBlank(shot);
+        },
+      });
+
+      await t.step({
+        name: "BraTS FLAIR + seg (.nii.gz, read in the page) -> slices with labels and a slider",
+        ignore: !bratsFlair || !bratsSeg,
+        async fn() {
+          await open();
+          const counts = await labelCounts(bratsSeg!);
+          await page.setInputFiles("#file", [bratsFlair!, bratsSeg!]);
+          await page.waitForFunction(() =>
+            (document.querySelector('input[value="volume"]') as HTMLInputElement).checked
+          );
+          assertEquals(await run("volume"), "done", await errorText());
+          const canvas = await page.$eval("#volume-canvas", (c) => {
+            const el = c as HTMLCanvasElement;
+            return [el.width, el.height, Number(el.dataset.slice)];
+          });
+          assertEquals(canvas.slice(0, 2), [240, 240]);
+          for (
+            const [label, name] of [[1, "necrotic core"], [2, "oedema"], [4, "enhancing tumour"]]
+          ) {
+            const n = counts.get(label as number)!;
+            assertEquals(
+              await cell("Labels", `${label} ${name}`),
+              `${n} voxels, ${(n / 1000).toFixed(2)} mL`,
+            );
+          }
+          assertEquals(await cell("Image", "size"), "240 × 240 × 155");
+          // The viewer opens on the slice with the most labelled voxels; the slider moves it.
+          assert(canvas[2] > 0 && canvas[2] < 154, `slice ${canvas[2]}`);
+          const shot = "/tmp/medimg-page-volume.png";
+          await page.screenshot({ path: shot, fullPage: true });
+          await assertNotBlank(shot);
+          await page.fill("#volume-slice", "10");
+          assertEquals(await page.getAttribute("#volume-canvas", "data-slice"), "10");
+          assertEquals(
+            await page.textContent('label[for="volume-slice"]'),
+            "Axial slice 11 of 155",
+          );
+        },
+      });
+
+      assertEquals(pageErrors, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+  },
+});
