@@ -24,6 +24,9 @@ import { shapeParts, type Volume } from "./volume.ts";
 /** Default cap on a volume's voxel bytes, as declared and as decoded (512 MiB). */
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 
+/** Uncompressed bytes after the voxels read through to reach the gzip trailer and its CRC. */
+const TRAILING_CHECK_BYTES = 1 << 20;
+
 /** Options of {@link readNifti}. */
 export interface ReadOptions {
   /** Largest voxel data accepted in bytes, stored or decoded (default {@link DEFAULT_MAX_BYTES}). */
@@ -288,6 +291,9 @@ export async function readNifti(
     }
     filled += await reader.read(raw.subarray(filled));
     if (filled < p.stored) throw truncated(h, filled, p.stored);
+    // Read on to the gzip trailer so that its CRC is checked (as Python's gzip, and so nibabel,
+    // refuse a damaged file), unless more than a little data follows the voxels.
+    if (source.gzip) await reader.skip(TRAILING_CHECK_BYTES);
     return toVolume(h, raw, p);
   } finally {
     await reader.close();
