@@ -1,0 +1,28 @@
+# The GPU origin: every function (volume included) on one port, tfjs WebGPU through Deno's WebGPU
+# over Vulkan. Run with the NVIDIA Container Toolkit and the graphics capability so the driver's
+# Vulkan ICD is mounted:  docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
+FROM denoland/deno:debian-2.9.6
+
+# The Vulkan loader (the NVIDIA ICD itself comes from the host driver via the toolkit), vulkaninfo
+# to check it, and mesa's lavapipe as a software fallback for hosts without a GPU.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvulkan1 vulkan-tools mesa-vulkan-drivers curl \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
+    PORT=8000 \
+    MEDIMG_TIME_BUDGET_MS=600000
+
+WORKDIR /app
+RUN chown deno:deno /app
+USER deno
+COPY --chown=deno:deno deno.json deno.lock ./
+COPY --chown=deno:deno lib ./lib
+COPY --chown=deno:deno functions ./functions
+COPY --chown=deno:deno models ./models
+COPY --chown=deno:deno page ./page
+RUN deno install && deno cache functions/main.ts
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD curl -fsS http://127.0.0.1:8000/health || exit 1
+CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp", "functions/main.ts"]
