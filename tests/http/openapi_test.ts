@@ -24,7 +24,8 @@ Deno.test("/openapi.json is OpenAPI 3.1 and documents every route the dev server
     assert(path in doc.paths, path);
   }
   // Every operation documents its success and its problem+json errors.
-  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+  type Op = { responses: Record<string, { content?: Record<string, unknown> }> };
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
     for (const [method, op] of Object.entries(ops)) {
       assert(op.responses["200"] || op.responses["202"], `${method} ${path}: no success answer`);
       assert(
