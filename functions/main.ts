@@ -8,6 +8,7 @@ import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
 import { pageRoutes } from "./page.ts";
 import { rleBodyLimits, rleRoutes } from "./rle.ts";
+import { sliceRoutes } from "./slice.ts";
 
 /** All functions mounted together. */
 export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
@@ -15,6 +16,7 @@ export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
   .route("/", rleRoutes)
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
+  .route("/", sliceRoutes)
   .route("/", docsRoutes)
   .route("/", pageRoutes);
 

@@ -3,7 +3,7 @@
  * (`POST /segment/slice?model=<name>`) and the list of installed models (`GET /models`).
  * Preprocessing, input size, threshold and classes come from the model's card (lib/models).
  */
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { setMetric } from "hono/timing";
 import { BadInputError, InvalidInputError } from "../lib/errors.ts";
@@ -20,6 +20,18 @@ import {
   stringParam,
 } from "../lib/http/mod.ts";
 import { checkBudget } from "../lib/http/limits.ts";
+import {
+  bytesBody,
+  enumQuery,
+  formatQuery,
+  intQuery,
+  numberQuery as numberQueryDoc,
+  openApiRoutes,
+  problems,
+  route,
+  textQuery,
+  z,
+} from "../lib/http/openapi.ts";
 import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
 import {
   type Dialect,
@@ -360,25 +372,96 @@ function listedCard(card: ModelCard): Record<string, unknown> {
     : rest;
 }
 
+const IMAGE_TYPES = ["application/dicom", "image/png", "image/jpeg", "image/tiff"];
+
+const routes = openApiRoutes();
+// Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
+routes.use(
+  "/segment/*",
+  concurrencyLimit({
+    max: envInt("MEDIMG_SLICE_CONCURRENCY", 1),
+    queue: envInt("MEDIMG_SLICE_QUEUE", 8),
+    retryAfter: 2,
+  }),
+);
+
 /** The slice routes, to mount on an app made by createApp. */
-export const sliceRoutes = new Hono<AppEnv>()
-  .use(
-    "/segment/*",
-    concurrencyLimit({
-      max: envInt("MEDIMG_SLICE_CONCURRENCY", 1),
-      queue: envInt("MEDIMG_SLICE_QUEUE", 8),
-      retryAfter: 2,
+export const sliceRoutes: OpenAPIHono<AppEnv> = routes
+  .openapi(
+    route({
+      method: "get",
+      path: "/models",
+      summary: "installed models (folders of MEDIMG_MODELS_DIR, default models/) with their cards",
+      responses: {
+        200: {
+          description: "{models: [{name, card} | {name, error}]}; replay samples left out",
+          content: { "application/json": { schema: { type: "object" } as const } },
+        },
+        ...problems(),
+      },
     }),
+    async (c) => {
+      const models = await listModels();
+      return c.json({
+        models: models.map((m) =>
+          m.card ? { name: m.name, card: listedCard(m.card) } : { name: m.name, error: m.error }
+        ),
+      });
+    },
   )
-  .get("/models", async (c) => {
-    const models = await listModels();
-    return c.json({
-      models: models.map((m) =>
-        m.card ? { name: m.name, card: listedCard(m.card) } : { name: m.name, error: m.error }
-      ),
-    });
-  })
-  .post("/segment/slice", segmentSlice);
+  .openapi(
+    route({
+      method: "post",
+      path: "/segment/slice",
+      summary: "2D segmentation of one slice or photo with an installed model",
+      request: {
+        query: z.object({
+          model: textQuery("name of an installed model (required; GET /models)", "ct-liver"),
+          format: formatQuery(["png", "json", "text"]),
+          bits: enumQuery(["1", "8"], "mask PNG bit depth (default 8: 0/255)"),
+          probs: enumQuery(["0", "1"], "1: the foreground probability as an 8-bit PNG"),
+          overlay: enumQuery(
+            ["0", "1"],
+            "1: the mask in red over the preprocessed image (RGB PNG)",
+          ),
+          rle: enumQuery(
+            ["siim", "kaggle", "coco"],
+            "RLE dialect of the answer (format=text, or in JSON); default the ground truth's",
+          ),
+          order: enumQuery(["column", "row"], "pixel order RLE runs count in (default column)"),
+          threshold: numberQueryDoc("threshold", "probability threshold (default the card's)", 0.5),
+          fit: enumQuery(
+            ["auto", "resize", "tile", "pad"],
+            "how the image meets the model's input (default auto: the card decides)",
+          ),
+          batch: intQuery("batch", "tiles per forward pass (default 4)", 4),
+          overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32),
+        }),
+        body: {
+          ...bytesBody(
+            [...IMAGE_TYPES, "multipart/form-data"],
+            "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
+              "ground truth as `mask` (an image) or `rle` (+ `dialect`). Query parameters named " +
+              "as the card's preprocess params override them.",
+          ),
+        },
+      },
+      responses: {
+        200: {
+          description:
+            "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
+            "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms",
+          content: {
+            "image/png": { schema: { type: "string", format: "binary" } as const },
+            "application/json": { schema: { type: "object" } as const },
+            "text/plain": { schema: { type: "string" } as const },
+          },
+        },
+        ...problems(404, 415, 422, 503),
+      },
+    }),
+    segmentSlice,
+  );
 
 /** The slice function alone: `deno run -A functions/slice.ts`. */
 export const app = createApp().route("/", sliceRoutes);
