@@ -72,15 +72,25 @@ async function discover() {
     $("#volume-hint").textContent +=
       " This server has no /segment/volume: the files are shown as they are.";
   }
-  fillPresets();
+  if (state.available.has("slice")) fillModels();
 }
 
-function fillPresets() {
-  const select = $("#slice-preset");
-  const param = state.openapi?.paths?.[ROUTES.slice]?.post?.parameters
-    ?.find((p) => p.name === "preset");
-  const presets = param?.schema?.enum ?? ["ct-liver", "fundus-vessels", "cxr-pneumothorax"];
-  select.replaceChildren(...presets.map((p) => new Option(p, p)));
+/** The segmentation models installed on the server (GET /models), for the slice function. */
+async function fillModels() {
+  const select = $("#slice-model");
+  let models = [];
+  try {
+    const r = await fetch("/models", { headers: { accept: "application/json" } });
+    if (r.ok) models = (await r.json()).models ?? [];
+  } catch { /* shown as no model below */ }
+  const usable = models.filter((m) => m.card && (m.card.task ?? "segmentation") === "segmentation");
+  select.replaceChildren(...usable.map((m) => {
+    const o = new Option(`${m.name}${m.card.version ? ` ${m.card.version}` : ""}`, m.name);
+    o.title = m.card.description ?? "";
+    return o;
+  }));
+  select.disabled = !usable.length;
+  $("#slice-none").hidden = usable.length > 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,31 +578,34 @@ const RUNNERS = {
 
   async slice() {
     const f = oneFile(images, "an image (DICOM, PNG or JPEG)");
-    const { body, type } = await bodyOf(f);
-    const preset = $("#slice-preset").value;
-    const truth = state.files.find((e) => e !== f && (e.kind === "png" || e.kind === "jpeg"));
+    const model = $("#slice-model").value;
+    if (!model) {
+      throw new InputError("This server has no segmentation model installed.", "#slice-model");
+    }
+    // The route reads JPEG itself; a second image among the files is the ground truth.
+    const image = { body: f.file, type: MEDIA[f.kind] ?? "application/octet-stream" };
+    const truth = state.files.find((e) => e !== f && ["png", "jpeg", "dicom"].includes(e.kind));
     const send = async (query, accept) => {
-      if (!truth) return await call(`${ROUTES.slice}?${query}`, { body, type, accept });
+      const path = `${ROUTES.slice}?${new URLSearchParams({ model, ...query })}`;
+      if (!truth) return await call(path, { ...image, accept });
       const fd = new FormData();
-      fd.append("image", body, f.file.name);
-      const t = await bodyOf(truth);
-      fd.append("truth", t.body, truth.file.name);
-      return await call(`${ROUTES.slice}?${query}`, { body: fd, accept });
+      fd.append("image", new File([f.file], f.file.name, { type: image.type }));
+      fd.append("mask", truth.file, truth.file.name);
+      return await call(path, { body: fd, accept });
     };
-    const q = new URLSearchParams({ preset });
     const [png, json] = await Promise.all([
-      send(`${q}&overlay=1`, "image/png"),
-      send(`${q}&format=json`, "application/json"),
+      send({ overlay: "1" }, "image/png"),
+      send({ format: "json" }, "application/json"),
     ]);
     const numbers = await json.res.json();
-    const p = panel(`Segmentation (${preset}): ${f.file.name}`);
+    const p = panel(`Segmentation (${model}): ${f.file.name}`);
     await addPicture(
       p,
       await png.res.blob(),
-      `Predicted mask over ${f.file.name}`,
-      `${preset} mask overlay`,
+      `Predicted mask in red over ${f.file.name}`,
+      `${model}: mask over the preprocessed image`,
     );
-    const { rle: _, ...rest } = numbers;
+    const { rle: _r, timings_ms: _t, ...rest } = numbers;
     addNumbers(p, "Numbers", rest);
     addTiming(p, json, png);
   },
