@@ -171,8 +171,9 @@ function formatBytes(n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JPEG in: decoded by the browser and sent as PNG (grey when every pixel is grey), since the
-// functions read DICOM and PNG.
+// JPEG in: decoded by the browser and sent as a PNG, since the mammo and cxr functions read DICOM
+// and PNG. Those functions work on grey images, so the JPEG (often stored as RGB) becomes grey by
+// the luma weights Pillow's convert("L") uses.
 
 const CRC = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -219,29 +220,23 @@ async function encodePng(pixels, width, height, channels) {
   );
 }
 
-async function jpegToPng(file) {
+async function jpegToGreyPng(file) {
   const bitmap = await createImageBitmap(file);
   const { width, height } = bitmap;
   const canvas = new OffscreenCanvas(width, height);
   const g = canvas.getContext("2d");
   g.drawImage(bitmap, 0, 0);
   const rgba = g.getImageData(0, 0, width, height).data;
-  let grey = true;
-  for (let i = 0; i < rgba.length && grey; i += 4) {
-    grey = rgba[i] === rgba[i + 1] && rgba[i] === rgba[i + 2];
+  const grey = new Uint8Array(width * height);
+  for (let i = 0, j = 0; j < grey.length; i += 4, j++) {
+    grey[j] = (rgba[i] * 19595 + rgba[i + 1] * 38470 + rgba[i + 2] * 7471 + 0x8000) >>> 16;
   }
-  const channels = grey ? 1 : 3;
-  const px = new Uint8Array(width * height * channels);
-  for (let i = 0, j = 0; i < rgba.length; i += 4) {
-    px[j++] = rgba[i];
-    if (!grey) [px[j++], px[j++]] = [rgba[i + 1], rgba[i + 2]];
-  }
-  return await encodePng(px, width, height, channels);
+  return await encodePng(grey, width, height, 1);
 }
 
-/** The request body for a file and its media type. */
-async function bodyOf(entry) {
-  if (entry.kind === "jpeg") return { body: await jpegToPng(entry.file), type: "image/png" };
+/** The request body for a grey-image function and its media type. */
+async function greyBodyOf(entry) {
+  if (entry.kind === "jpeg") return { body: await jpegToGreyPng(entry.file), type: "image/png" };
   return { body: entry.file, type: MEDIA[entry.kind] ?? "application/octet-stream" };
 }
 
@@ -558,7 +553,7 @@ const RUNNERS = {
 
   async mammo() {
     const f = oneFile(images, "a mammogram (DICOM, PNG or JPEG)");
-    const { body, type } = await bodyOf(f);
+    const { body, type } = await greyBodyOf(f);
     const [strip, json] = await Promise.all([
       call(`${ROUTES.mammo}?steps=1`, { body, type, accept: "image/png" }),
       call(`${ROUTES.mammo}?format=json`, { body, type, accept: "application/json" }),
@@ -612,7 +607,7 @@ const RUNNERS = {
 
   async cxr() {
     const f = oneFile(images, "a chest X-ray (DICOM, PNG or JPEG)");
-    const { body, type } = await bodyOf(f);
+    const { body, type } = await greyBodyOf(f);
     const q = new URLSearchParams();
     if ($("#cxr-age").value.trim()) q.set("age", $("#cxr-age").value.trim());
     if ($("#cxr-view").value) q.set("view", $("#cxr-view").value);

@@ -24,6 +24,7 @@ const hasChromium = (() => {
 })();
 
 const mammoPng = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
+const cxrJpeg = dataFile("cxr-lung-masks/images/16660_1_1.jpg");
 const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
 const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
@@ -90,6 +91,18 @@ async function labelCounts(path: string): Promise<Map<number, number>> {
     if (bytes[i]) counts.set(bytes[i], (counts.get(bytes[i]) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Width and height from a JPEG's start-of-frame segment. */
+function jpegSize(b: Uint8Array): [number, number] {
+  for (let i = 2; i + 9 < b.length;) {
+    const marker = b[i + 1], length = (b[i + 2] << 8) | b[i + 3];
+    if (marker >= 0xc0 && marker <= 0xc3) {
+      return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
+    }
+    i += 2 + length;
+  }
+  throw new Error("no start-of-frame segment");
 }
 
 /** Checks that a screenshot is a real picture: decodable, and far from one flat colour. */
@@ -268,6 +281,20 @@ Deno.test({
           const shot = "/tmp/medimg-page-mammo.png";
           await page.screenshot({ path: shot, fullPage: true });
           await assertNotBlank(shot);
+        },
+      });
+
+      await t.step({
+        // The route takes only grey PNG or DICOM (422 for an RGB PNG): done means a grey PNG went.
+        name: "an RGB JPEG for a grey function goes as a grey PNG of the same size",
+        ignore: !cxrJpeg,
+        async fn() {
+          await open();
+          const [width, height] = jpegSize(await Deno.readFile(cxrJpeg!));
+          await page.setInputFiles("#file", cxrJpeg!);
+          assertEquals(await run("mammo"), "done", await errorText());
+          assertEquals(await cell("Numbers", "input.width"), String(width));
+          assertEquals(await cell("Numbers", "input.height"), String(height));
         },
       });
 
