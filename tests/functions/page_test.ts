@@ -11,6 +11,7 @@ import { Buffer } from "node:buffer";
 import { assert, assertEquals } from "@std/assert";
 import { app } from "../../functions/main.ts";
 import { decodePng } from "../../lib/image/png.ts";
+import { makeModelsRoot } from "../models/_fixtures.ts";
 import { dataFile } from "../_data.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -24,6 +25,7 @@ const hasChromium = (() => {
 })();
 
 const mammoPng = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
+const mammoLabels = dataFile("ddsm-tissue-seg/labels/B_3627_1.RIGHT_MLO_LI.png");
 const cxrJpeg = dataFile("cxr-lung-masks/images/16660_1_1.jpg");
 const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
@@ -295,6 +297,51 @@ Deno.test({
           assertEquals(await run("mammo"), "done", await errorText());
           assertEquals(await cell("Numbers", "input.width"), String(width));
           assertEquals(await cell("Numbers", "input.height"), String(height));
+        },
+      });
+
+      await t.step({
+        name: "slice: an image and its ground truth -> mask overlay, area and dice",
+        ignore: !mammoPng || !mammoLabels,
+        async fn() {
+          // The fixture model `sigmoid` (p = sigmoid(v/255 - 0.5)) marks exactly the pixels >= 128.
+          const models = await makeModelsRoot();
+          Deno.env.set("MEDIMG_MODELS_DIR", models);
+          const [image, truth] = await Promise.all(
+            [mammoPng!, mammoLabels!].map((f) => Deno.readFile(f)),
+          );
+          const form = new FormData();
+          form.append("image", new File([image], "image.png", { type: "image/png" }));
+          form.append("mask", new File([truth], "truth.png", { type: "image/png" }));
+          const expected = await (await app.request("/segment/slice?model=sigmoid&format=json", {
+            method: "POST",
+            body: form,
+          })).json();
+          const grey = decodePng(image);
+          assertEquals(expected.area.pixels, grey.data.filter((v) => v >= 128).length);
+          await open();
+          await page.setInputFiles("#file", [mammoPng!, mammoLabels!]);
+          await page.check('input[name="fn"][value="slice"]');
+          await page.waitForSelector('#slice-model option[value="sigmoid"]', { state: "attached" });
+          await page.selectOption("#slice-model", "sigmoid");
+          assertEquals(await run("slice"), "done", await errorText());
+          const size = await page.$eval("#results img", (img) => {
+            const i = img as HTMLImageElement;
+            return [i.naturalWidth, i.naturalHeight];
+          });
+          assertEquals(size, [grey.width, grey.height]);
+          assertEquals(await cell("Numbers", "area.pixels"), String(expected.area.pixels));
+          const dice = expected.ground_truth.dice as number;
+          assert(dice > 0 && dice < 1, `dice ${dice}`);
+          assertEquals(
+            await cell("Numbers", "ground_truth.dice"),
+            String(Number(dice.toPrecision(5))),
+          );
+          const shot = "/tmp/medimg-page-slice.png";
+          await page.screenshot({ path: shot, fullPage: true });
+          await assertNotBlank(shot);
+          Deno.env.delete("MEDIMG_MODELS_DIR");
+          await Deno.remove(models, { recursive: true });
         },
       });
 
