@@ -7,6 +7,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { type GraphModel, loadGraphModel } from "@tensorflow/tfjs-converter";
 import { type BackendInfo, setupBackend } from "./backend.ts";
 import { type ModelCard, ModelCardError } from "./card.ts";
+import { accelerate, useFastConcat } from "./fast.ts";
 import { fileHandler } from "./io.ts";
 import { findModel, modelsRoot } from "./registry.ts";
 
@@ -17,6 +18,8 @@ export interface LoadedModel {
   dir: string;
   model: tfl.LayersModel | GraphModel;
   backend: BackendInfo;
+  /** Layers computed by lib/models/fast.ts' faster equivalent (wasm). */
+  accelerated: string[];
   /** ms: reading and building the artifacts, and the first (warm-up) pass. */
   loadMs: { read: number; warmup: number };
   /**
@@ -58,6 +61,11 @@ async function load(name: string, root: string): Promise<LoadedModel> {
     if (err instanceof ModelCardError) throw err;
     throw new ModelCardError(`${name}: the tfjs artifacts do not load: ${(err as Error).message}`);
   }
+  let accelerated: string[] = [];
+  if (backend.name === "wasm") {
+    useFastConcat();
+    if (card.format === "layers") accelerated = accelerate(model as tfl.LayersModel);
+  }
   const read = performance.now() - t0;
   const predict = card.format === "graph"
     ? (x: tf.Tensor | tf.Tensor[]) => (model as GraphModel).execute(x) as tf.Tensor
@@ -68,6 +76,7 @@ async function load(name: string, root: string): Promise<LoadedModel> {
     dir,
     model,
     backend,
+    accelerated,
     loadMs: { read, warmup: 0 },
     predict,
   };

@@ -92,7 +92,16 @@ Deno.test("registry: a broken folder is listed with why", async () => {
 });
 
 Deno.test("registry: the default root is the project's models/ unless MEDIMG_MODELS_DIR", () => {
-  assert(modelsRoot().endsWith("/models"));
+  const set = Deno.env.get("MEDIMG_MODELS_DIR");
+  try {
+    Deno.env.delete("MEDIMG_MODELS_DIR");
+    assert(modelsRoot().endsWith("/models"));
+    Deno.env.set("MEDIMG_MODELS_DIR", "/srv/models/");
+    assertEquals(modelsRoot(), "/srv/models");
+  } finally {
+    if (set === undefined) Deno.env.delete("MEDIMG_MODELS_DIR");
+    else Deno.env.set("MEDIMG_MODELS_DIR", set);
+  }
 });
 
 Deno.test("card: parseCard names the bad field", () => {
@@ -216,6 +225,7 @@ Deno.test("infer: tiles blended with overlap give the whole-image output (no sea
 
 Deno.test("infer: a U-Net tiled with overlap stays close to its whole-image output", async () => {
   const loaded = await loadModel("unet", opts);
+  assertEquals(loaded.accelerated, ["up1_tconv", "up0_tconv"]);
   const img = greyImage(96, 80, (x, y) => ((x * x + y * 3) >> 2) & 255);
   const x = scalePreset(img, {}, {});
   const whole = await segmentImage(loaded, x, { fit: "pad" });
