@@ -132,69 +132,148 @@ function toByte(data: ArrayLike<number>, n: number): Uint8Array {
 
 type Pixels = GreyInput["data"];
 
-/** Smallest and largest value in the crop box. */
-function extremes(src: Pixels, stride: number, box: Box): [number, number] {
+/** Columns per block: the crop's rows are summarised in blocks of this many pixels. */
+const BLOCK = 64;
+
+/**
+ * The crop's smallest and largest value, and per row the smallest and largest of each block of
+ * BLOCK pixels: later passes skip whole blocks that lie on one side of the threshold or inside
+ * the breast mask, and read pixels only where a block straddles an edge.
+ */
+interface Extremes {
+  lo: number;
+  hi: number;
+  /** Blocks per row. */
+  per: number;
+  min: Float32Array;
+  max: Float32Array;
+}
+
+function extremes(src: Pixels, stride: number, box: Box): Extremes {
+  const w = box.x1 - box.x0, h = box.y1 - box.y0, per = Math.ceil(w / BLOCK);
+  const min = new Float32Array(h * per), max = new Float32Array(h * per);
   let lo = Infinity, hi = -Infinity;
-  for (let y = box.y0; y < box.y1; y++) {
-    for (let p = y * stride + box.x0, end = y * stride + box.x1; p < end; p++) {
-      const v = src[p];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+  for (let y = 0; y < h; y++) {
+    const o = (box.y0 + y) * stride + box.x0;
+    for (let c = 0; c < per; c++) {
+      const end = o + Math.min(w, (c + 1) * BLOCK);
+      let mn = src[o + c * BLOCK], mx = mn;
+      for (let p = o + c * BLOCK + 1; p < end; p++) {
+        const v = src[p];
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      min[y * per + c] = mn, max[y * per + c] = mx;
+      if (mn < lo) lo = mn;
+      if (mx > hi) hi = mx;
     }
   }
-  return [lo, hi];
+  return { lo, hi, per, min, max };
 }
 
 /**
  * Step 3's binary image as runs: pixels whose normalised value is >= the threshold. The
- * normalisation is monotonic, so on integer images that is one comparison with the smallest
- * value that passes.
+ * normalisation is monotonic, so that is the pixels at or above the smallest value that passes.
  */
 function thresholdRuns(
   src: Pixels,
   stride: number,
   box: Box,
-  norm: (v: number) => number,
-  threshold: number,
+  ext: Extremes,
+  pass: (v: number) => boolean,
   integral: boolean,
-  lo: number,
-  hi: number,
 ): RunMask {
-  const w = box.x1 - box.x0, h = box.y1 - box.y0;
-  const rows: number[][] = new Array(h);
-  let cut = hi + 1;
+  const w = box.x1 - box.x0, h = box.y1 - box.y0, { per, min, max } = ext;
+  let cut = Infinity;
   if (integral) {
-    for (let v = lo; v <= hi; v++) {
-      if (norm(v) >= threshold) {
+    for (let v = ext.lo; v <= ext.hi; v++) {
+      if (pass(v)) {
         cut = v;
         break;
       }
     }
-  }
-  for (let y = 0; y < h; y++) {
-    const o = (box.y0 + y) * stride + box.x0, row: number[] = [];
-    if (integral) {
-      let x = 0;
-      while (x < w) {
-        while (x < w && src[o + x] < cut) x++;
-        if (x === w) break;
-        const s = x;
-        while (x < w && src[o + x] >= cut) x++;
-        row.push(s, x);
-      }
-    } else {
-      let x = 0;
-      while (x < w) {
-        while (x < w && !(norm(src[o + x]) >= threshold)) x++;
-        if (x === w) break;
-        const s = x;
-        while (x < w && norm(src[o + x]) >= threshold) x++;
-        row.push(s, x);
+  } else {
+    for (let y = 0; y < h; y++) {
+      const o = (box.y0 + y) * stride + box.x0;
+      for (let c = 0; c < per; c++) {
+        if (!pass(max[y * per + c]) || min[y * per + c] >= cut) continue;
+        for (let x = c * BLOCK; x < Math.min(w, (c + 1) * BLOCK); x++) {
+          const v = src[o + x];
+          if (v < cut && pass(v)) cut = v;
+        }
       }
     }
+  }
+  const rows: number[][] = new Array(h);
+  for (let y = 0; y < h; y++) {
+    const o = (box.y0 + y) * stride + box.x0, row: number[] = [];
+    let inside = false, start = 0;
+    for (let c = 0; c < per; c++) {
+      const a = c * BLOCK, b = Math.min(w, a + BLOCK);
+      if (max[y * per + c] < cut) {
+        if (inside) row.push(start, a), inside = false;
+      } else if (min[y * per + c] >= cut) {
+        if (!inside) start = a, inside = true;
+      } else {
+        for (let x = a; x < b; x++) {
+          const above = src[o + x] >= cut;
+          if (above === inside) continue;
+          if (above) start = x;
+          else row.push(start, x);
+          inside = above;
+        }
+      }
+    }
+    if (inside) row.push(start, w);
     rows[y] = row;
   }
   return { width: w, height: h, rows };
+}
+
+/**
+ * The smallest and largest value under the breast mask, and where (in the crop) the largest is.
+ */
+function maskedExtremes(
+  src: Pixels,
+  stride: number,
+  box: Box,
+  ext: Extremes,
+  mask: RunMask,
+): { vMin: number; vMax: number; xMax: number; yMax: number } {
+  const { per, min, max } = ext;
+  let vMin = Infinity, vMax = -Infinity, xMax = -1, yMax = -1;
+  const scan = (o: number, y: number, a: number, b: number) => {
+    for (let x = a; x < b; x++) {
+      const v = src[o + x];
+      if (v < vMin) vMin = v;
+      if (v > vMax) vMax = v, xMax = x, yMax = y;
+    }
+  };
+  mask.rows.forEach((row, y) => {
+    const o = (box.y0 + y) * stride + box.x0;
+    for (let k = 0; k < row.length; k += 2) {
+      const a = row[k], b = row[k + 1];
+      const c0 = Math.ceil(a / BLOCK), c1 = b === mask.width ? per : Math.floor(b / BLOCK);
+      if (c0 >= c1) {
+        scan(o, y, a, b);
+        continue;
+      }
+      scan(o, y, a, c0 * BLOCK);
+      for (let c = c0; c < c1; c++) {
+        if (min[y * per + c] < vMin) vMin = min[y * per + c];
+        if (max[y * per + c] > vMax) {
+          vMax = max[y * per + c];
+          xMax = -1 - c, yMax = y; // the block; the pixel is looked up below
+        }
+      }
+      scan(o, y, c1 * BLOCK, b);
+    }
+  });
+  if (xMax < 0 && yMax >= 0) {
+    const c = -1 - xMax, o = (box.y0 + yMax) * stride + box.x0;
+    for (let x = c * BLOCK; xMax < 0; x++) if (src[o + x] === vMax) xMax = x;
+  }
+  return { vMin, vMax, xMax, yMax };
 }
 
 /** The breast mask in output (square, flipped) coordinates, 0/1. */
@@ -251,7 +330,7 @@ export function mammoPreprocess(
   if (cropped) stages.push({ name: "crop", width: w, height: h, data: toByte(cropped, n) });
 
   // 2. Min-max normalise (kept implicit: norm(v) = (v - lo) / (hi - lo), in float64 as numpy).
-  const [lo, hi] = extremes(src, stride, crop);
+  const ext = extremes(src, stride, crop), { lo, hi } = ext;
   const range = hi - lo;
   const norm = (v: number) => (range > 0 ? (v - lo) / range : NaN);
   lap("normalise");
@@ -260,7 +339,7 @@ export function mammoPreprocess(
   // 3. Remove artefacts: binarise, open, dilate, keep the largest region filled. The open's
   // dilation and the seed's second dilation are one dilation with twice the reach.
   const integral = !(src instanceof Float32Array) && range < 65536;
-  const binary = thresholdRuns(src, stride, crop, norm, p.threshold, integral, lo, hi);
+  const binary = thresholdRuns(src, stride, crop, ext, (v) => norm(v) >= p.threshold, integral);
   const reach = rectReach(p.kernel), twice = addReach(reach, reach);
   const edited = dilateRuns(erodeRuns(binary, reach, reach), twice, twice);
   const breast = largestComponentRuns(edited);
@@ -280,24 +359,19 @@ export function mammoPreprocess(
   // 4. Flip when the breast faces left; the seed sums columns [0, w/2) against [w/2, w-1).
   const half = Math.floor(w / 2);
   let left = 0, right = 0, area = 0;
-  // The masked, flipped image goes straight to CLAHE's 8-bit input: cv2.normalize to [0, 255]
-  // (scale = 255 * (1 / (max - min)) in double, stored as float32), then truncation to uint8.
-  // norm is monotonic, so the masked image's extremes come from the extreme values in the mask
-  // (and 0 wherever the mask is off).
-  let vMin = Infinity, vMax = -Infinity;
-  breast.rows.forEach((row, y) => {
+  for (const row of breast.rows) {
     for (let k = 0; k < row.length; k += 2) {
       const a = row[k], b = row[k + 1];
       area += b - a;
       left += Math.max(0, Math.min(b, half) - a);
       right += Math.max(0, Math.min(b, w - 1) - Math.max(a, half));
-      for (let q = at(a, y), end = at(b, y); q < end; q++) {
-        const v = src[q];
-        if (v < vMin) vMin = v;
-        if (v > vMax) vMax = v;
-      }
     }
-  });
+  }
+  // The masked, flipped image goes straight to CLAHE's 8-bit input: cv2.normalize to [0, 255]
+  // (scale = 255 * (1 / (max - min)) in double, stored as float32), then truncation to uint8.
+  // norm is monotonic, so the masked image's extremes come from the extreme values in the mask
+  // (and 0 wherever the mask is off).
+  const { vMin, vMax, xMax, yMax } = maskedExtremes(src, stride, crop, ext, breast);
   const lrFlip = left < right;
   const background = area < n;
   const mMin = Math.min(area ? norm(vMin) : Infinity, background ? 0 : Infinity);
@@ -343,14 +417,20 @@ export function mammoPreprocess(
   if (withStages) stages.push({ name: "clahe", width: w, height: h, data: region() });
 
   // 6. Pad to a square (done: the image was written into it), then the seed's min-max over it.
-  let pMin = square > w || square > h ? 0 : 255, pMax = 0;
-  for (let y = 0; y < h; y++) {
-    for (let q = y * square, end = q + w; q < end; q++) {
-      const v = padded[q];
-      if (v < pMin) pMin = v;
-      if (v > pMax) pMax = v;
+  // With padding the minimum is 0; the maximum is 255 as soon as one pixel is, and the brightest
+  // breast pixel (255 before CLAHE) usually stays 255: look there before scanning everything.
+  const padding = square > w || square > h;
+  let pMin = padding ? 0 : 255, pMax = 0;
+  const brightest = yMax >= 0 ? yMax * square + (lrFlip ? w - 1 - xMax : xMax) : -1;
+  if (!(padding && brightest >= 0 && padded[brightest] === 255)) {
+    for (let y = 0; y < h; y++) {
+      for (let q = y * square, end = q + w; q < end; q++) {
+        const v = padded[q];
+        if (v < pMin) pMin = v;
+        if (v > pMax) pMax = v;
+      }
     }
-  }
+  } else pMax = 255;
   if (pMax > pMin && (pMin !== 0 || pMax !== 255)) {
     const s = 255 / (pMax - pMin);
     const stretch = Uint8Array.from({ length: 256 }, (_, v) => Math.round((v - pMin) * s));
