@@ -81,6 +81,8 @@ def main(ckpt_path, out_path):
     auc, f1, thr = scores(probs, [v[1] for v in val], [v[2] for v in val])
     validation = {**ck["record"], "f16_val_auc": auc, "f16_val_f1": f1, "threshold": thr}
     print("validation (float16 weights)", validation)
+    log_path = os.path.join(os.path.dirname(ckpt_path), "log.jsonl")
+    log = [json.loads(line) for line in open(log_path)] if os.path.exists(log_path) else []
     weights = {k: [tensor(w) for w in v] for k, v in model.folded().items()}
     json.dump({
         "architecture": {"inputChannels": 1, "levels": args["levels"], "filters": args["filters"]},
@@ -88,6 +90,7 @@ def main(ckpt_path, out_path):
         "threshold": thr,
         "validation": validation,
         "args": args,
+        "log": log,
         "weights": weights,
         "samples": samples,
     }, open(out_path, "w"))

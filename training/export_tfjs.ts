@@ -35,7 +35,8 @@ interface Dump {
   preprocess: { preset: string; params: Record<string, unknown> };
   threshold: number;
   validation: Record<string, unknown>;
-  args: Record<string, unknown>;
+  args: Record<string, number | string>;
+  log: { step: number; seconds: number }[];
   weights: Record<string, Stored[]>;
   samples: Record<string, Sample>;
 }
@@ -144,7 +145,7 @@ if (import.meta.main) {
       name: "image",
       shape: [null, null, null, arch.inputChannels],
       layout: "NHWC",
-      channels: "green",
+      channels: template.inputs?.[0]?.channels ?? (arch.inputChannels === 3 ? "rgb" : "grey"),
     }],
     fully_convolutional: true,
     stride,
@@ -157,7 +158,18 @@ if (import.meta.main) {
       weights_bytes: bytes,
       weights_dtype: "float16",
     },
-    training: { ...template.training, validation: dump.validation, args: dump.args },
+    training: {
+      ...template.training,
+      steps: dump.args.steps,
+      // Patch pixels seen / pixels of the training images: passes over the data, in effect.
+      epochs: Math.round(
+        (Number(dump.args.steps) * Number(dump.args.batch) * Number(dump.args.patch) ** 2) /
+          ((20 - String(dump.args.val).split(",").length) * 565 * 584),
+      ),
+      seconds: dump.log.at(-1)?.seconds,
+      validation: dump.validation,
+      args: dump.args,
+    },
     export: { backend: backend.name, max_abs_diff: report },
     metrics: {}, // measured on the written artifact by training/eval_fundus.ts
     replay: {

@@ -87,7 +87,7 @@ def main():
     ap.add_argument("--filters", type=int, default=12)
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=3500)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--val", default="37,38,39,40", help="held-out training image numbers")
     ap.add_argument("--eval-every", type=int, default=250)
