@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { InvalidInputError } from "../errors.ts";
-import { resize } from "./_resize.ts";
+import { resize } from "../image/resize.ts";
 import { imageInput, type ModelCard, ModelCardError } from "./card.ts";
 import type { LoadedModel } from "./load.ts";
 import type { PresetTensor } from "./presets.ts";
