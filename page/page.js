@@ -607,30 +607,35 @@ const RUNNERS = {
 
   async cxr() {
     const f = oneFile(images, "a chest X-ray (DICOM, PNG or JPEG)");
-    const { body, type } = await greyBodyOf(f);
-    const q = new URLSearchParams();
-    if ($("#cxr-age").value.trim()) q.set("age", $("#cxr-age").value.trim());
-    if ($("#cxr-view").value) q.set("view", $("#cxr-view").value);
-    const json = await call(`${ROUTES.cxr}?${q}`, { body, type, accept: "application/json" });
+    const q = new URLSearchParams({ heatmap: "1", format: "json" });
+    for (const k of ["age", "sex", "view", "spacing"]) {
+      const v = $(`#cxr-${k}`).value.trim();
+      if (v) q.set(k, v);
+    }
+    const json = await call(`${ROUTES.cxr}?${q}`, {
+      body: f.file,
+      type: MEDIA[f.kind] ?? "application/octet-stream",
+      accept: "application/json",
+    });
     const out = await json.res.json();
     const p = panel(`Chest X-ray: ${f.file.name}`);
-    const calls = [json];
-    try {
-      q.set("heatmap", "1");
-      const heat = await call(`${ROUTES.cxr}?${q}`, { body, type, accept: "image/png" });
+    const heat = out.heatmap?.png_base64;
+    if (heat) {
+      const png = new Blob([Uint8Array.from(atob(heat), (ch) => ch.charCodeAt(0))], {
+        type: "image/png",
+      });
       await addPicture(
         p,
-        await heat.res.blob(),
-        "Heatmap of the regions that raised the probability",
-        "heatmap",
+        png,
+        "Saliency map over the model's 224 by 224 input: warm areas raised the probability",
+        `${out.heatmap.method ?? "heatmap"} over the model input`,
       );
-      calls.push(heat);
-    } catch (err) {
-      if (!(err instanceof ProblemError)) throw err;
     }
     probabilityBar(p, out.probability, out.threshold);
-    addNumbers(p, "Numbers", out);
-    addTiming(p, ...calls);
+    const { heatmap, timings_ms: _t, ...rest } = out;
+    const { png_base64: _b, ...heatInfo } = heatmap ?? {};
+    addNumbers(p, "Numbers", heatmap ? { ...rest, heatmap: heatInfo } : rest);
+    addTiming(p, json);
   },
 
   async volume() {

@@ -27,6 +27,15 @@ const hasChromium = (() => {
 const mammoPng = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
 const mammoLabels = dataFile("ddsm-tissue-seg/labels/B_3627_1.RIGHT_MLO_LI.png");
 const cxrJpeg = dataFile("cxr-lung-masks/images/16660_1_1.jpg");
+const rsnaPng = dataFile("cxr-pneumonia/images/rsna/0004cfab-14fd-4e49-80ba-63a80b6bddd6.png");
+const cxrModel = (() => {
+  try {
+    return Deno.statSync(new URL("../../models/cxr-pneumonia/card.json", import.meta.url)).isFile;
+  } catch {
+    console.log("skipping the page's cxr step: models/cxr-pneumonia is not installed");
+    return false;
+  }
+})();
 const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
 const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
@@ -342,6 +351,41 @@ Deno.test({
           await assertNotBlank(shot);
           Deno.env.delete("MEDIMG_MODELS_DIR");
           await Deno.remove(models, { recursive: true });
+        },
+      });
+
+      await t.step({
+        name: "cxr: a chest X-ray -> probability, heatmap and the features used",
+        ignore: !rsnaPng || !cxrModel,
+        async fn() {
+          if (!(await serverFunctions()).has("cxr")) {
+            console.log("skipped: /cxr/classify is not mounted on the dev server");
+            return;
+          }
+          const film = await Deno.readFile(rsnaPng!);
+          const expected = await (await app.request("/cxr/classify?heatmap=1&format=json&age=58", {
+            method: "POST",
+            headers: { "content-type": "image/png" },
+            body: film,
+          })).json();
+          await open();
+          await page.setInputFiles("#file", rsnaPng!);
+          await page.check('input[name="fn"][value="cxr"]');
+          await page.fill("#cxr-age", "58");
+          assertEquals(await run("cxr"), "done", await errorText());
+          const p = expected.probability as number;
+          assertEquals(await cell("Numbers", "probability"), String(Number(p.toPrecision(5))));
+          assertEquals(await cell("Numbers", "label"), expected.label);
+          assertEquals(await cell("Numbers", "features.age_years"), "58");
+          assertEquals(
+            await page.$eval("#cxr-probability", (m) => (m as HTMLMeterElement).value),
+            p,
+          );
+          const size = await page.$eval("#results img", (img) => {
+            const i = img as HTMLImageElement;
+            return [i.naturalWidth, i.naturalHeight];
+          });
+          assertEquals(size, [224, 224]);
         },
       });
 
