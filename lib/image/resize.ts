@@ -111,16 +111,17 @@ function nearest<T extends Pixels>(
   dh: number,
 ): T {
   const xs = nearestIndex(sw, dw), ys = nearestIndex(sh, dh);
-  const out = sameType(src, dw * dh * cn);
-  let o = 0;
-  if (cn === 1) {
-    for (let y = 0; y < dh; y++) {
-      const row = ys[y] * sw;
-      for (let x = 0; x < dw; x++) out[o++] = src[row + xs[x]];
+  const out = sameType(src, dw * dh * cn), rowLen = dw * cn;
+  for (let y = 0; y < dh; y++) {
+    let o = y * rowLen;
+    if (y > 0 && ys[y] === ys[y - 1]) {
+      out.copyWithin(o, o - rowLen, o); // upscaling repeats rows: copy the one just made
+      continue;
     }
-  } else {
-    for (let y = 0; y < dh; y++) {
-      const row = ys[y] * sw;
+    const row = ys[y] * sw;
+    if (cn === 1) {
+      for (let x = 0; x < dw; x++) out[o++] = src[row + xs[x]];
+    } else {
       for (let x = 0; x < dw; x++) {
         const s = (row + xs[x]) * cn;
         for (let c = 0; c < cn; c++) out[o++] = src[s + c];
@@ -157,6 +158,9 @@ function halve(
     }
     return out;
   }
+  if (src instanceof Uint8Array && cn === 1 && sw % 4 === 0 && src.byteOffset % 4 === 0) {
+    return halveGrey8(src, sw, dw, dh, out as Uint8Array);
+  }
   for (let y = 0; y < dh; y++) {
     const r0 = 2 * y * rowLen, r1 = r0 + rowLen, d = y * w;
     if (cn === 1) {
@@ -168,6 +172,25 @@ function halve(
         const c = x % cn, s = (x - c) * 2 + c;
         out[d + x] = (src[r0 + s] + src[r0 + s + cn] + src[r1 + s] + src[r1 + s + cn] + 2) >> 2;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * `halve` for 8-bit grey rows of a multiple of 4 pixels, two 2x2 blocks per 32-bit word: the
+ * byte pairs are summed in 16-bit lanes ((sum + 2) >> 2 <= 255 leaves no carry between lanes).
+ */
+function halveGrey8(src: Uint8Array, sw: number, dw: number, dh: number, out: Uint8Array) {
+  const words = new Uint32Array(src.buffer, src.byteOffset, (sw * 2 * dh) >> 2);
+  const rowWords = sw >> 2, m = 0x00ff00ff;
+  for (let y = 0; y < dh; y++) {
+    const r0 = 2 * y * rowWords, r1 = r0 + rowWords, d = y * dw;
+    for (let k = 0; k < rowWords; k++) {
+      const a = words[r0 + k], b = words[r1 + k];
+      const s = (a & m) + ((a >>> 8) & m) + (b & m) + ((b >>> 8) & m) + 0x00020002;
+      out[d + 2 * k] = s >>> 2;
+      out[d + 2 * k + 1] = s >>> 18;
     }
   }
   return out;
@@ -276,15 +299,25 @@ function separable(
     const beta = Int32Array.from(yt.weight);
     const rows = Array.from({ length: k }, () => new Int32Array(w)), picked = rows.slice();
     const out = new Uint8Array(dw * dh * cn);
+    const todo = new Int32Array(k);
     for (let y = 0; y < dh; y++) {
+      let n = 0;
       for (let j = 0; j < k; j++) {
         const r = yt.index[y * k + j], slot = r % k;
-        if (rowOf[slot] !== r) {
-          if (cubic) hCubic8(src, r * rowLen, ofs, coef, rows[slot], w);
-          else hLinear8(src, r * rowLen, ofs, coef, rows[slot], w);
-          rowOf[slot] = r;
-        }
+        if (rowOf[slot] !== r) rowOf[slot] = r, todo[n++] = slot;
         picked[j] = rows[slot];
+      }
+      // New rows two at a time: each tap table entry is loaded once for both.
+      let t = 0;
+      for (; t + 1 < n; t += 2) {
+        const a = todo[t], b = todo[t + 1], ra = rowOf[a] * rowLen, rb = rowOf[b] * rowLen;
+        if (cubic) hCubic8(src, ra, rb, ofs, coef, rows[a], rows[b], w);
+        else hLinear8(src, ra, rb, ofs, coef, rows[a], rows[b], w);
+      }
+      if (t < n) {
+        const a = todo[t], ra = rowOf[a] * rowLen;
+        if (cubic) hCubic8(src, ra, ra, ofs, coef, rows[a], rows[a], w);
+        else hLinear8(src, ra, ra, ofs, coef, rows[a], rows[a], w);
       }
       if (cubic) vCubic8(picked, beta, y * k, out, y * w, w);
       else vLinear8(picked, beta, y * k, out, y * w, w);
@@ -310,31 +343,43 @@ function separable(
   return out;
 }
 
+/** Horizontal 8-bit linear taps of two source rows (the same row twice when only one is new). */
 function hLinear8(
   src: Uint8Array,
-  row: number,
+  ra: number,
+  rb: number,
   ofs: Int32Array[],
   coef: Int32Array[],
-  dst: Int32Array,
+  da: Int32Array,
+  db: Int32Array,
   w: number,
 ): void {
   const o0 = ofs[0], o1 = ofs[1], c0 = coef[0], c1 = coef[1];
-  for (let x = 0; x < w; x++) dst[x] = src[row + o0[x]] * c0[x] + src[row + o1[x]] * c1[x];
+  for (let x = 0; x < w; x++) {
+    const p = o0[x], q = o1[x], a = c0[x], b = c1[x];
+    da[x] = src[ra + p] * a + src[ra + q] * b;
+    db[x] = src[rb + p] * a + src[rb + q] * b;
+  }
 }
 
+/** Horizontal 8-bit cubic taps of two source rows (the same row twice when only one is new). */
 function hCubic8(
   src: Uint8Array,
-  row: number,
+  ra: number,
+  rb: number,
   ofs: Int32Array[],
   coef: Int32Array[],
-  dst: Int32Array,
+  da: Int32Array,
+  db: Int32Array,
   w: number,
 ): void {
   const o0 = ofs[0], o1 = ofs[1], o2 = ofs[2], o3 = ofs[3];
   const c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
   for (let x = 0; x < w; x++) {
-    dst[x] = src[row + o0[x]] * c0[x] + src[row + o1[x]] * c1[x] + src[row + o2[x]] * c2[x] +
-      src[row + o3[x]] * c3[x];
+    const p0 = o0[x], p1 = o1[x], p2 = o2[x], p3 = o3[x];
+    const a0 = c0[x], a1 = c1[x], a2 = c2[x], a3 = c3[x];
+    da[x] = src[ra + p0] * a0 + src[ra + p1] * a1 + src[ra + p2] * a2 + src[ra + p3] * a3;
+    db[x] = src[rb + p0] * a0 + src[rb + p1] * a1 + src[rb + p2] * a2 + src[rb + p3] * a3;
   }
 }
 
