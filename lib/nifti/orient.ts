@@ -105,9 +105,14 @@ export function applyOrientation<T extends Pixels>(
   for (let f = 0; f < frames; f++) {
     const frameBase = f * plane + base;
     for (let z = 0; z < n2; z++) {
-      for (let y = 0; y < n1; y++) {
-        let src = frameBase + z * s2 + y * s1;
-        for (let x = 0; x < n0; x++, src += s0) out[k++] = data[src];
+      for (let y = 0; y < n1; y++, k += n0) {
+        const src = frameBase + z * s2 + y * s1;
+        // Rows that stay rows (x kept or flipped) are native copies; others go voxel by voxel.
+        if (s0 === 1) out.set(data.subarray(src, src + n0), k);
+        else if (s0 === -1) {
+          out.set(data.subarray(src - n0 + 1, src + 1), k);
+          out.subarray(k, k + n0).reverse();
+        } else for (let x = 0, at = src; x < n0; x++, at += s0) out[k + x] = data[at];
       }
     }
   }

@@ -142,6 +142,11 @@ async function uncompressed(
   };
 }
 
+/** 64 KiB views of `bytes`: DecompressionStream given one large chunk was measured slower. */
+function* pieces(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += 1 << 16) yield bytes.subarray(at, at + (1 << 16));
+}
+
 /** The platform's native streaming gunzip. */
 function gunzip(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   return (stream as ReadableStream<Uint8Array<ArrayBuffer>>).pipeThrough(
@@ -268,7 +273,7 @@ export async function readNifti(
   if (input instanceof Uint8Array && !isGzip(input)) return readBytes(input, maxBytes, scale);
   const source = input instanceof Uint8Array
     ? {
-      stream: gunzip(ReadableStream.from([input])),
+      stream: gunzip(ReadableStream.from(pieces(input))),
       gzip: true,
     }
     : await uncompressed(input);
