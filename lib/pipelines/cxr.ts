@@ -4,9 +4,14 @@
  * the image -> 8-bit grey -> CLAHE clip 4, 8x8 tiles -> isotropic 1 mm pixels from the pixel
  * spacing (OpenCV INTER_AREA when shrinking, INTER_CUBIC when growing) -> 224 x 224 INTER_CUBIC ->
  * / 255. Each step is named and timed; its Python twin is training/cxr/preprocess.py (cv2 4.6),
- * which made the training inputs.
+ * which made the training inputs. `cxrClassify` runs the two-input model on both and, when asked,
+ * Grad-CAM (Selvaraju et al. 2017) on the card's last conv layer: the gradients it needs (dense,
+ * ReLU, mean, concat) all have kernels in tfjs' inference-only wasm backend.
  */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { BadInputError, InvalidInputError } from "../errors.ts";
+import type { LoadedModel } from "../models/load.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
 import { resize } from "../image/resize.ts";
@@ -467,4 +472,207 @@ export function cxrPneumonia(
 ): { tensor: Float32Array; width: number; height: number; channels: number } {
   const r = cxrPreprocess(input, meta.spacing ?? null, params as Partial<CxrParams>);
   return { tensor: r.tensor, width: r.size, height: r.size, channels: 1 };
+}
+
+/** The card fields cxrClassify reads beyond the runtime's ModelCard. */
+interface CxrCard {
+  threshold?: number;
+  grad_cam_layer?: string;
+  output: { classes?: string[] };
+  preprocess?: { params?: Record<string, unknown> };
+}
+
+/** A Grad-CAM map. */
+export interface CxrHeatmap {
+  method: "grad-cam";
+  layer: string;
+  /** The class-activation map on the layer's grid, ReLU'd, not normalised. */
+  grid: { width: number; height: number; data: Float32Array };
+  /** The 224 x 224 preprocessed film with the map (normalised to its maximum) blended over it, RGB. */
+  overlay: { width: number; height: number; data: Uint8Array };
+}
+
+/** What {@link cxrClassify} answers. */
+export interface CxrClassification {
+  probability: number;
+  label: string;
+  positive: boolean;
+  threshold: number;
+  features: CxrFeatures;
+  preprocessed: CxrPreprocessed;
+  /** ms per stage: the preprocessing steps, features, model (and heatmap). */
+  timings: Record<string, number>;
+  heatmap?: CxrHeatmap;
+}
+
+const camModels = new WeakMap<tfl.LayersModel, tfl.LayersModel>();
+
+function camModel(model: tfl.LayersModel, layer: string): tfl.LayersModel {
+  let m = camModels.get(model);
+  if (!m) {
+    m = tfl.model({
+      inputs: model.inputs[0],
+      outputs: model.getLayer(layer).output as tfl.SymbolicTensor,
+    });
+    camModels.set(model, m);
+  }
+  return m;
+}
+
+/**
+ * The model's output from the activations of `layer`, by applying every later layer in the graph's
+ * order (the image branch before `layer` is skipped; other inputs are taken as given).
+ */
+function headFrom(
+  model: tfl.LayersModel,
+  layer: string,
+  activations: tf.Tensor,
+  inputs: Record<string, tf.Tensor>,
+): tf.Tensor {
+  const known = new Map<string, tf.Tensor>(Object.entries(inputs));
+  known.set(layer, activations);
+  for (const l of model.layers) {
+    if (known.has(l.name)) continue;
+    const from = l.inboundNodes[0]?.inboundLayers.map((x) => x.name) ?? [];
+    if (from.length === 0 || !from.every((n) => known.has(n))) continue;
+    const xs = from.map((n) => known.get(n)!);
+    known.set(l.name, l.apply(xs.length === 1 ? xs[0] : xs) as tf.Tensor);
+  }
+  const out = known.get(model.outputLayers[0].name);
+  if (!out) throw new InvalidInputError(`the model's output does not follow from layer ${layer}`);
+  return out;
+}
+
+function jet(v: number): [number, number, number] {
+  const c = (x: number) => Math.max(0, Math.min(1, x));
+  return [c(1.5 - Math.abs(4 * v - 3)), c(1.5 - Math.abs(4 * v - 2)), c(1.5 - Math.abs(4 * v - 1))];
+}
+
+/** Bilinear upsampling (half-pixel centres) of the map, normalised to its maximum, over the film. */
+function overlay(
+  film: Uint8Array,
+  size: number,
+  cam: Float32Array,
+  gw: number,
+  gh: number,
+): Uint8Array {
+  let max = 0;
+  for (const v of cam) max = Math.max(max, v);
+  const out = new Uint8Array(size * size * 3);
+  const k = max > 0 ? 1 / max : 0;
+  for (let y = 0; y < size; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * gh / size - 0.5, 0), gh - 1);
+    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, gh - 1), wy = fy - y0;
+    for (let x = 0; x < size; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * gw / size - 0.5, 0), gw - 1);
+      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, gw - 1), wx = fx - x0;
+      const v = k * ((1 - wy) * ((1 - wx) * cam[y0 * gw + x0] + wx * cam[y0 * gw + x1]) +
+        wy * ((1 - wx) * cam[y1 * gw + x0] + wx * cam[y1 * gw + x1]));
+      const a = 0.5 * v, g = film[y * size + x], rgb = jet(v), o = 3 * (y * size + x);
+      for (let c = 0; c < 3; c++) out[o + c] = Math.round((1 - a) * g + a * 255 * rgb[c]);
+    }
+  }
+  return out;
+}
+
+function cardMeans(card: CxrCard): { age: readonly number[]; view: number } {
+  const m = card.preprocess?.params?.missing_feature_means as
+    | { age?: unknown; view?: unknown }
+    | undefined;
+  if (
+    m && Array.isArray(m.age) && m.age.length === 5 && m.age.every(Number.isFinite) &&
+    typeof m.view === "number"
+  ) return { age: m.age as number[], view: m.view };
+  return FEATURE_MEANS;
+}
+
+/**
+ * Classifies one chest film with a loaded two-input model (inputs [image 224x224x1, features 6]):
+ * metadata -> features, image -> preprocessing, one forward pass, the card's threshold; with
+ * `heatmap`, Grad-CAM on the card's `grad_cam_layer` (default "b4"). Every tensor made here is
+ * disposed before it returns.
+ * @example const r = await cxrClassify(await loadModel("cxr-pneumonia"), image, { age: "058Y", view: "PA" })
+ */
+export function cxrClassify(
+  loaded: Pick<LoadedModel, "model" | "card">,
+  image: Image,
+  meta: CxrMetaInput,
+  options: {
+    heatmap?: boolean;
+    params?: Partial<CxrParams>;
+    window?: { center: number; width: number } | null;
+  } = {},
+): CxrClassification {
+  const card = loaded.card as unknown as CxrCard;
+  const model = loaded.model as tfl.LayersModel;
+  let t = performance.now();
+  const features = cxrFeatures(meta, cardMeans(card));
+  const tFeatures = performance.now() - t;
+  const spacing = readSpacing(meta.spacing);
+  const fromCard: Partial<CxrParams> = {};
+  const cardParams = card.preprocess?.params ?? {};
+  for (const k of Object.keys(CXR_DEFAULTS) as (keyof CxrParams)[]) {
+    if (typeof cardParams[k] === "number") fromCard[k] = cardParams[k] as number;
+  }
+  const pre = cxrPreprocess(image, spacing, { ...fromCard, ...options.params }, {
+    window: options.window,
+  });
+  const n = pre.size;
+  const timings: Record<string, number> = { ...pre.timings, features: tFeatures };
+  t = performance.now();
+  const layer = card.grad_cam_layer ?? "b4";
+  let probability: number;
+  let heatmap: CxrHeatmap | undefined;
+  if (!options.heatmap) {
+    probability = tf.tidy(() => {
+      const y = model.predict([
+        tf.tensor4d(pre.tensor, [1, n, n, 1]),
+        tf.tensor2d(features.vector, [1, 6]),
+      ]) as tf.Tensor;
+      return y.dataSync()[0];
+    });
+    timings.model = performance.now() - t;
+  } else {
+    const maps = camModel(model, layer);
+    const r = tf.tidy(() => {
+      const x = tf.tensor4d(pre.tensor, [1, n, n, 1]);
+      const f = tf.tensor2d(features.vector, [1, 6]);
+      const a = maps.predict(x) as tf.Tensor4D;
+      const featureInput = model.inputLayers[1].name;
+      const { value, grad } = tf.valueAndGrad((act: tf.Tensor) =>
+        tf.sum(headFrom(model, layer, act, { [featureInput]: f }))
+      )(a);
+      const weights = tf.mean(grad, [1, 2], true);
+      const cam = tf.relu(tf.sum(tf.mul(a, weights), 3));
+      return {
+        p: value.dataSync()[0],
+        cam: cam.dataSync() as Float32Array,
+        gh: a.shape[1],
+        gw: a.shape[2],
+      };
+    });
+    probability = r.p;
+    timings.model = performance.now() - t;
+    t = performance.now();
+    heatmap = {
+      method: "grad-cam",
+      layer,
+      grid: { width: r.gw, height: r.gh, data: r.cam },
+      overlay: { width: n, height: n, data: overlay(pre.image8, n, r.cam, r.gw, r.gh) },
+    };
+    timings.heatmap = performance.now() - t;
+  }
+  const threshold = card.threshold ?? 0.5;
+  const classes = card.output.classes ?? ["negative", "positive"];
+  const positive = probability >= threshold;
+  return {
+    probability,
+    label: classes[positive ? 1 : 0],
+    positive,
+    threshold,
+    features,
+    preprocessed: pre,
+    timings,
+    ...(heatmap ? { heatmap } : {}),
+  };
 }

@@ -1,0 +1,322 @@
+/**
+ * cxr function: `POST /cxr/classify`, the probability of lung opacity / pneumonia on a frontal
+ * chest X-ray from the film and its age and view position (model `cxr-pneumonia`, its card in
+ * models/cxr-pneumonia/card.json), with a Grad-CAM saliency map on request. Not for clinical use.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { setMetric } from "hono/timing";
+import { BadInputError } from "../lib/errors.ts";
+import {
+  type AppEnv,
+  concurrencyLimit,
+  createApp,
+  envInt,
+  mediaType,
+  negotiate,
+  readBytes,
+  sendBytes,
+  serve,
+} from "../lib/http/mod.ts";
+import { checkBudget } from "../lib/http/limits.ts";
+import {
+  bytesBody,
+  enumQuery,
+  formatQuery,
+  openApiRoutes,
+  problems,
+  route,
+  textQuery,
+  z,
+} from "../lib/http/openapi.ts";
+import type { Image } from "../lib/image/image.ts";
+import { encodeImagePng } from "../lib/image/png.ts";
+import { decodeImageBytes, DEFAULT_MAX_PIXELS, sniffFormat } from "../lib/models/input.ts";
+import { loadModel } from "../lib/models/load.ts";
+import { AGE_EDGES, cxrClassify, type CxrMetaInput, FEATURE_NAMES } from "../lib/pipelines/cxr.ts";
+
+/** The model this function runs. */
+export const CXR_MODEL = "cxr-pneumonia";
+
+const FIELDS = ["age", "sex", "view", "spacing"] as const;
+type Field = typeof FIELDS[number];
+type Source = "request" | "dicom" | "missing";
+
+/** The body's image bytes and the metadata fields sent with it (form fields or JSON members). */
+async function readBody(
+  c: Context<AppEnv>,
+): Promise<{ bytes: Uint8Array; fields: Partial<Record<Field, string>> }> {
+  const type = mediaType(c);
+  const fields: Partial<Record<Field, string>> = {};
+  if (type === "multipart/form-data") {
+    const form = await c.req.formData().catch((err) => {
+      throw new BadInputError(`multipart body could not be read: ${err.message}`);
+    });
+    const file = form.get("image");
+    if (file === null) throw new BadInputError("the form has no image field", { field: "image" });
+    if (!(file instanceof File)) {
+      throw new BadInputError("image must be a file", { field: "image" });
+    }
+    for (const k of FIELDS) {
+      const v = form.get(k);
+      if (typeof v === "string") fields[k] = v;
+    }
+    return { bytes: new Uint8Array(await file.arrayBuffer()), fields };
+  }
+  if (type === "application/json") {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(await readBytes(c)));
+    } catch (err) {
+      throw new BadInputError(`request body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new BadInputError("request body must be a JSON object");
+    }
+    const o = body as Record<string, unknown>;
+    if (typeof o.image !== "string" || o.image === "") {
+      throw new BadInputError("image must be the film as a base64 string (DICOM, PNG or JPEG)", {
+        field: "image",
+      });
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = Uint8Array.from(atob(o.image), (ch) => ch.charCodeAt(0));
+    } catch {
+      throw new BadInputError("image is not valid base64", { field: "image" });
+    }
+    for (const k of FIELDS) {
+      const v = o[k];
+      if (v === undefined || v === null) continue;
+      if (typeof v === "number") fields[k] = String(v);
+      else if (typeof v === "string") fields[k] = v;
+      else if (k === "spacing" && Array.isArray(v)) fields[k] = v.join(",");
+      else {
+        throw new BadInputError(`${k} must be a string or a number, got ${JSON.stringify(v)}`, {
+          field: k,
+        });
+      }
+    }
+    return { bytes, fields };
+  }
+  return { bytes: await readBytes(c), fields };
+}
+
+/** The decoded film, the DICOM's own metadata when it is one, and the VOI window it carries. */
+async function readFilm(bytes: Uint8Array, maxPixels: number): Promise<{
+  image: Image;
+  format: string;
+  dicom: Partial<Record<Field, string>>;
+  window: { center: number; width: number } | null;
+}> {
+  if (sniffFormat(bytes) !== "dicom") {
+    const { image, format } = await decodeImageBytes(bytes, maxPixels);
+    return { image, format, dicom: {}, window: null };
+  }
+  const { decodeDicom } = await import("../lib/dicom/pixels.ts");
+  const { checkPixels } = await import("../lib/image/png.ts");
+  const { image, meta } = await decodeDicom(bytes, { pixelLimit: maxPixels * 8 });
+  checkPixels(image.width, image.height, maxPixels);
+  const dicom: Partial<Record<Field, string>> = {};
+  if (meta.patientAgeRaw) dicom.age = meta.patientAgeRaw;
+  if (meta.patientSex) dicom.sex = meta.patientSex;
+  if (meta.viewPosition) dicom.view = meta.viewPosition;
+  if (meta.pixelSpacing) dicom.spacing = meta.pixelSpacing.join("\\");
+  const window = meta.windowCenter !== null && meta.windowWidth !== null
+    ? { center: meta.windowCenter, width: meta.windowWidth }
+    : null;
+  return { image, format: "dicom", dicom, window };
+}
+
+function flag(c: Context<AppEnv>, name: string): boolean {
+  const v = c.req.query(name);
+  if (v === undefined || v === "0" || v === "false") return false;
+  if (v === "1" || v === "true" || v === "") return true;
+  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(v)}`, { field: name });
+}
+
+function bucketName(i: number): string {
+  return i === AGE_EDGES.length
+    ? `${AGE_EDGES[i - 1]}+`
+    : `${i ? AGE_EDGES[i - 1] : 0}-${AGE_EDGES[i]}`;
+}
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+async function classify(c: Context<AppEnv>): Promise<Response> {
+  const format = negotiate(c, ["json", "png"] as const);
+  const heatmapWanted = flag(c, "heatmap") || format === "png";
+  const timings: Record<string, number> = {};
+  const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const ms = performance.now() - t0;
+      timings[name] = Math.round(ms * 100) / 100;
+      setMetric(c, name, ms);
+      checkBudget(c, name);
+    }
+  };
+  const { bytes, fields } = await readBody(c);
+  const loaded = await stage("load", () => loadModel(CXR_MODEL));
+  const film = await stage(
+    "decode",
+    () => readFilm(bytes, envInt("MEDIMG_CXR_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+  );
+
+  // A field sent with the request wins over the DICOM's own header.
+  const meta: CxrMetaInput = {};
+  const sources = {} as Record<Field, { value: string | null; source: Source }>;
+  for (const k of FIELDS) {
+    const asked = fields[k] ?? c.req.query(k);
+    const value = asked ?? film.dicom[k] ?? null;
+    sources[k] = {
+      value,
+      source: asked !== undefined ? "request" : film.dicom[k] !== undefined ? "dicom" : "missing",
+    };
+    meta[k] = value;
+  }
+  const r = cxrClassify(loaded, film.image, meta, {
+    heatmap: heatmapWanted,
+    window: film.window,
+  });
+  for (const [name, ms] of Object.entries(r.timings)) {
+    timings[name] = Math.round(ms * 100) / 100;
+    setMetric(c, name, ms);
+  }
+  checkBudget(c, "model");
+  const pre = r.preprocessed;
+  const assumed = [...r.features.assumed];
+  if (pre.spacingAssumed) {
+    assumed.push(
+      `spacing missing: the image was taken to span ${pre.params.assumedFieldMm} mm across ` +
+        `(${pre.spacing[1].toFixed(4)} mm per pixel); only the 1 mm resampling step uses it`,
+    );
+  }
+  const headers = {
+    "x-model": loaded.card.name,
+    "x-model-version": loaded.card.version,
+    "x-cxr-probability": r.probability.toFixed(6),
+    "x-cxr-label": r.label,
+  };
+  let png: Uint8Array | undefined;
+  if (r.heatmap) {
+    const o = r.heatmap.overlay;
+    png = await stage("png", () => encodeImagePng(o.data, o.width, o.height, 3));
+  }
+  if (format === "png") return sendBytes(c, png!, "image/png", headers);
+  return c.json(
+    {
+      probability: r.probability,
+      label: r.label,
+      positive: r.positive,
+      threshold: r.threshold,
+      model: {
+        name: loaded.card.name,
+        version: loaded.card.version,
+        backend: loaded.backend.name,
+        loaded_now: !loaded.cached,
+        not_for: loaded.card.not_for ?? "clinical use",
+      },
+      features: {
+        names: FEATURE_NAMES,
+        vector: Array.from(r.features.vector),
+        age_years: r.features.age?.years ?? null,
+        age_bucket: r.features.age ? bucketName(r.features.age.bucket) : null,
+        view: r.features.view,
+        sex: r.features.sex,
+      },
+      metadata: sources,
+      assumed,
+      input: {
+        format: film.format,
+        width: film.image.width,
+        height: film.image.height,
+        channels: film.image.channels,
+      },
+      preprocess: {
+        spacing_mm: pre.spacing,
+        spacing_assumed: pre.spacingAssumed,
+        resampled: pre.resampled,
+        grey8: pre.grey8,
+        params: pre.params,
+      },
+      ...(r.heatmap && png
+        ? {
+          heatmap: {
+            method: r.heatmap.method,
+            layer: r.heatmap.layer,
+            grid: [r.heatmap.grid.width, r.heatmap.grid.height],
+            image: "the 224 x 224 model input with the map blended over it (RGB PNG)",
+            png_base64: base64(png),
+          },
+        }
+        : {}),
+      timings_ms: timings,
+    },
+    200,
+    headers,
+  );
+}
+
+const routes = openApiRoutes();
+// Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
+routes.use(
+  "/cxr/*",
+  concurrencyLimit({
+    max: envInt("MEDIMG_CXR_CONCURRENCY", 1),
+    queue: envInt("MEDIMG_CXR_QUEUE", 8),
+    retryAfter: 2,
+  }),
+);
+
+/** The cxr routes, to mount on an app made by createApp. */
+export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
+  route({
+    method: "post",
+    path: "/cxr/classify",
+    summary: "pneumonia / lung opacity probability of a frontal chest X-ray (not for clinical use)",
+    request: {
+      query: z.object({
+        format: formatQuery(["json", "png"]),
+        heatmap: enumQuery(["0", "1"], "1: add a Grad-CAM saliency map (PNG) to the answer"),
+        age: textQuery("years, or a DICOM age string (058Y, 006M, 003W, 010D)", "058Y"),
+        sex: enumQuery(["M", "F", "O"], "PatientSex (reported; not a model feature)"),
+        view: enumQuery(["PA", "AP"], "ViewPosition: PA or AP"),
+        spacing: textQuery("pixel spacing in mm: one number, or row,column", "0.168"),
+      }),
+      body: bytesBody(
+        ["application/dicom", "image/png", "image/jpeg", "multipart/form-data", "application/json"],
+        "a DICOM (age, sex, view and spacing read from it), or a PNG/JPEG; metadata fields as query " +
+          "parameters, form fields beside `image`, or JSON members beside `image` (base64) override " +
+          "the DICOM's",
+      ),
+    },
+    responses: {
+      200: {
+        description:
+          "JSON: probability, label, threshold, model, features, metadata (value and source of each " +
+          "field), assumed (what was missing and what was used instead), preprocess, heatmap, " +
+          "timings_ms; or (format=png) the Grad-CAM overlay",
+        content: {
+          "application/json": { schema: { type: "object" } as const },
+          "image/png": { schema: { type: "string", format: "binary" } as const },
+        },
+      },
+      ...problems(404, 415, 422, 503),
+    },
+  }),
+  classify,
+);
+
+/** The cxr function alone: `deno run -A functions/cxr.ts`. */
+export const app = createApp().route("/", cxrRoutes);
+
+if (import.meta.main) serve(app);
