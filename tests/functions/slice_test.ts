@@ -122,6 +122,7 @@ Deno.test("GET /models lists the installed models with their cards, replay sampl
   assertEquals(models.map((m: { name: string }) => m.name), [
     "conv3",
     "fixed32",
+    "graph",
     "green",
     "shrinks",
     "sigmoid",

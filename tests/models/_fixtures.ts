@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { setupBackend } from "../../lib/models/backend.ts";
-import type { ModelCard } from "../../lib/models/card.ts";
+import { encodeFloat32, type ModelCard } from "../../lib/models/card.ts";
 import { fileHandler } from "../../lib/models/io.ts";
 import { makeReplay } from "../../lib/models/replay.ts";
 import { buildUnet } from "../../lib/models/unet.ts";
@@ -76,6 +76,8 @@ async function save(root: string, model: tfl.LayersModel, c: ModelCard, replaySh
  * - `twoclass`: 1x1 conv to 2 channels (+x, -x), softmax.
  * - `unet`: buildUnet levels 2, filters 4, seeded, stride 4, tiles 32 overlap 8.
  * - `shrinks`: a 2x2 max-pool: its output is half the input (a broken segmentation model).
+ * - `graph`: the `sigmoid` model as a GraphModel (TF GraphDef JSON, as tensorflowjs_converter
+ *   writes for a SavedModel): Conv2D 1x1 -> BiasAdd -> Sigmoid.
  */
 export async function makeModelsRoot(): Promise<string> {
   await setupBackend("wasm");
@@ -179,11 +181,82 @@ export async function makeModelsRoot(): Promise<string> {
     [1, 16, 16, 1],
   );
 
+  await writeGraphModel(root);
+
   m = tfl.sequential({
     layers: [tfl.layers.maxPooling2d({ inputShape: [null, null, 1], poolSize: 2 })],
   });
   await save(root, m, card("shrinks", {}), [1, 4, 4, 1]);
   return root;
+}
+
+const b64 = (s: string) => btoa(s);
+const FLOAT = { type: "DT_FLOAT" };
+const dims = (...d: number[]) => ({ dim: d.map((n) => ({ size: String(n) })) });
+
+/** The `graph` fixture: a hand-written GraphDef with its weights, and its card. */
+async function writeGraphModel(root: string): Promise<void> {
+  const dir = `${root}/graph`;
+  await Deno.mkdir(dir);
+  const constNode = (name: string, shape: number[]) => ({
+    name,
+    op: "Const",
+    attr: { dtype: FLOAT, value: { tensor: { dtype: "DT_FLOAT", tensorShape: dims(...shape) } } },
+  });
+  const json = {
+    format: "graph-model",
+    generatedBy: "tests/models/_fixtures.ts",
+    convertedBy: null,
+    modelTopology: {
+      node: [
+        {
+          name: "image",
+          op: "Placeholder",
+          attr: { dtype: FLOAT, shape: { shape: dims(-1, -1, -1, 1) } },
+        },
+        constNode("w", [1, 1, 1, 1]),
+        constNode("b", [1]),
+        {
+          name: "conv",
+          op: "Conv2D",
+          input: ["image", "w"],
+          attr: {
+            T: FLOAT,
+            strides: { list: { i: ["1", "1", "1", "1"] } },
+            padding: { s: b64("SAME") },
+            data_format: { s: b64("NHWC") },
+            dilations: { list: { i: ["1", "1", "1", "1"] } },
+          },
+        },
+        {
+          name: "add",
+          op: "BiasAdd",
+          input: ["conv", "b"],
+          attr: { T: FLOAT, data_format: { s: b64("NHWC") } },
+        },
+        { name: "prob", op: "Sigmoid", input: ["add"], attr: { T: FLOAT } },
+      ],
+      versions: { producer: 1 },
+    },
+    weightsManifest: [{
+      paths: ["weights.bin"],
+      weights: [
+        { name: "w", shape: [1, 1, 1, 1], dtype: "float32" },
+        { name: "b", shape: [1], dtype: "float32" },
+      ],
+    }],
+  };
+  await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
+  await Deno.writeFile(`${dir}/weights.bin`, new Uint8Array(Float32Array.of(1, -0.5).buffer));
+  const c = card("graph", { format: "graph" });
+  const data = lcg(16, 7).map((v) => (v + 1) / 2);
+  const want = data.map((v) => 1 / (1 + Math.exp(-(v - 0.5))));
+  c.replay = {
+    inputs: [{ shape: [1, 4, 4, 1], data: encodeFloat32(data) }],
+    output: { shape: [1, 4, 4, 1], data: encodeFloat32(want) },
+    tolerance: 1e-6,
+  };
+  await Deno.writeTextFile(`${dir}/card.json`, JSON.stringify(c, null, 1));
 }
 
 /** A grey Uint8 image whose value at (x, y) is f(x, y). */

@@ -22,7 +22,7 @@ import { greyImage, lcg, makeModelsRoot, sigmoidOf } from "./_fixtures.ts";
 
 const root = await makeModelsRoot();
 const opts = { root };
-const FIXTURES = ["conv3", "fixed32", "green", "shrinks", "sigmoid", "twoclass", "unet"];
+const FIXTURES = ["conv3", "fixed32", "graph", "green", "shrinks", "sigmoid", "twoclass", "unet"];
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assertEquals(a.length, b.length);
@@ -185,6 +185,16 @@ Deno.test("infer: a 1x1 sigmoid model gives sigmoid(v/255 - 0.5) at every pixel,
   }
   const mask = threshold(probs, 0.5);
   for (let i = 0; i < img.data.length; i++) assertEquals(mask[i], img.data[i] >= 128 ? 1 : 0);
+});
+
+Deno.test("infer: a GraphModel (TF GraphDef) runs as the same LayersModel does", async () => {
+  const graph = await loadModel("graph", opts);
+  assertEquals(graph.card.format, "graph");
+  const img = greyImage(19, 7, (x, y) => (x * 13 + y * 29) % 256);
+  const { probs } = await segmentImage(graph, scalePreset(img, {}, {}));
+  for (let i = 0; i < img.data.length; i++) {
+    assertAlmostEquals(probs.data[i], sigmoidOf(img.data[i]), 1e-6);
+  }
 });
 
 Deno.test("infer: a fixed 32x32 model is resized to and the mask mapped back to the right pixels", async () => {
