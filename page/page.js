@@ -46,6 +46,7 @@ async function discover() {
       const paths = Object.keys(state.openapi.paths ?? {});
       names = Object.keys(ROUTES).filter((id) => paths.includes(ROUTES[id]));
       source = "/openapi.json";
+      $("#docs-link").hidden = false;
     }
   } catch { /* no spec: fall back to /health */ }
   if (!names) {

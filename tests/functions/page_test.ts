@@ -190,6 +190,9 @@ Deno.test({
           const hidden = await page.$eval(`[data-fn="${fn}"]`, (el) => (el as HTMLElement).hidden);
           assertEquals(hidden, !have.has(fn), `${fn}: on the server ${have.has(fn)}`);
         }
+        const spec = await app.request("/openapi.json");
+        await spec.body?.cancel();
+        assertEquals(await page.isVisible("#docs-link"), spec.ok);
         const unlabelled = await page.evaluate(() =>
           [...document.querySelectorAll("input, select, textarea")]
             .filter((el) =>
