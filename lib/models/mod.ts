@@ -19,7 +19,16 @@ export {
   parseCard,
   type StoredTensor,
 } from "./card.ts";
+export { accelerate, useFastConcat } from "./fast.ts";
 export { fileHandler } from "./io.ts";
+export {
+  type DecodedInput,
+  decodeImageBytes,
+  decodeMaskBytes,
+  DEFAULT_MAX_PIXELS,
+  type ImageFormat,
+  sniffFormat,
+} from "./input.ts";
 export { type LoadedModel, loadModel, type LoadOptions, unloadModels } from "./load.ts";
 export {
   findModel,
