@@ -2,12 +2,13 @@
  * lib/image/resize beside OpenCV's cv2.resize (Debian python3-opencv 4.6, /usr/bin/python3) in one
  * run, on the same synthetic 1024x1024 image built by the same formula on both sides: the sizes
  * the segmentation and classification presets use, and a 256x256 mask mapped back with nearest.
- * OpenCV is timed with its default threads and with one thread; outputs are compared by digest.
+ * OpenCV is timed with its default threads and with one thread, taking turns with ours (the build
+ * machine is shared); outputs are compared by digest.
  * Prints markdown. Run: deno run -A bench/resize_compare.ts
  */
 import { type Interpolation, resize } from "../lib/image/resize.ts";
 
-const RUNS = 200;
+const ROUNDS = 10, BATCH = 20;
 const N = 1024;
 const cases: { src: number; dst: number; interp: Interpolation; bits: 8 | 16 }[] = [
   { src: N, dst: 224, interp: "bicubic", bits: 8 },
@@ -30,31 +31,31 @@ function synthetic(n: number, bits: 8 | 16) {
   return { width: n, height: n, channels: 1 as const, data };
 }
 
+// The OpenCV side stays up and answers one line per request, "<case> <runs> <threads>", with the
+// run times in ms, so that both sides take turns under the same load.
 const PY = `
 import hashlib, json, sys, time
 import cv2, numpy as np
-runs, cases = int(sys.argv[1]), json.loads(sys.argv[2])
+cases = json.loads(sys.argv[1])
 codes = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
 def synthetic(n, bits):
     y, x = np.indices((n, n), dtype=np.int64)
     v = ((x * 7 + y * 13 + (x * y) % 251) * 257) & 0xffff
     return (v & 0xff).astype(np.uint8) if bits == 8 else v.astype(np.uint16)
-def median_ms(fn):
-    for _ in range(20): fn()
+images = [synthetic(c["src"], c["bits"]) for c in cases]
+threads = cv2.getNumThreads()
+def run(i):
+    c = cases[i]
+    return cv2.resize(images[i], (c["dst"], c["dst"]), interpolation=codes[c["interp"]])
+print(json.dumps({"opencv": cv2.__version__, "threads": threads,
+                  "sha": [hashlib.sha256(run(i).tobytes()).hexdigest() for i in range(len(cases))]}), flush=True)
+for line in sys.stdin:
+    i, runs, n = map(int, line.split())
+    cv2.setNumThreads(n or threads)
     t = []
     for _ in range(runs):
-        t0 = time.perf_counter(); fn(); t.append((time.perf_counter() - t0) * 1000)
-    return sorted(t)[len(t) // 2]
-out = []
-threads = cv2.getNumThreads()
-for c in cases:
-    a = synthetic(c["src"], c["bits"])
-    fn = lambda: cv2.resize(a, (c["dst"], c["dst"]), interpolation=codes[c["interp"]])
-    cv2.setNumThreads(threads); ms = median_ms(fn)
-    cv2.setNumThreads(1); ms1 = median_ms(fn)
-    cv2.setNumThreads(threads)
-    out.append({"ms": ms, "ms1": ms1, "sha": hashlib.sha256(fn().tobytes()).hexdigest()})
-print(json.dumps({"opencv": cv2.__version__, "threads": threads, "results": out}))
+        t0 = time.perf_counter(); run(i); t.append((time.perf_counter() - t0) * 1000)
+    print(json.dumps(t), flush=True)
 `;
 
 async function sha256(a: ArrayBufferView): Promise<string> {
@@ -63,39 +64,65 @@ async function sha256(a: ArrayBufferView): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function medianMs(fn: () => void): number {
-  for (let i = 0; i < 20; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
-  }
-  return t.sort((a, b) => a - b)[t.length >> 1];
-}
-
-const py = await new Deno.Command("/usr/bin/python3", {
-  args: ["-c", PY, String(RUNS), JSON.stringify(cases)],
+const child = new Deno.Command("/usr/bin/python3", {
+  args: ["-c", PY, JSON.stringify(cases)],
+  stdin: "piped",
   stdout: "piped",
-}).output();
-if (!py.success) throw new Error("the OpenCV side failed");
-const ref = JSON.parse(new TextDecoder().decode(py.stdout));
+}).spawn();
+const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const writer = child.stdin.getWriter();
+let pending = "";
+async function readLine(): Promise<string> {
+  while (!pending.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("the OpenCV side stopped");
+    pending += value;
+  }
+  const at = pending.indexOf("\n"), line = pending.slice(0, at);
+  pending = pending.slice(at + 1);
+  return line;
+}
+async function opencv(i: number, runs: number, threads: number): Promise<number[]> {
+  await writer.write(new TextEncoder().encode(`${i} ${runs} ${threads}\n`));
+  return JSON.parse(await readLine());
+}
+const ref = JSON.parse(await readLine());
+
+const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
+const min = (t: number[]) => Math.min(...t);
+const f3 = (v: number) => v.toFixed(3);
 
 const rows = [
-  `OpenCV ${ref.opencv} (${ref.threads} threads, and 1) vs Deno ${Deno.version.deno}; median of ${RUNS} runs each`,
+  `OpenCV ${ref.opencv} (${ref.threads} threads, and 1) vs Deno ${Deno.version.deno}; ${ROUNDS} alternating rounds of ${BATCH} runs per side, median / minimum ms`,
   "",
-  "| resize | OpenCV ms | OpenCV 1 thread ms | ours ms | ours / OpenCV 1 thread | same pixels |",
+  "| resize | OpenCV | OpenCV 1 thread | ours | ours / OpenCV 1 thread (median, min) | same pixels |",
   "| --- | --- | --- | --- | --- | --- |",
 ];
 for (const [i, c] of cases.entries()) {
   const img = synthetic(c.src, c.bits);
-  const ms = medianMs(() => resize(img, c.dst, c.dst, c.interp));
-  const same = (await sha256(resize(img, c.dst, c.dst, c.interp).data)) === ref.results[i].sha;
-  const r = ref.results[i];
+  const run = () => resize(img, c.dst, c.dst, c.interp);
+  const same = (await sha256(run().data)) === ref.sha[i];
+  for (let k = 0; k < 20; k++) run();
+  await opencv(i, 20, 0);
+  const cv: number[] = [], cv1: number[] = [], ours: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    cv.push(...await opencv(i, BATCH, 0));
+    cv1.push(...await opencv(i, BATCH, 1));
+    for (let k = 0; k < BATCH; k++) {
+      const t0 = performance.now();
+      run();
+      ours.push(performance.now() - t0);
+    }
+  }
   rows.push(
-    `| ${c.src}² ${c.bits}-bit -> ${c.dst}² ${c.interp} | ${r.ms.toFixed(3)} | ${
-      r.ms1.toFixed(3)
-    } | ${ms.toFixed(3)} | ${(ms / r.ms1).toFixed(1)}x | ${same ? "yes" : "NO"} |`,
+    `| ${c.src}² ${c.bits}-bit -> ${c.dst}² ${c.interp} | ${f3(median(cv))} / ${f3(min(cv))} | ${
+      f3(median(cv1))
+    } / ${f3(min(cv1))} | ${f3(median(ours))} / ${f3(min(ours))} | ${
+      (median(ours) / median(cv1)).toFixed(1)
+    }x, ${(min(ours) / min(cv1)).toFixed(1)}x | ${same ? "yes" : "NO"} |`,
   );
 }
+await writer.close();
+await child.status;
+
 console.log(rows.join("\n"));
