@@ -7,6 +7,14 @@
  */
 import { BadInputError } from "../../errors.ts";
 
+/**
+ * A codec's wasm memory grows to fit the largest frame it has decoded and never shrinks; past this
+ * size (the modules start at about 52 MB) the instance is dropped after the decode, so one huge
+ * frame does not pin its memory for the life of the isolate. The next decode instantiates afresh
+ * (about 30 ms).
+ */
+export const WASM_HEAP_KEEP = 128 * 1024 * 1024;
+
 /** What the codecs report about a decoded frame. */
 export interface WasmFrameInfo {
   width: number;
@@ -96,6 +104,7 @@ export async function decodeWith(
     } catch {
       // already gone with an aborted module
     }
+    if ((mod.HEAPU8?.length ?? 0) > WASM_HEAP_KEEP) lazy.reset();
   }
 }
 

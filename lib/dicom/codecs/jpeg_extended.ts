@@ -7,6 +7,7 @@
  */
 import { BadInputError, UnsupportedError } from "../../errors.ts";
 import { checkFrameSize, type JpegHeader, readJpegHeader } from "./_codestream.ts";
+import { WASM_HEAP_KEEP } from "./_wasm.ts";
 import type { DecodedFrame, FrameInfo } from "./types.ts";
 
 type DcmjsCodecs = typeof import("dcmjs-codecs");
@@ -24,6 +25,9 @@ const DAMAGED = [
 ];
 
 let loading: Promise<DcmjsCodecs> | undefined;
+
+/** dcmjs-codecs' initial wasm memory (its build's INITIAL_MEMORY). */
+const INITIAL_RESERVATION = 256 * 1024 * 1024;
 
 /** dcmjs-codecs, its wasm instantiated once per isolate (and again after a failed decode). */
 async function codecs(): Promise<DcmjsCodecs> {
@@ -107,6 +111,16 @@ async function decodeJpeg12(
     throw new BadInputError(`JPEG extended frame could not be decoded: ${message}`);
   } finally {
     log.info = info0;
+  }
+  // As for the other codecs (see WASM_HEAP_KEEP), a heap grown past its initial reservation by a
+  // huge frame is let go (this module reserves 256 MiB up front, resident only as touched).
+  const memory = (api.NativeCodecs as unknown as {
+    wasmApi?: { wasmMemory?: WebAssembly.Memory };
+  }).wasmApi?.wasmMemory?.buffer.byteLength ?? 0;
+  if (memory > Math.max(WASM_HEAP_KEEP, INITIAL_RESERVATION)) {
+    decoded = decoded.slice();
+    api.NativeCodecs.release();
+    loading = undefined;
   }
   const damage = warnings.find((w) => DAMAGED.some((d) => w.includes(d)));
   if (damage) {
