@@ -189,49 +189,84 @@ function plan(h: NiftiHeader, maxBytes: number, scale: boolean) {
   return { dims, voxels, datatype, stored, scaling: scaled ? scaling : undefined };
 }
 
-/** The stored values as a typed array over `raw` (its own, aligned buffer), in host order. */
-function storedView(raw: Uint8Array, h: NiftiHeader, voxels: number) {
-  if (h.littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(raw, DATATYPES[h.datatype].bytes);
+/** The stored values as a typed array over `raw` (aligned), in host byte order. */
+function storedView(raw: Uint8Array, h: NiftiHeader): Pixels | Float64Array {
+  const size = DATATYPES[h.datatype].bytes;
+  if (h.littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(raw, size);
   const { buffer, byteOffset } = raw;
+  const n = raw.length / size;
   switch (datatypeOf(h)) {
     case "uint8":
       return raw;
     case "int16":
-      return new Int16Array(buffer, byteOffset, voxels);
+      return new Int16Array(buffer, byteOffset, n);
     case "uint16":
-      return new Uint16Array(buffer, byteOffset, voxels);
+      return new Uint16Array(buffer, byteOffset, n);
     case "int32":
-      return new Int32Array(buffer, byteOffset, voxels);
+      return new Int32Array(buffer, byteOffset, n);
     case "float32":
-      return new Float32Array(buffer, byteOffset, voxels);
+      return new Float32Array(buffer, byteOffset, n);
     case "float64":
-      return new Float64Array(buffer, byteOffset, voxels);
+      return new Float64Array(buffer, byteOffset, n);
   }
 }
 
-/** nibabel's `apply_read_scaling` in double, rounded to float32: multiply unless 1, add unless 0. */
+/**
+ * nibabel's `apply_read_scaling` in double, rounded to float32 into `out` from `at`: multiply
+ * unless the slope is 1, add unless the intercept is 0 (so -0 stays -0 as in numpy).
+ */
 function applyScaling(
   values: ArrayLike<number>,
   { slope, inter }: { slope: number; inter: number },
-): Float32Array {
+  out: Float32Array,
+  at: number,
+): void {
   const n = values.length;
-  const out = new Float32Array(n);
-  if (inter === 0) { for (let i = 0; i < n; i++) out[i] = values[i] * slope; }
-  else if (slope === 1) { for (let i = 0; i < n; i++) out[i] = values[i] + inter; }
-  else for (let i = 0; i < n; i++) out[i] = values[i] * slope + inter;
+  if (inter === 0) { for (let i = 0; i < n; i++) out[at + i] = values[i] * slope; }
+  else if (slope === 1) { for (let i = 0; i < n; i++) out[at + i] = values[i] + inter; }
+  else for (let i = 0; i < n; i++) out[at + i] = values[i] * slope + inter;
+}
+
+/** Bytes decoded at a time when the voxels are converted (a multiple of every voxel size). */
+const STAGE_BYTES = 1 << 20;
+
+/** Fills `target` from the voxel bytes in order; returns how many bytes it wrote. */
+type Fill = (target: Uint8Array) => Promise<number>;
+
+/**
+ * The voxels from `fill`: kept in the stored type (one buffer of the declared size), or converted
+ * to float32 (scaled, or float64) through a small staging buffer, so a float64 volume never sits
+ * in memory beside its float32 copy.
+ */
+async function decodeVoxels(
+  h: NiftiHeader,
+  p: ReturnType<typeof plan>,
+  fill: Fill,
+): Promise<Pixels> {
+  const convert = p.scaling !== undefined || p.datatype === "float64";
+  if (!convert) {
+    const raw = new Uint8Array(p.stored);
+    const got = await fill(raw);
+    if (got < p.stored) throw truncated(h, got, p.stored);
+    return storedView(raw, h) as Pixels;
+  }
+  const size = DATATYPES[h.datatype].bytes;
+  const out = new Float32Array(p.voxels);
+  const stage = new Uint8Array(Math.min(STAGE_BYTES, p.stored));
+  for (let done = 0; done < p.stored;) {
+    const want = Math.min(stage.length, p.stored - done);
+    const chunk = stage.subarray(0, want);
+    const got = await fill(chunk);
+    if (got < want) throw truncated(h, done + got, p.stored);
+    const values = storedView(chunk, h);
+    if (p.scaling) applyScaling(values, p.scaling, out, done / size);
+    else out.set(values, done / size);
+    done += want;
+  }
   return out;
 }
 
-function toVolume(
-  h: NiftiHeader,
-  raw: Uint8Array,
-  p: ReturnType<typeof plan>,
-): Volume {
-  const stored = storedView(raw, h, p.voxels);
-  let data: Pixels;
-  if (p.scaling) data = applyScaling(stored, p.scaling);
-  else if (stored instanceof Float64Array) data = new Float32Array(stored);
-  else data = stored;
+function toVolume(h: NiftiHeader, data: Pixels, p: ReturnType<typeof plan>): Volume {
   const zooms = zoomsOf(h);
   const [width, height, depth, frames] = shapeParts(p.dims);
   return {
@@ -270,12 +305,9 @@ export async function readNifti(
 ): Promise<Volume> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const scale = options.scale ?? true;
-  if (input instanceof Uint8Array && !isGzip(input)) return readBytes(input, maxBytes, scale);
+  if (input instanceof Uint8Array && !isGzip(input)) return await readBytes(input, maxBytes, scale);
   const source = input instanceof Uint8Array
-    ? {
-      stream: gunzip(ReadableStream.from(pieces(input))),
-      gzip: true,
-    }
+    ? { stream: gunzip(ReadableStream.from(pieces(input))), gzip: true }
     : await uncompressed(input);
   const reader = new ByteReader(source.stream, source.gzip);
   try {
@@ -284,33 +316,38 @@ export async function readNifti(
     if (got === 0) throw new BadInputError("NIfTI input is empty");
     const h = parseHeader(head.subarray(0, got));
     const p = plan(h, maxBytes, scale);
-    const raw = new Uint8Array(p.stored);
-    let filled = 0;
-    if (h.vox_offset < got) {
-      const early = head.subarray(h.vox_offset, Math.min(got, h.vox_offset + p.stored));
-      raw.set(early);
-      filled = early.length;
-    } else {
+    // Tiny files: the voxels may start inside the bytes already read for the header.
+    let early = head.subarray(Math.min(got, h.vox_offset), got);
+    if (h.vox_offset > got) {
       const gap = h.vox_offset - got;
       if ((await reader.skip(gap)) < gap) throw truncated(h, 0, p.stored);
     }
-    filled += await reader.read(raw.subarray(filled));
-    if (filled < p.stored) throw truncated(h, filled, p.stored);
+    const data = await decodeVoxels(h, p, async (target) => {
+      const n = Math.min(early.length, target.length);
+      target.set(early.subarray(0, n));
+      early = early.subarray(n);
+      return n + (n < target.length ? await reader.read(target.subarray(n)) : 0);
+    });
     // Read on to the gzip trailer so that its CRC is checked (as Python's gzip, and so nibabel,
     // refuse a damaged file), unless more than a little data follows the voxels.
     if (source.gzip) await reader.skip(TRAILING_CHECK_BYTES);
-    return toVolume(h, raw, p);
+    return toVolume(h, data, p);
   } finally {
     await reader.close();
   }
 }
 
-/** The uncompressed path: no streams, one copy of the voxel bytes (aligned for the views). */
-function readBytes(bytes: Uint8Array, maxBytes: number, scale: boolean): Volume {
+/** The uncompressed path: no streams; the voxel bytes copied once (aligned for the views). */
+async function readBytes(bytes: Uint8Array, maxBytes: number, scale: boolean): Promise<Volume> {
   if (bytes.length === 0) throw new BadInputError("NIfTI input is empty");
   const h = parseHeader(bytes.subarray(0, NIFTI2_MIN_OFFSET));
   const p = plan(h, maxBytes, scale);
-  const available = Math.max(0, bytes.length - h.vox_offset);
-  if (available < p.stored) throw truncated(h, available, p.stored);
-  return toVolume(h, bytes.slice(h.vox_offset, h.vox_offset + p.stored), p);
+  let at = h.vox_offset;
+  const data = await decodeVoxels(h, p, (target) => {
+    const n = Math.max(0, Math.min(target.length, bytes.length - at));
+    target.set(bytes.subarray(at, at + n));
+    at += n;
+    return Promise.resolve(n);
+  });
+  return toVolume(h, data, p);
 }
