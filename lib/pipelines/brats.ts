@@ -1,0 +1,324 @@
+/**
+ * Seed 002's BraTS preprocessing (SPEC.md "volume"): stack the four modalities FLAIR, T1, T1CE, T2
+ * channels-first, drop axial slices 0-4 and 140-154 of 155-slice volumes, z-score every slice of
+ * every modality (the seed's `standardize`: subtract the mean, divide by the population standard
+ * deviation when it is not zero, else keep the slice as it was). Also the way back: sigmoid outputs
+ * to BraTS labels 0/1/2/4 in the full volume (dropped slices are background), voxel counts, mL per
+ * label and the seed's dice with eps 1e-5.
+ *
+ * Volumes are in NIfTI storage order (x fastest, then y, then z), which is the seed's
+ * SimpleITK array `[z][y][x]` read in C order; the stack is `[channel][z][y][x]` as the seed's
+ * `(4, 135, 240, 240)`. Work is in Float32 with float64 scalar sums; no float64 copy is made.
+ */
+import { InvalidInputError } from "../errors.ts";
+import type { Volume } from "../nifti/volume.ts";
+
+/** The modalities in the seed's stacking order. */
+export const BRATS_MODALITIES = ["flair", "t1", "t1ce", "t2"] as const;
+
+/** One of {@link BRATS_MODALITIES}. */
+export type BratsModality = typeof BRATS_MODALITIES[number];
+
+/** The labels a BraTS segmentation uses besides background, in output-channel order. */
+export const BRATS_LABELS = [1, 2, 4] as const;
+
+/** What the pipeline reads of a volume (lib/nifti's `Volume`: x fastest, then y, then z). */
+export type ScalarVolume = Pick<Volume, "width" | "height" | "depth" | "data">;
+
+/** Slice dropping, with the seed's values. */
+export interface BratsParams {
+  /** Only volumes with exactly this many axial slices lose slices (the seed's 155). */
+  dropDepth: number;
+  /** Slices dropped at the start (the seed's `range(5)`). */
+  dropHead: number;
+  /** Slices dropped at the end (the seed's `range(140, 155)`). */
+  dropTail: number;
+}
+
+/** The seed's defaults. */
+export const BRATS_DEFAULTS: BratsParams = { dropDepth: 155, dropHead: 5, dropTail: 15 };
+
+/** Four modalities stacked channels-first: `data[((c * depth + z) * height + y) * width + x]`. */
+export interface BratsStack {
+  data: Float32Array;
+  channels: number;
+  depth: number;
+  height: number;
+  width: number;
+  /** First kept slice of the input volume; kept slices are `[zStart, zStart + depth)`. */
+  zStart: number;
+  /** Slices of the input volume. */
+  fullDepth: number;
+}
+
+/**
+ * The axial slices kept: `[start, end)`.
+ * @example keptSlices(155) // { start: 5, end: 140 }
+ * @example keptSlices(100) // { start: 0, end: 100 }
+ */
+export function keptSlices(
+  depth: number,
+  params: BratsParams = BRATS_DEFAULTS,
+): { start: number; end: number } {
+  if (depth !== params.dropDepth) return { start: 0, end: depth };
+  const start = params.dropHead, end = depth - params.dropTail;
+  if (!(start >= 0 && end > start)) {
+    throw new InvalidInputError(
+      `dropping ${params.dropHead} + ${params.dropTail} slices leaves none of ${depth}`,
+    );
+  }
+  return { start, end };
+}
+
+/**
+ * Stacks the modalities (in the order given: FLAIR, T1, T1CE, T2 for BraTS) as Float32,
+ * channels-first, keeping only the slices {@link keptSlices} keeps.
+ * @example stackModalities([flair, t1, t1ce, t2]).data.length // 4 * 135 * 240 * 240
+ */
+export function stackModalities(
+  volumes: readonly ScalarVolume[],
+  params: BratsParams = BRATS_DEFAULTS,
+): BratsStack {
+  checkGrid(volumes);
+  const { width: nx, height: ny, depth: nz } = volumes[0];
+  const { start, end } = keptSlices(nz, params);
+  const plane = nx * ny, depth = end - start, per = plane * depth;
+  const data = new Float32Array(volumes.length * per);
+  volumes.forEach((v, c) => data.set(v.data.subarray(start * plane, end * plane), c * per));
+  return {
+    data,
+    channels: volumes.length,
+    depth,
+    height: ny,
+    width: nx,
+    zStart: start,
+    fullDepth: nz,
+  };
+}
+
+/** Throws unless there are volumes and all share the first one's grid. */
+function checkGrid(volumes: readonly ScalarVolume[]): void {
+  if (volumes.length === 0) throw new InvalidInputError("no modality given");
+  const { width: nx, height: ny, depth: nz } = volumes[0];
+  volumes.forEach((v, i) => {
+    const { width: a, height: b, depth: c } = v;
+    if (a !== nx || b !== ny || c !== nz) {
+      throw new InvalidInputError(
+        `modality ${i} is ${a}x${b}x${c}, modality 0 is ${nx}x${ny}x${nz}: the modalities must share one grid`,
+        { modality: i },
+      );
+    }
+    if (v.data.length < nx * ny * nz) {
+      throw new InvalidInputError(
+        `modality ${i} holds ${v.data.length} voxels, not ${nx * ny * nz}`,
+      );
+    }
+  });
+}
+
+/**
+ * Z-scores every slice of every channel in place, as the seed's `standardize`: mean over the slice,
+ * population standard deviation of the centred slice; when it is 0 the slice is left as it was.
+ * Returns the mean and standard deviation of each slice (`[c * depth + z]`).
+ * @example const { mean, std } = zscoreSlices(stack)
+ */
+export function zscoreSlices(stack: BratsStack): { mean: Float64Array; std: Float64Array } {
+  const plane = stack.width * stack.height, slices = stack.channels * stack.depth;
+  const mean = new Float64Array(slices), std = new Float64Array(slices);
+  const d = stack.data;
+  for (let s = 0; s < slices; s++) {
+    const o = s * plane, e = o + plane;
+    let sum = 0;
+    for (let i = o; i < e; i++) sum += d[i];
+    const m = sum / plane;
+    let ss = 0;
+    for (let i = o; i < e; i++) {
+      const t = d[i] - m;
+      ss += t * t;
+    }
+    const sd = Math.sqrt(ss / plane);
+    mean[s] = m;
+    std[s] = sd;
+    if (sd !== 0) {
+      const inv = 1 / sd;
+      for (let i = o; i < e; i++) d[i] = (d[i] - m) * inv;
+    }
+  }
+  return { mean, std };
+}
+
+/** What {@link bratsPreprocess} did. */
+export interface BratsPreprocessed {
+  stack: BratsStack;
+  /** Mean and population standard deviation of every slice before scaling (`[c * depth + z]`). */
+  mean: Float64Array;
+  std: Float64Array;
+  params: BratsParams;
+  /** Milliseconds per step; integer volumes run both steps in one pass ("stack_zscore"). */
+  timings: Record<string, number>;
+}
+
+type IntegerArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+function isInteger(a: ScalarVolume["data"]): a is IntegerArray {
+  return !(a instanceof Float32Array);
+}
+
+/**
+ * Stack and z-score integer volumes reading each voxel twice and writing it once: the slice's sum
+ * and sum of squares are exact in float64 (below 2^53 for 16-bit data), so the variance
+ * `(sumsq - sum * mean) / n` is exact to rounding and exactly 0 for constant slices; four
+ * accumulators each break the add chains. One pass over the data fewer than stack + two-pass
+ * (bench/brats_zscore.ts measures both).
+ */
+function stackZscoreIntegers(volumes: readonly ScalarVolume[], params: BratsParams) {
+  const { width, height, depth: nz } = volumes[0];
+  const { start, end } = keptSlices(nz, params);
+  const plane = width * height, depth = end - start, C = volumes.length;
+  const data = new Float32Array(C * depth * plane);
+  const mean = new Float64Array(C * depth), std = new Float64Array(C * depth);
+  const tail = plane % 4;
+  for (let c = 0; c < C; c++) {
+    const src = volumes[c].data as IntegerArray;
+    for (let z = 0; z < depth; z++) {
+      const s = c * depth + z, o = s * plane, from = (start + z) * plane, to = from + plane;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+      for (let i = from, e = to - tail; i < e; i += 4) {
+        const a = src[i], b = src[i + 1], d = src[i + 2], f = src[i + 3];
+        s0 += a;
+        s1 += b;
+        s2 += d;
+        s3 += f;
+        q0 += a * a;
+        q1 += b * b;
+        q2 += d * d;
+        q3 += f * f;
+      }
+      for (let i = to - tail; i < to; i++) {
+        s0 += src[i];
+        q0 += src[i] * src[i];
+      }
+      const sum = s0 + s1 + s2 + s3, sumsq = q0 + q1 + q2 + q3, m = sum / plane;
+      const sd = Math.sqrt(Math.max(0, sumsq - sum * m) / plane);
+      mean[s] = m;
+      std[s] = sd;
+      // sd 0: the slice is kept as it was, (v - 0) * 1
+      const shift = sd !== 0 ? m : 0, inv = sd !== 0 ? 1 / sd : 1;
+      for (let i = 0; i < plane; i++) data[o + i] = (src[from + i] - shift) * inv;
+    }
+  }
+  const stack: BratsStack = {
+    data,
+    channels: C,
+    depth,
+    height,
+    width,
+    zStart: start,
+    fullDepth: nz,
+  };
+  return { stack, mean, std };
+}
+
+/**
+ * The seed's preprocessing: stack -> drop slices -> per-modality per-slice z-score.
+ * @example bratsPreprocess([flair, t1, t1ce, t2]).stack.depth // 135 for 155-slice volumes
+ */
+export function bratsPreprocess(
+  volumes: readonly ScalarVolume[],
+  params: Partial<BratsParams> = {},
+): BratsPreprocessed {
+  const p = { ...BRATS_DEFAULTS, ...params };
+  const t0 = performance.now();
+  if (volumes.length > 0 && volumes.every((v) => isInteger(v.data))) {
+    checkGrid(volumes);
+    const r = stackZscoreIntegers(volumes, p);
+    return { ...r, params: p, timings: { stack_zscore: performance.now() - t0 } };
+  }
+  const stack = stackModalities(volumes, p);
+  const t1 = performance.now();
+  const { mean, std } = zscoreSlices(stack);
+  const t2 = performance.now();
+  return { stack, mean, std, params: p, timings: { stack: t1 - t0, zscore: t2 - t1 } };
+}
+
+/**
+ * Per-voxel label from channels-first probabilities `[k][z][y][x]` of the kept slices: the channel
+ * with the highest probability gives label `labels[k]` when that probability is at least
+ * `threshold`, else background. Written into a full-depth volume where dropped slices stay 0.
+ * @example probabilitiesToLabels(probs, stack, 0.5) // Uint8Array of 0, 1, 2, 4
+ */
+export function probabilitiesToLabels(
+  probs: Float32Array,
+  stack: Pick<BratsStack, "depth" | "height" | "width" | "zStart" | "fullDepth">,
+  threshold = 0.5,
+  labels: readonly number[] = BRATS_LABELS,
+): Uint8Array {
+  const plane = stack.width * stack.height, n = plane * stack.depth, k = labels.length;
+  if (probs.length !== n * k) {
+    throw new InvalidInputError(
+      `expected ${n * k} probabilities (${k} channels), got ${probs.length}`,
+    );
+  }
+  const out = new Uint8Array(plane * stack.fullDepth);
+  const base = stack.zStart * plane;
+  for (let i = 0; i < n; i++) {
+    let best = -1, p = -Infinity;
+    for (let c = 0; c < k; c++) {
+      const v = probs[c * n + i];
+      if (v > p) [best, p] = [c, v];
+    }
+    if (p >= threshold) out[base + i] = labels[best];
+  }
+  return out;
+}
+
+/** Voxel count and volume of one label. */
+export interface LabelVolume {
+  voxels: number;
+  ml: number;
+}
+
+/**
+ * Voxels and millilitres per label (1 mL = 1000 mm^3), for the given labels.
+ * @example labelVolumes(seg, [1, 1, 1]) // { "1": { voxels: 25506, ml: 25.506 }, ... }
+ */
+export function labelVolumes(
+  labels: ArrayLike<number>,
+  spacing: readonly [number, number, number],
+  which: readonly number[] = BRATS_LABELS,
+): Record<string, LabelVolume> {
+  const counts = new Float64Array(256);
+  for (let i = 0; i < labels.length; i++) counts[labels[i] & 255]++;
+  const voxelMl = Math.abs(spacing[0] * spacing[1] * spacing[2]) / 1000;
+  const out: Record<string, LabelVolume> = {};
+  for (const l of which) out[l] = { voxels: counts[l], ml: counts[l] * voxelMl };
+  return out;
+}
+
+/**
+ * The seed's dice per label: `(2|A∩B| + eps) / (|A| + |B| + eps)`, eps 1e-5, where A and B are the
+ * voxels of that label in the prediction and the ground truth.
+ * @example dicePerLabel(pred, truth) // { "1": 0.81, "2": 0.9, "4": 0.77 }
+ */
+export function dicePerLabel(
+  pred: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  which: readonly number[] = BRATS_LABELS,
+  eps = 1e-5,
+): Record<string, number> {
+  if (pred.length !== truth.length) {
+    throw new InvalidInputError(
+      `ground truth has ${truth.length} voxels, the prediction ${pred.length}`,
+    );
+  }
+  const a = new Float64Array(256), b = new Float64Array(256), both = new Float64Array(256);
+  for (let i = 0; i < pred.length; i++) {
+    const p = pred[i] & 255, t = truth[i] & 255;
+    a[p]++;
+    b[t]++;
+    if (p === t) both[p]++;
+  }
+  const out: Record<string, number> = {};
+  for (const l of which) out[l] = (2 * both[l] + eps) / (a[l] + b[l] + eps);
+  return out;
+}
