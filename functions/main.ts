@@ -4,6 +4,7 @@
  */
 import { docsRoutes } from "../lib/http/docs.ts";
 import { createApp, serve } from "../lib/http/mod.ts";
+import { cxrRoutes } from "./cxr.ts";
 import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
 import { pageRoutes } from "./page.ts";
@@ -17,6 +18,7 @@ export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
   .route("/", sliceRoutes)
+  .route("/", cxrRoutes)
   .route("/", docsRoutes)
   .route("/", pageRoutes);
 
