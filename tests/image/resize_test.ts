@@ -53,6 +53,14 @@ Deno.test("bicubic 8 -> 4 by hand: weights (-3/32, 19/32, 19/32, -3/32) ring, 8-
 
 Deno.test("bilinear halving is OpenCV's 2x2 area mean, rounded (sum + 2) >> 2", () => {
   assertEquals(Array.from(resize(grey(2, 2, [1, 2, 3, 4]), 1, 1).data), [3]); // 2.5 -> 3
+  // Aligned grey rows go four bytes at a time; an unaligned view takes the plain loop: same pixels.
+  const bytes = Uint8Array.from({ length: 1 + 8 * 4 }, (_, i) => (i * 37) % 256);
+  const aligned = { width: 8, height: 4, channels: 1 as const, data: bytes.slice(1) };
+  const unaligned = { ...aligned, data: bytes.subarray(1) };
+  const half = resize(aligned, 4, 2).data;
+  assertEquals(resize(unaligned, 4, 2).data, half);
+  const d = aligned.data;
+  assertEquals(half[5], (d[18] + d[19] + d[26] + d[27] + 2) >> 2); // row 1, column 1
 });
 
 Deno.test("resize equals OpenCV 4.6 cv2.resize on 8/16-bit, int16, float32, grey and RGB fixtures", () => {
