@@ -11,6 +11,7 @@ export {
   type Affine,
   baseAffine,
   bestAffine,
+  multiplyAffine,
   qformAffine,
   sformAffine,
   withAffine,
@@ -38,4 +39,4 @@ export {
 } from "./orient.ts";
 export { DEFAULT_MAX_BYTES, isGzip, readNifti, type ReadOptions } from "./read.ts";
 export { datatypeOfArray, encodeNifti, writeNifti, type WriteOptions } from "./write.ts";
-export { sliceZ, type Volume } from "./volume.ts";
+export { shapeParts, sliceZ, type Volume } from "./volume.ts";

@@ -33,7 +33,10 @@ export interface Volume<T extends Pixels = Pixels> {
   header: NiftiHeader;
 }
 
-/** width, height, depth, frames from a nibabel shape. */
+/**
+ * width, height, depth and frames of a nibabel shape (absent axes count 1).
+ * @example shapeParts([128, 96, 24, 2]) // [128, 96, 24, 2]
+ */
 export function shapeParts(dims: number[]): [number, number, number, number] {
   let frames = 1;
   for (let i = 3; i < dims.length; i++) frames *= dims[i];
