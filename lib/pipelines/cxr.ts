@@ -217,29 +217,27 @@ export function resizeArea(
     throw new InvalidInputError(`resizeArea shrinks only: ${sw}x${sh} -> ${width}x${height}`);
   }
   const xt = areaTable(sw, width), yt = areaTable(sh, height);
+  const xn = xt.n, xd = xt.di, xs = xt.si, xa = xt.alpha;
   const out = new Uint8Array(width * height);
   const buf = new Float32Array(width), sum = new Float32Array(width);
   const f = Math.fround;
   let prev = yt.di[0];
-  const flush = (dy: number) => {
-    for (let x = 0, o = dy * width; x < width; x++) out[o + x] = roundByte(sum[x]);
-  };
   for (let j = 0; j < yt.n; j++) {
     const beta = yt.alpha[j], dy = yt.di[j], row = yt.si[j] * sw;
     buf.fill(0);
-    for (let k = 0; k < xt.n; k++) {
-      const d = xt.di[k];
-      buf[d] = f(buf[d] + f(data[row + xt.si[k]] * xt.alpha[k]));
-    }
+    // Float32Array stores round each sum to float32; products are rounded first, as OpenCV's.
+    for (let k = 0; k < xn; k++) buf[xd[k]] += f(data[row + xs[k]] * xa[k]);
     if (dy !== prev) {
-      flush(prev);
-      for (let x = 0; x < width; x++) sum[x] = f(beta * buf[x]);
+      for (let x = 0, o = prev * width; x < width; x++) {
+        out[o + x] = roundByte(sum[x]);
+        sum[x] = beta * buf[x];
+      }
       prev = dy;
     } else {
-      for (let x = 0; x < width; x++) sum[x] = f(sum[x] + f(beta * buf[x]));
+      for (let x = 0; x < width; x++) sum[x] += f(beta * buf[x]);
     }
   }
-  flush(prev);
+  for (let x = 0, o = prev * width; x < width; x++) out[o + x] = roundByte(sum[x]);
   return { width, height, channels: 1, data: out };
 }
 
