@@ -9,6 +9,7 @@ import { InvalidInputError } from "../lib/errors.ts";
 import {
   type AppEnv,
   createApp,
+  env,
   envInt,
   intParam,
   negotiate,
@@ -31,6 +32,7 @@ import {
   z,
 } from "../lib/http/openapi.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
+import { deidentifyMeta } from "../lib/dicom/deidentify.ts";
 import { parseDataSet, readMeta } from "../lib/dicom/parse.ts";
 import { decodeDicom, DEFAULT_PIXEL_LIMIT, type Image, type Window } from "../lib/dicom/pixels.ts";
 
@@ -87,6 +89,14 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       request: {
         query: z.object({
           phi: enumQuery(["0", "1"], "1 adds patient name, id, birth date and accession number"),
+          deidentify: enumQuery(
+            ["0", "1"],
+            "1 applies the PS3.15 Basic Profile to the answer: the SOP Instance UID replaced (keyed by MEDIMG_DEID_KEY), age and sex removed",
+          ),
+          retain: enumQuery(
+            ["characteristics"],
+            "with deidentify=1: Retain Patient Characteristics Option (keep age and sex)",
+          ),
           format: formatQuery(["json"]),
         }),
         body: dicomBody,
@@ -103,8 +113,21 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       negotiate(c, ["json"] as const);
       const bytes = await readDicom(c);
       const ds = timed(c, "parse", () => parseDataSet(bytes, pixelLimit()));
-      const { phi, ...meta } = readMeta(ds);
+      const full = readMeta(ds);
       const withPhi = c.req.query("phi") === "1";
+      if (c.req.query("deidentify") === "1") {
+        if (withPhi) {
+          throw new InvalidInputError("phi=1 and deidentify=1 ask for opposite things", {
+            field: "phi",
+          });
+        }
+        const safe = await deidentifyMeta(full, {
+          retainPatientCharacteristics: c.req.query("retain") === "characteristics",
+          uidKey: env("MEDIMG_DEID_KEY") ?? "",
+        });
+        return c.json({ ...safe, warnings: ds.warnings });
+      }
+      const { phi, ...meta } = full;
       return c.json({ ...meta, warnings: ds.warnings, ...(withPhi ? { phi } : {}) });
     },
   )

@@ -106,3 +106,40 @@ Deno.test("POST /dicom/*: bad bodies give problem+json with a reason", async () 
     await problem(await post("/dicom/render?window=auto", bytes), 422, "window");
   }
 });
+
+Deno.test({
+  name:
+    "POST /dicom/info?deidentify=1: PS3.15 basic profile on the answer, age/sex kept only if asked",
+  ignore: !rsna,
+  async fn() {
+    const bytes = await Deno.readFile(rsna!);
+    const plain = await (await post("/dicom/info", bytes)).json();
+    const res = await post("/dicom/info?deidentify=1", bytes);
+    assertEquals(res.status, 200);
+    const safe = await res.json();
+    assertEquals(safe.patientIdentityRemoved, "YES");
+    assert(safe.deidentificationMethod.startsWith("DICOM PS3.15 E.1 Basic"));
+    assert(/^2\.25\.\d{1,39}$/.test(safe.sopInstanceUID), safe.sopInstanceUID);
+    assert(safe.sopInstanceUID !== plain.sopInstanceUID);
+    assertEquals([safe.patientAge, safe.patientSex, safe.phi], [null, null, undefined]);
+    // Everything that is not identifying is as before.
+    assertEquals([safe.rows, safe.viewPosition, safe.pixelSpacing], [
+      plain.rows,
+      plain.viewPosition,
+      plain.pixelSpacing,
+    ]);
+    // Consistent: the same UID maps to the same replacement; another key gives another one.
+    const again = await (await post("/dicom/info?deidentify=1&retain=characteristics", bytes))
+      .json();
+    assertEquals(again.sopInstanceUID, safe.sopInstanceUID);
+    assertEquals([again.patientAge, again.patientSex], [51, "F"]);
+    Deno.env.set("MEDIMG_DEID_KEY", "another site");
+    try {
+      const keyed = await (await post("/dicom/info?deidentify=1", bytes)).json();
+      assert(keyed.sopInstanceUID !== safe.sopInstanceUID);
+    } finally {
+      Deno.env.delete("MEDIMG_DEID_KEY");
+    }
+    await problem(await post("/dicom/info?deidentify=1&phi=1", bytes), 422, "opposite");
+  },
+});
