@@ -1,0 +1,661 @@
+/**
+ * volume function (the origin, on a GPU where there is one): 3D segmentation of a BraTS-style MR
+ * study (SPEC.md "volume"). `POST /segment/volume` takes the four co-registered modalities FLAIR,
+ * T1, T1CE and T2 (multipart, one NIfTI each, optionally the ground-truth `seg`) and answers 202 with
+ * a job; `GET /segment/volume/jobs/{id}` streams its progress as Server-Sent Events and ends with
+ * the result; `GET .../result` is the label volume (labels 0, 1, 2, 4) as `.nii.gz` in the input's
+ * geometry, or with `?format=json` voxel counts, mL and dice per label. `?wait=1` answers at once for
+ * small volumes. Steps: NIfTI read -> reorientation to RAS (nibabel's as_closest_canonical) -> the
+ * seed's stacking, slice dropping and z-score -> sliding-window 3D inference -> labels -> back to the
+ * input's voxel order. Not for clinical use.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { setMetric } from "hono/timing";
+import {
+  BadInputError,
+  InvalidInputError,
+  LimitExceededError,
+  MedimgError,
+  type ProblemFacts,
+  UnsupportedError,
+} from "../lib/errors.ts";
+import {
+  type AppEnv,
+  createApp,
+  env,
+  envInt,
+  mediaType,
+  sendBytes,
+  serve,
+} from "../lib/http/mod.ts";
+import { statusFor } from "../lib/http/problem.ts";
+import {
+  enumQuery,
+  formatQuery,
+  numberQuery,
+  openApiRoutes,
+  problems,
+  route,
+  textQuery,
+  z,
+} from "../lib/http/openapi.ts";
+import { type Job, JobQueue } from "../lib/jobs/mod.ts";
+import type { ModelCard } from "../lib/models/card.ts";
+import { loadModel } from "../lib/models/load.ts";
+import { findModel, modelsRoot } from "../lib/models/registry.ts";
+import {
+  type Blend,
+  fastConv3dOnWasm,
+  layersForward,
+  type PatchLayout,
+  type Size3,
+  slidingWindow3d,
+} from "../lib/models/sliding3d.ts";
+import { fromCanonical, readNifti, toCanonical, writeNifti } from "../lib/nifti/mod.ts";
+import type { Volume } from "../lib/nifti/volume.ts";
+import {
+  BRATS_DEFAULTS,
+  BRATS_LABELS,
+  BRATS_MODALITIES,
+  type BratsParams,
+  bratsPreprocess,
+  dicePerLabel,
+  labelVolumes,
+  probabilitiesToLabels,
+} from "../lib/pipelines/brats.ts";
+
+/** The model used when the request names none (MEDIMG_VOLUME_MODEL overrides it). */
+export const DEFAULT_VOLUME_MODEL = "brats-demo";
+
+/** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
+const DEFAULT_PATCH: Size3 = [24, 160, 160];
+
+/** What a finished job keeps: the NIfTI answer and the numbers. */
+export interface VolumeResult {
+  nifti: Uint8Array;
+  summary: Record<string, unknown>;
+  timings: Record<string, number>;
+}
+
+/** Options of {@link createVolumeRoutes} (tests; deployments use the environment). */
+export interface VolumeOptions {
+  /** Models root (default MEDIMG_MODELS_DIR or models/). */
+  modelsRoot?: string;
+  /** The job queue (default bounded by MEDIMG_VOLUME_MAX_JOBS, _MAX_BYTES, _TTL_S). */
+  queue?: JobQueue<VolumeResult>;
+  /** Largest volume (voxels of one modality) answered with ?wait=1 (MEDIMG_VOLUME_WAIT_VOXELS). */
+  waitVoxels?: number;
+  /** Largest volume accepted (voxels of one modality; MEDIMG_VOLUME_MAX_VOXELS, default 256^3). */
+  maxVoxels?: number;
+}
+
+/** Largest POST body: four uncompressed float32 BraTS volumes and a seg fit (MEDIMG_VOLUME_BODY_LIMIT). */
+export const volumeBodyLimits: Record<string, number> = {
+  "/segment/volume": envInt("MEDIMG_VOLUME_BODY_LIMIT", 512 * 1024 * 1024),
+};
+
+/** A volume model's card facts: patch, layout, labels, preprocessing. */
+interface VolumeModel {
+  card: ModelCard;
+  patch: Size3;
+  channels: number;
+  layout: PatchLayout;
+  labels: number[];
+  params: BratsParams;
+}
+
+/** Reads the 3D facts from a card, or says why it is not a BraTS volume model. */
+function volumeModel(card: ModelCard): VolumeModel {
+  const bad = (why: string) =>
+    new InvalidInputError(`model ${card.name} is not a volume model: ${why}`, {
+      model: card.name,
+    });
+  if (card.task !== "segmentation") throw bad(`its task is ${card.task}`);
+  if (card.preprocess?.preset !== "brats") {
+    throw bad(`its preprocess preset is ${card.preprocess?.preset ?? "none"}, not brats`);
+  }
+  const input = card.inputs[0] as { shape: (number | null)[]; layout?: string };
+  if (card.inputs.length !== 1 || input.shape.length !== 5) {
+    throw bad("it needs one rank-5 input [batch, depth, height, width, channels]");
+  }
+  const layout = (input.layout ?? "NDHWC") as PatchLayout;
+  if (layout !== "NDHWC" && layout !== "NCDHW") throw bad(`its input layout is ${layout}`);
+  const [, a, b, c, d] = input.shape;
+  const [channels, dims] = layout === "NDHWC" ? [d, [a, b, c]] : [a, [b, c, d]];
+  if (channels !== BRATS_MODALITIES.length) {
+    throw bad(`it takes ${channels} channels, not the 4 modalities`);
+  }
+  const patch = dims.map((v, i) => v ?? DEFAULT_PATCH[i]) as Size3;
+  const labels = (card as { label_values?: number[] }).label_values ?? [...BRATS_LABELS];
+  const p = (card.preprocess.params ?? {}) as Partial<BratsParams>;
+  const params = { ...BRATS_DEFAULTS, ...p };
+  return { card, patch, channels, layout, labels, params };
+}
+
+/** Re-throws a library error with the form field named in its message and facts. */
+function inField(field: string, err: unknown): never {
+  if (err instanceof MedimgError) {
+    const Ctor = err.constructor as new (m: string, f: ProblemFacts) => MedimgError;
+    throw new Ctor(`${field}: ${err.message}`, { ...err.facts, field });
+  }
+  throw err;
+}
+
+const FILE_FIELDS = [...BRATS_MODALITIES, "seg"] as const;
+
+/** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
+async function readInputs(
+  c: Context<AppEnv>,
+  maxVoxels: number,
+): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
+  if (mediaType(c) !== "multipart/form-data") {
+    throw new UnsupportedError(
+      `send multipart/form-data with the files ${
+        BRATS_MODALITIES.join(", ")
+      } (and optionally seg), got ${JSON.stringify(mediaType(c) || "(none)")}`,
+      { field: "content-type" },
+    );
+  }
+  const form = await c.req.formData().catch((err) => {
+    throw new BadInputError(`multipart body could not be read: ${err.message}`);
+  });
+  for (const [name, value] of form.entries()) {
+    if (value instanceof File && !(FILE_FIELDS as readonly string[]).includes(name)) {
+      throw new BadInputError(
+        `unexpected file field ${JSON.stringify(name)}: the form takes ${FILE_FIELDS.join(", ")}`,
+        { field: name },
+      );
+    }
+  }
+  const missing = BRATS_MODALITIES.filter((m) => !(form.get(m) instanceof File));
+  if (missing.length > 0) {
+    throw new BadInputError(
+      `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
+        missing.join(", ")
+      }`,
+      { field: missing[0] },
+    );
+  }
+  const read = async (name: string): Promise<Volume> => {
+    const f = form.get(name) as File;
+    let v: Volume;
+    try {
+      v = await readNifti(new Uint8Array(await f.arrayBuffer()), { maxBytes: maxVoxels * 8 });
+    } catch (err) {
+      inField(name, err);
+    }
+    if (v.frames !== 1) {
+      throw new InvalidInputError(
+        `${name}: a 3D volume is needed, this one has ${v.frames} frames`,
+        {
+          field: name,
+        },
+      );
+    }
+    if (v.width * v.height * v.depth > maxVoxels) {
+      throw new LimitExceededError(
+        `${name}: ${v.width}x${v.height}x${v.depth} is over the limit of ${maxVoxels} voxels`,
+        { field: name, limit: maxVoxels },
+      );
+    }
+    return v;
+  };
+  const volumes: Volume[] = [];
+  for (const m of BRATS_MODALITIES) volumes.push(await read(m));
+  const seg = form.get("seg") instanceof File ? await read("seg") : undefined;
+  const ref = volumes[0];
+  const grid = (v: Volume) => `${v.width}x${v.height}x${v.depth}`;
+  [...volumes, ...(seg ? [seg] : [])].forEach((v, i) => {
+    const name = FILE_FIELDS[i];
+    if (grid(v) !== grid(ref)) {
+      throw new InvalidInputError(
+        `${name} is ${grid(v)}, ${BRATS_MODALITIES[0]} is ${
+          grid(ref)
+        }: the modalities must be co-registered on one grid`,
+        { field: name },
+      );
+    }
+    const off = Math.max(...v.affine.flat().map((x, k) => Math.abs(x - ref.affine.flat()[k])));
+    if (off > 1e-3) {
+      throw new InvalidInputError(
+        `${name} has another voxel-to-world affine than ${BRATS_MODALITIES[0]} (differs by up to ${
+          off.toFixed(3)
+        }): the modalities must be co-registered`,
+        { field: name },
+      );
+    }
+  });
+  const bytes = [...volumes, ...(seg ? [seg] : [])].reduce((n, v) => n + v.data.byteLength, 0);
+  return { volumes, seg, bytes };
+}
+
+function numberParam(c: Context<AppEnv>, name: string, lo: number, hi: number, fallback: number) {
+  const v = c.req.query(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === "" || !(n >= lo && n <= hi)) {
+    throw new BadInputError(
+      `${name} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
+      {
+        field: name,
+      },
+    );
+  }
+  return n;
+}
+
+const BLENDS = ["gaussian", "linear", "constant"] as const;
+
+/** The request's inference parameters, with their defaults. */
+function inferParams(c: Context<AppEnv>, m: VolumeModel) {
+  const blend = c.req.query("blend") ?? "gaussian";
+  if (!(BLENDS as readonly string[]).includes(blend)) {
+    throw new BadInputError(
+      `blend must be one of ${BLENDS.join(", ")}, got ${JSON.stringify(blend)}`,
+      { field: "blend" },
+    );
+  }
+  const batch = numberParam(c, "batch", 1, 16, 1);
+  if (!Number.isInteger(batch)) {
+    throw new BadInputError(`batch must be an integer, got ${batch}`, { field: "batch" });
+  }
+  return {
+    overlap: numberParam(c, "overlap", 0, 0.95, 0.25),
+    blend: blend as Blend,
+    batch,
+    threshold: numberParam(c, "threshold", 0, 1, m.card.threshold ?? 0.5),
+    patch: m.patch,
+  };
+}
+
+/** Runs one segmentation: what a job does. */
+async function segment(
+  input: { volumes: Volume[]; seg?: Volume },
+  m: VolumeModel,
+  p: ReturnType<typeof inferParams>,
+  root: string,
+  progress: (stage: string, done?: number, total?: number) => void,
+): Promise<VolumeResult> {
+  const ms: Record<string, number> = {};
+  const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    progress(name);
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      ms[name] = Math.round((performance.now() - t0) * 10) / 10;
+    }
+  };
+  const canon = await stage("reorient", () => input.volumes.map((v) => toCanonical(v)));
+  const prep = await stage(
+    "preprocess",
+    () => bratsPreprocess(canon.map((c) => c.volume), m.params),
+  );
+  const loaded = await stage("model", () => loadModel(m.card.name, { root }));
+  const fastConv3d = loaded.backend.name === "wasm" ? fastConv3dOnWasm() : false;
+  const forward = layersForward(loaded.predict, m.channels, m.layout);
+  const probs = await stage("infer", () =>
+    slidingWindow3d(prep.stack, forward, {
+      patch: p.patch,
+      overlap: p.overlap,
+      blend: p.blend,
+      batch: p.batch,
+      outChannels: m.labels.length,
+      layout: m.layout,
+      onProgress: async (done, total) => {
+        progress("infer", done, total);
+        // let the event stream and other requests run between forward passes
+        await new Promise((r) => setTimeout(r, 0));
+      },
+    }));
+  const labels = await stage("labels", () => {
+    const canonical = probabilitiesToLabels(probs.data, prep.stack, p.threshold, m.labels);
+    return fromCanonical(canonical, canon[0].undo);
+  });
+  const ref = input.volumes[0];
+  const nifti = await stage("write", () =>
+    writeNifti(ref.header, labels, {
+      dims: [ref.width, ref.height, ref.depth],
+      description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
+    }));
+  const volumes = labelVolumes(labels, ref.spacing, m.labels);
+  const dice = input.seg ? dicePerLabel(labels, input.seg.data, m.labels) : undefined;
+  const summary = {
+    model: { name: m.card.name, version: m.card.version, not_for: m.card.not_for ?? null },
+    backend: {
+      name: loaded.backend.name,
+      simd: loaded.backend.simd,
+      threads: loaded.backend.threads,
+      conv3d: loaded.backend.name === "wasm"
+        ? fastConv3d ? "wasm Conv2D (XNNPACK) per kernel depth" : "wasm Conv3D"
+        : `${loaded.backend.name} Conv3D`,
+    },
+    input: {
+      shape: [ref.width, ref.height, ref.depth],
+      spacing_mm: ref.spacing,
+      datatype: input.volumes.map((v) => v.datatype),
+    },
+    preprocess: {
+      reoriented_from: canon[0].undo.ornt.map(([axis, flip]) => ({ axis, flip })),
+      kept_slices: [prep.stack.zStart, prep.stack.zStart + prep.stack.depth],
+      params: prep.params,
+    },
+    inference: {
+      patch_zyx: p.patch,
+      overlap: p.overlap,
+      blend: p.blend,
+      batch: p.batch,
+      windows: probs.windows,
+      forward_ms: Math.round(probs.forwardMs),
+    },
+    threshold: p.threshold,
+    labels: volumes,
+    ...(dice ? { dice, dice_eps: 1e-5 } : {}),
+    timings_ms: ms,
+  };
+  return { nifti, summary, timings: ms };
+}
+
+/** The JSON view of a job, with its links. */
+function jobView(job: Job<VolumeResult>, base: string) {
+  return {
+    id: job.id,
+    state: job.state,
+    ...(job.position === undefined ? {} : { position: job.position }),
+    model: job.meta.model,
+    shape: job.meta.shape,
+    created_at: new Date(job.createdAt).toISOString(),
+    ...(job.startedAt ? { started_at: new Date(job.startedAt).toISOString() } : {}),
+    ...(job.finishedAt ? { finished_at: new Date(job.finishedAt).toISOString() } : {}),
+    ...(job.expiresAt ? { expires_at: new Date(job.expiresAt).toISOString() } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    links: {
+      self: `${base}/${job.id}`,
+      events: `${base}/${job.id}`,
+      result: `${base}/${job.id}/result`,
+    },
+  };
+}
+
+/** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
+function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
+  const r = job.result!;
+  for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+  const backend = (r.summary.backend as { name: string }).name;
+  const headers = { "x-backend": backend, "x-job": job.id };
+  if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
+  return sendBytes(c, r.nifti, "application/gzip", {
+    ...headers,
+    "content-disposition": `attachment; filename="${job.id}_seg.nii.gz"`,
+  });
+}
+
+/** nifti (default) or json, from ?format= or Accept. */
+function resultFormat(c: Context<AppEnv>): "nifti" | "json" {
+  const f = c.req.query("format");
+  if (f !== undefined) {
+    if (f === "nifti" || f === "json") return f;
+    throw new BadInputError(`format must be nifti or json, got ${JSON.stringify(f)}`, {
+      field: "format",
+    });
+  }
+  const accept = c.req.header("accept") ?? "";
+  return /application\/json/.test(accept) && !/application\/(gzip|octet-stream)/.test(accept)
+    ? "json"
+    : "nifti";
+}
+
+const JOBS = "/segment/volume/jobs";
+
+/**
+ * The volume routes with their own job queue, to mount on an app made by createApp.
+ * @example createApp({ bodyLimits: volumeBodyLimits }).route("/", createVolumeRoutes())
+ */
+export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<AppEnv> {
+  const queue = options.queue ?? new JobQueue<VolumeResult>({
+    maxJobs: envInt("MEDIMG_VOLUME_MAX_JOBS", 8),
+    maxBytes: envInt("MEDIMG_VOLUME_MAX_BYTES", 1024 * 1024 * 1024),
+    ttlMs: envInt("MEDIMG_VOLUME_TTL_S", 900) * 1000,
+    maxRunMs: envInt("MEDIMG_VOLUME_MAX_RUN_S", 1800) * 1000,
+    statusOf: statusFor,
+  });
+  const root = () => options.modelsRoot ?? modelsRoot();
+  const waitVoxels = options.waitVoxels ?? envInt("MEDIMG_VOLUME_WAIT_VOXELS", 2_000_000);
+  const maxVoxels = options.maxVoxels ?? envInt("MEDIMG_VOLUME_MAX_VOXELS", 256 ** 3);
+
+  const jobParams = z.object({ id: z.string().openapi({ description: "job id from the POST" }) });
+
+  return openApiRoutes()
+    .openapi(
+      route({
+        method: "post",
+        path: "/segment/volume",
+        summary:
+          "3D BraTS segmentation of FLAIR, T1, T1CE, T2 (a job, or ?wait=1 for small volumes)",
+        request: {
+          query: z.object({
+            model: textQuery(`installed volume model (default ${DEFAULT_VOLUME_MODEL})`),
+            wait: enumQuery(["0", "1"], "1: answer with the result (small volumes only)"),
+            format: formatQuery(["nifti", "json"]),
+            overlap: numberQuery("overlap", "fraction of a window shared with a neighbour", 0.25),
+            blend: enumQuery(BLENDS, "how overlapping windows are averaged (default gaussian)"),
+            batch: numberQuery("batch", "windows per forward pass (default 1)", 1),
+            threshold: numberQuery(
+              "threshold",
+              "probability for a label (default the card's)",
+              0.5,
+            ),
+          }),
+          body: {
+            description: "multipart form: flair, t1, t1ce, t2 (one NIfTI each, .nii or .nii.gz, " +
+              "one grid) and optionally seg (ground truth) for dice",
+            required: true,
+            content: {
+              "multipart/form-data": {
+                schema: {
+                  type: "object",
+                  required: [...BRATS_MODALITIES],
+                  properties: Object.fromEntries(
+                    FILE_FIELDS.map((f) => [f, { type: "string", format: "binary" }]),
+                  ),
+                } as const,
+              },
+            },
+          },
+        },
+        responses: {
+          202: {
+            description: "the job: {id, state, links: {self, events, result}}; Location header",
+            content: { "application/json": { schema: { type: "object" } as const } },
+          },
+          200: {
+            description: "with wait=1: the label volume (.nii.gz) or, format=json, the numbers",
+            content: {
+              "application/gzip": { schema: { type: "string", format: "binary" } as const },
+              "application/json": { schema: { type: "object" } as const },
+            },
+          },
+          ...problems(404, 415, 422, 503),
+        },
+      }),
+      async (c) => {
+        const wait = c.req.query("wait");
+        if (wait !== undefined && wait !== "0" && wait !== "1") {
+          throw new BadInputError(`wait must be 0 or 1, got ${JSON.stringify(wait)}`, {
+            field: "wait",
+          });
+        }
+        const format = wait === "1" ? resultFormat(c) : "json";
+        const name = c.req.query("model") ?? env("MEDIMG_VOLUME_MODEL") ?? DEFAULT_VOLUME_MODEL;
+        const m = volumeModel((await findModel(name, root())).card);
+        const p = inferParams(c, m);
+        const input = await readInputs(c, maxVoxels);
+        const ref = input.volumes[0];
+        const voxels = ref.width * ref.height * ref.depth;
+        if (wait === "1" && voxels > waitVoxels) {
+          throw new LimitExceededError(
+            `wait=1 is for volumes up to ${waitVoxels} voxels; this one has ${voxels}: drop wait=1 and follow the job`,
+            { field: "wait", limit: waitVoxels },
+          );
+        }
+        const job = queue.submit({
+          bytes: input.bytes,
+          run: (ctx) => segment(input, m, p, root(), ctx.progress),
+          resultBytes: (r) => r.nifti.byteLength,
+          meta: { model: m.card.name, shape: [ref.width, ref.height, ref.depth] },
+        });
+        if (wait === "1") {
+          const done = await queue.settled(job.id);
+          queue.delete(job.id);
+          if (done.state === "failed") throw done.cause;
+          return resultAnswer(c, done, format);
+        }
+        c.header("location", `${JOBS}/${job.id}`);
+        return c.json(jobView(queue.get(job.id), JOBS), 202);
+      },
+    )
+    .openapi(
+      route({
+        method: "get",
+        path: `${JOBS}/{id}`,
+        summary: "a volume job: Server-Sent Events of its progress ending with the result, or JSON",
+        request: {
+          params: jobParams,
+          query: z.object({ format: formatQuery(["events", "json"]) }),
+        },
+        responses: {
+          200: {
+            description:
+              "text/event-stream (default): events state, progress {stage, done, total}, then " +
+              "result (the JSON numbers) or error (why it failed); JSON: the job's state",
+            content: {
+              "text/event-stream": { schema: { type: "string" } as const },
+              "application/json": { schema: { type: "object" } as const },
+            },
+          },
+          ...problems(404),
+        },
+      }),
+      (c) => {
+        const id = c.req.param("id") ?? "";
+        const job = queue.get(id);
+        const f = c.req.query("format");
+        if (f !== undefined && f !== "events" && f !== "json") {
+          throw new BadInputError(`format must be events or json, got ${JSON.stringify(f)}`, {
+            field: "format",
+          });
+        }
+        const accept = c.req.header("accept") ?? "";
+        const json = f === "json" ||
+          (f === undefined && accept.includes("application/json") &&
+            !accept.includes("text/event-stream"));
+        if (json) return c.json(jobView(job, JOBS));
+        const after = Number(c.req.header("last-event-id") ?? -1);
+        return streamSSE(c, async (stream) => {
+          for await (const ev of queue.events(id)) {
+            if (ev.seq <= after) continue;
+            const { seq, type, at: _at, ...rest } = ev;
+            if (type === "done") {
+              const done = queue.get(id);
+              await stream.writeSSE({
+                id: String(seq),
+                event: "result",
+                data: JSON.stringify({
+                  job: id,
+                  links: jobView(done, JOBS).links,
+                  ...done.result!.summary,
+                }),
+              });
+            } else {
+              await stream.writeSSE({
+                id: String(seq),
+                event: type === "failed" ? "error" : type,
+                data: JSON.stringify(rest),
+              });
+            }
+          }
+        });
+      },
+    )
+    .openapi(
+      route({
+        method: "get",
+        path: `${JOBS}/{id}/result`,
+        summary: "a finished volume job's label volume (.nii.gz) or, format=json, its numbers",
+        request: { params: jobParams, query: z.object({ format: formatQuery(["nifti", "json"]) }) },
+        responses: {
+          200: {
+            description:
+              "labels 0, 1, 2, 4 as NIfTI-1 .nii.gz in the input's geometry, or JSON: backend, " +
+              "labels {voxels, ml}, dice (when seg was sent), parameters, timings",
+            content: {
+              "application/gzip": { schema: { type: "string", format: "binary" } as const },
+              "application/json": { schema: { type: "object" } as const },
+            },
+          },
+          202: {
+            description: "not finished yet: the job's state (Retry-After)",
+            content: { "application/json": { schema: { type: "object" } as const } },
+          },
+          ...problems(404, 415, 422, 503),
+        },
+      }),
+      (c) => {
+        const format = resultFormat(c);
+        const job = queue.get(c.req.param("id") ?? "");
+        if (job.state === "failed") throw job.cause;
+        if (job.state !== "done") {
+          return c.json(jobView(job, JOBS), 202, { "retry-after": "2" });
+        }
+        return resultAnswer(c, job, format);
+      },
+    )
+    .openapi(
+      route({
+        method: "delete",
+        path: `${JOBS}/{id}`,
+        summary: "forget a finished or waiting job now (a running one finishes first)",
+        request: { params: jobParams },
+        responses: {
+          200: {
+            description: "{deleted: true}, or false while the job runs",
+            content: { "application/json": { schema: { type: "object" } as const } },
+          },
+          ...problems(404),
+        },
+      }),
+      (c) => {
+        const id = c.req.param("id") ?? "";
+        queue.get(id);
+        return c.json({ id, deleted: queue.delete(id) });
+      },
+    );
+}
+
+/** The volume routes of this process. */
+export const volumeRoutes: OpenAPIHono<AppEnv> = createVolumeRoutes();
+
+/** The volume function alone: `deno run -A functions/volume.ts` (the GPU origin). */
+export const app = createApp({ bodyLimits: volumeBodyLimits, title: "medimg-edge volume" })
+  .route("/", volumeRoutes);
+
+/**
+ * On the origin: WebGPU when this machine has a GPU adapter and MEDIMG_BACKEND is not set, else
+ * what MEDIMG_BACKEND says (wasm by default). Logs the choice.
+ */
+async function preferGpu(): Promise<void> {
+  if (env("MEDIMG_BACKEND")) return;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (adapter) Deno.env.set("MEDIMG_BACKEND", "webgpu");
+  console.log(
+    `volume: tfjs backend ${adapter ? "webgpu (GPU adapter found)" : "wasm (no GPU adapter)"}`,
+  );
+}
+
+if (import.meta.main) {
+  await preferGpu();
+  serve(app);
+}
