@@ -145,7 +145,8 @@ export interface CanonicalUndo {
  * nibabel `as_closest_canonical(img)`: the volume with its voxel axes reordered and flipped to run
  * closest to R, A, S (the same volume when they already do), its affine `affine · inv_ornt_aff`, and
  * its header as nibabel stores a changed affine (see `withAffine`). Spacing follows the header
- * (the new affine's column lengths). `undo` brings results back with {@link fromCanonical}.
+ * (the new affine's column lengths). `undo` brings results back with {@link fromCanonical}. A 2D
+ * image is taken as one slice (nibabel refuses to reorient it).
  * @example const { volume, undo } = toCanonical(await readNifti(bytes))
  */
 export function toCanonical<T extends Pixels>(
@@ -185,7 +186,7 @@ export function toCanonical<T extends Pixels>(
 /**
  * Data computed on the canonical grid of {@link toCanonical} (any frames after the three spatial
  * axes, e.g. a label map or probabilities) back in the input's voxel order, to be written with
- * `undo.header`'s geometry.
+ * `undo.header`'s geometry. When the input already was canonical, `data` itself is returned.
  * @example const labels = fromCanonical(canonicalLabels, undo) // in the input's voxel order
  */
 export function fromCanonical<T extends Pixels>(data: T, undo: CanonicalUndo): T {
