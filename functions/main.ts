@@ -10,15 +10,17 @@ import { mammoRoutes } from "./mammo.ts";
 import { pageRoutes } from "./page.ts";
 import { rleBodyLimits, rleRoutes } from "./rle.ts";
 import { sliceRoutes } from "./slice.ts";
+import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
 
 /** All functions mounted together. */
-export const app = createApp({ bodyLimits: { ...rleBodyLimits } })
+export const app = createApp({ bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits } })
   .get("/health", (c) => c.json({ status: "ok", functions: ["rle", "dicom", "mammo"] }))
   .route("/", rleRoutes)
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
   .route("/", sliceRoutes)
   .route("/", cxrRoutes)
+  .route("/", volumeRoutes)
   .route("/", docsRoutes)
   .route("/", pageRoutes);
 
