@@ -103,7 +103,7 @@ let port = 18_400;
 }
 for (const c of CASES) {
   const child = await start(`functions/${c.fn}.ts`, ++port);
-  const body = await c.body();
+  const body = await c.body() as Uint8Array<ArrayBuffer>;
   const times: number[] = [];
   for (let i = 0; i < (c.runs ?? 10); i++) {
     const t0 = performance.now();
