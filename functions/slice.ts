@@ -70,6 +70,7 @@ class Stages {
 async function readInputs(c: Context<AppEnv>): Promise<{
   image: Uint8Array;
   maskFile?: Uint8Array;
+  fovFile?: Uint8Array;
   rle?: string;
   rleDialect?: string;
 }> {
@@ -90,6 +91,7 @@ async function readInputs(c: Context<AppEnv>): Promise<{
   return {
     image,
     maskFile: await file("mask"),
+    fovFile: await file("fov"),
     rle: typeof rle === "string" ? rle : undefined,
     rleDialect: typeof dialect === "string" ? dialect : undefined,
   };
@@ -282,6 +284,24 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
     );
   }
 
+  // A field-of-view mask (DRIVE ships one per photo): nothing outside it is foreground or scored.
+  let fovPixels: number | undefined;
+  if (inputs.fovFile) {
+    const fov = await stages.run("fov", () => decodeMaskBytes(inputs.fovFile!, maxPixels));
+    if (fov.width !== width || fov.height !== height) {
+      throw new InvalidInputError(
+        `the field-of-view mask is ${fov.width}x${fov.height}, the image ${width}x${height}`,
+        { field: "fov" },
+      );
+    }
+    fovPixels = 0;
+    for (let i = 0; i < mask.length; i++) {
+      fovPixels += fov.mask[i];
+      mask[i] &= fov.mask[i];
+      if (truth) truth[i] &= fov.mask[i];
+    }
+  }
+
   const headers = {
     "x-model": card.name,
     "x-model-version": card.version,
@@ -340,6 +360,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
         mm2: spacing ? area * spacing[0] * spacing[1] : null,
       },
       bbox,
+      ...(fovPixels !== undefined ? { fov_pixels: fovPixels } : {}),
       ...(truth ? { ground_truth: overlapScores(mask, truth) } : {}),
       ...(rleQuery !== undefined || truth
         ? {
@@ -441,7 +462,8 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
           ...bytesBody(
             [...IMAGE_TYPES, "multipart/form-data"],
             "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
-              "ground truth as `mask` (an image) or `rle` (+ `dialect`). Query parameters named " +
+              "ground truth as `mask` (an image) or `rle` (+ `dialect`), and a field-of-view " +
+              "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
               "as the card's preprocess params override them.",
           ),
         },

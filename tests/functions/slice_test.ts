@@ -250,6 +250,25 @@ Deno.test("POST /segment/slice: ground truth as a mask image or an RLE gives dic
   );
 });
 
+Deno.test("POST /segment/slice: a field-of-view mask limits the mask and the scores", async () => {
+  const fov = new Uint8Array(W * H);
+  for (let y = 5; y < 25; y++) fov.fill(1, y * W + 5, y * W + 35);
+  const truth = Uint8Array.from(want);
+  truth.fill(0, 0, 200);
+  const form = new FormData();
+  form.append("image", new Blob([png]), "photo.png");
+  form.append("mask", new Blob([await encodeMaskPng(truth, W, H, 8)]), "truth.png");
+  form.append("fov", new Blob([await encodeMaskPng(fov, W, H, 8)]), "fov.png");
+  const j = await (await app.request("/segment/slice?model=sigmoid&format=json", {
+    method: "POST",
+    body: form,
+  })).json();
+  const inside = want.map((v, i) => v & fov[i]);
+  assertEquals(j.fov_pixels, 600);
+  assertEquals(j.area.pixels, inside.reduce((a, b) => a + b, 0));
+  assertEquals(j.ground_truth, overlapScores(inside, truth.map((v, i) => v & fov[i])));
+});
+
 Deno.test("overlapScores: dice and IoU by hand, both 1 for two empty masks", () => {
   const s = overlapScores(Uint8Array.of(1, 1, 0, 0), Uint8Array.of(1, 0, 1, 0));
   assertAlmostEquals(s.dice, 0.5, 1e-12);
