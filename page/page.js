@@ -643,26 +643,36 @@ const RUNNERS = {
     const niftis = state.files.filter((e) => e.kind === "nifti");
     if (!niftis.length) throw new InputError("Drop NIfTI files (.nii or .nii.gz) first.", "#file");
     const byRole = Object.fromEntries(niftis.map((e) => [e.role || e.file.name, e]));
-    const four = ["flair", "t1", "t1ce", "t2"];
     const p = panel(`Volume: ${niftis.map((e) => e.file.name).join(", ")}`);
-    let labels = byRole.seg ? { entry: byRole.seg, name: byRole.seg.file.name } : null;
-    if (state.available.has("volume") && four.every((r) => byRole[r])) {
-      const made = await volumeJob(byRole, p);
-      labels = { volume: made, name: "predicted labels" };
+    const overlays = [];
+    let job = null;
+    if (state.available.has("volume") && ["flair", "t1", "t1ce", "t2"].every((r) => byRole[r])) {
+      job = await volumeJob(byRole);
+      overlays.push({ name: "predicted labels", volume: job.volume });
     }
     const baseEntry = byRole.flair ?? niftis.find((e) => e.role !== "seg") ?? niftis[0];
     statusLine.textContent = "Reading the NIfTI files…";
     const base = await readNifti(baseEntry.file);
-    const lab = labels ? labels.volume ?? await readNifti(labels.entry.file) : null;
-    if (lab && lab.dims.slice(0, 3).join() !== base.dims.slice(0, 3).join()) {
-      throw new InputError(
-        `${labels.name} is ${lab.dims.slice(0, 3).join("×")} but ${baseEntry.file.name} is ${
-          base.dims.slice(0, 3).join("×")
-        }.`,
-        "#file",
-      );
+    if (byRole.seg) {
+      overlays.push({ name: byRole.seg.file.name, volume: await readNifti(byRole.seg.file) });
     }
-    volumeViewer(p, base, baseEntry.file.name, lab, labels?.name);
+    for (const o of overlays) {
+      if (o.volume.dims.join() !== base.dims.join()) {
+        throw new InputError(
+          `${o.name} is ${o.volume.dims.join("×")} but ${baseEntry.file.name} is ${
+            base.dims.join("×")
+          }.`,
+          "#file",
+        );
+      }
+    }
+    volumeViewer(p, base, baseEntry.file.name, overlays);
+    if (job) {
+      // The job's stage timings come back as the result's Server-Timing.
+      const { links: _l, timings_ms: _t, ...numbers } = job.summary;
+      addNumbers(p, "Numbers", numbers);
+      addTiming(p, ...job.calls);
+    }
   },
 };
 
@@ -685,62 +695,67 @@ function probabilityBar(p, probability, threshold) {
 // ---------------------------------------------------------------------------------------------
 // Volume jobs: four files up, progress over server-sent events, the label volume back as NIfTI.
 
-async function volumeJob(byRole, p) {
+async function volumeJob(byRole) {
   const fd = new FormData();
   for (const r of ["flair", "t1", "t1ce", "t2", "seg"]) {
     if (byRole[r]) fd.append(r, byRole[r].file, byRole[r].file.name);
   }
-  statusLine.textContent = "Uploading four volumes…";
+  statusLine.textContent = "Uploading the volumes…";
   const start = await call(ROUTES.volume, { body: fd, accept: "application/json" });
   const job = await start.res.json();
-  const id = job.id ?? job.job_id;
-  const links = job.links ?? {};
-  const events = links.events ?? job.events ?? `${ROUTES.volume}/${id}/events`;
-  const result = links.result ?? job.result ?? `${ROUTES.volume}/${id}/result`;
+  const events = job.links?.events ?? `${ROUTES.volume}/jobs/${job.id}`;
+  const result = job.links?.result ?? `${events}/result`;
   progressBar.hidden = false;
-  await new Promise((resolve, reject) => {
+  progressBar.removeAttribute("value");
+  const summary = await new Promise((resolve, reject) => {
     const es = new EventSource(events);
-    const onProgress = (e) => {
-      const d = JSON.parse(e.data || "{}");
-      if (typeof d.done === "number" && d.total) progressBar.value = d.done / d.total;
-      else if (typeof d.progress === "number") progressBar.value = d.progress;
-      statusLine.textContent = `Segmenting: ${d.stage ?? d.message ?? ""} ${
-        Math.round(progressBar.value * 100)
-      }%`;
-      if (d.state === "done" || d.status === "done") [es.close(), resolve()];
-      if (d.state === "failed" || d.status === "failed") {
-        [
-          es.close(),
-          reject(
-            new ProblemError(
-              d.problem ?? { title: "Job failed", detail: d.detail ?? d.error },
-              events,
-            ),
-          ),
-        ];
-      }
-    };
-    es.addEventListener("progress", onProgress);
-    es.onmessage = onProgress;
-    es.addEventListener("done", () => [es.close(), resolve()]);
+    const data = (e) => JSON.parse(e.data || "{}");
+    es.addEventListener("state", (e) => {
+      statusLine.textContent = `Volume job ${job.id}: ${data(e).state}…`;
+    });
+    es.addEventListener("progress", (e) => {
+      const d = data(e);
+      if (d.total) [progressBar.max, progressBar.value] = [d.total, d.done ?? 0];
+      statusLine.textContent = `Volume job: ${d.stage}${
+        d.total ? ` ${d.done} of ${d.total}` : ""
+      }…`;
+    });
+    es.addEventListener("result", (e) => {
+      es.close();
+      resolve(data(e));
+    });
     es.addEventListener("error", (e) => {
-      if (e.data) [es.close(), reject(new ProblemError(JSON.parse(e.data), events))];
-      else if (es.readyState === EventSource.CLOSED) {
-        reject(new ProblemError({ title: "Progress lost", detail: `${events} closed` }, events));
-      }
+      if (e.data) {
+        // The job failed: the event carries the problem the route would have answered.
+        es.close();
+        const err = data(e).error ?? {};
+        reject(
+          new ProblemError({
+            title: "The volume job failed",
+            status: err.status,
+            detail: err.message,
+            code: err.code,
+            ...err.facts,
+          }, events),
+        );
+      } else if (es.readyState === EventSource.CLOSED) {
+        reject(
+          new ProblemError({
+            title: "Progress lost",
+            detail: `the event stream ${events} could not be read`,
+          }, events),
+        );
+      } // else the browser reconnects and the server replays from Last-Event-ID
     });
   });
-  progressBar.value = 1;
-  const [nii, json] = await Promise.all([
-    call(`${result}${result.includes("?") ? "&" : "?"}format=nifti`, { method: "GET" }),
-    call(`${result}${result.includes("?") ? "&" : "?"}format=json`, {
-      method: "GET",
-      accept: "application/json",
-    }),
-  ]);
-  addNumbers(p, "Numbers", await json.res.json());
-  addTiming(p, start, json, nii);
-  return await niftiFromBytes(new Uint8Array(await nii.res.arrayBuffer()), "the label volume");
+  progressBar.value = progressBar.max;
+  statusLine.textContent = "Fetching the label volume…";
+  const nii = await call(result, { method: "GET", accept: "application/gzip" });
+  const volume = await niftiFromBytes(
+    new Uint8Array(await nii.res.arrayBuffer()),
+    "the label volume",
+  );
+  return { volume, summary, calls: [start, nii] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -834,53 +849,63 @@ function windowOf(data) {
   return [lo, hi > lo ? hi : lo + 1];
 }
 
-function volumeViewer(p, base, baseName, lab, labName) {
+/** Voxels per label of a label volume, and the slice that holds most of them. */
+function labelStats(lab, sliceSize) {
+  const counts = new Map();
+  const perSlice = new Uint32Array(lab.data.length / sliceSize);
+  for (let i = 0; i < lab.data.length; i++) {
+    const l = Math.round(lab.data[i]);
+    if (l > 0) {
+      counts.set(l, (counts.get(l) ?? 0) + 1);
+      perSlice[Math.floor(i / sliceSize)]++;
+    }
+  }
+  const best = perSlice.reduce((bz, n, z) => (n > perSlice[bz] ? z : bz), 0);
+  return { counts, best: perSlice[best] > 0 ? best : Math.floor(perSlice.length / 2) };
+}
+
+function volumeViewer(p, base, baseName, overlays) {
   const [nx, ny, nz] = base.dims;
   const [lo, hi] = windowOf(base.data);
-  const counts = new Map();
-  let bestZ = Math.floor(nz / 2), best = 0;
-  if (lab) {
-    const perSlice = new Uint32Array(nz);
-    for (let i = 0; i < lab.data.length; i++) {
-      const l = Math.round(lab.data[i]);
-      if (l > 0) {
-        counts.set(l, (counts.get(l) ?? 0) + 1);
-        perSlice[Math.floor(i / (nx * ny))]++;
-      }
-    }
-    for (let z = 0; z < nz; z++) if (perSlice[z] > best) [best, bestZ] = [perSlice[z], z];
-  }
+  const stats = overlays.map((o) => labelStats(o.volume, nx * ny));
   const canvas = document.createElement("canvas");
   canvas.id = "volume-canvas";
   [canvas.width, canvas.height] = [nx, ny];
   const g = canvas.getContext("2d");
   const img = g.createImageData(nx, ny);
-  const controls = document.createElement("div");
-  controls.className = "slider";
-  const slider = Object.assign(document.createElement("input"), {
+  const control = (tag, props, text) => {
+    const el = Object.assign(document.createElement(tag), props);
+    const label = Object.assign(document.createElement("label"), {
+      htmlFor: props.id,
+      textContent: text,
+    });
+    return [label, el];
+  };
+  const [sliceLabel, slider] = control("input", {
     type: "range",
     id: "volume-slice",
     min: 0,
     max: nz - 1,
-    value: bestZ,
+    value: stats[0]?.best ?? Math.floor(nz / 2),
   });
-  const sliderLabel = Object.assign(document.createElement("label"), { htmlFor: "volume-slice" });
-  const alpha = Object.assign(document.createElement("input"), {
+  const [alphaLabel, alpha] = control("input", {
     type: "range",
     id: "volume-alpha",
     min: 0,
     max: 100,
     value: 50,
-  });
-  const alphaLabel = Object.assign(document.createElement("label"), {
-    htmlFor: "volume-alpha",
-    textContent: "Label opacity",
-  });
-  controls.append(sliderLabel, slider);
-  if (lab) controls.append(alphaLabel, alpha);
+  }, "Label opacity");
+  const [whichLabel, which] = control("select", { id: "volume-overlay" }, "Labels shown");
+  which.append(...overlays.map((o, i) => new Option(o.name, String(i))));
+  const controls = document.createElement("div");
+  controls.className = "slider";
+  controls.append(sliceLabel, slider);
+  if (overlays.length) controls.append(alphaLabel, alpha);
+  if (overlays.length > 1) controls.append(whichLabel, which);
 
   const draw = () => {
     const z = Number(slider.value), a = Number(alpha.value) / 100;
+    const lab = overlays[Number(which.value)]?.volume;
     const d = img.data;
     for (let y = 0; y < ny; y++) {
       // Rows from the top of the picture are the highest y: anterior up for RAS-stored volumes.
@@ -896,25 +921,21 @@ function volumeViewer(p, base, baseName, lab, labName) {
       }
     }
     g.putImageData(img, 0, 0);
-    sliderLabel.textContent = `Axial slice ${z + 1} of ${nz}`;
+    sliceLabel.textContent = `Axial slice ${z + 1} of ${nz}`;
     slider.setAttribute("aria-valuetext", `slice ${z + 1} of ${nz}`);
     canvas.dataset.slice = String(z);
+    const shown = overlays[Number(which.value)]?.name;
+    cap.textContent = shown ? `${baseName} with ${shown} over it` : baseName;
+    canvas.setAttribute("aria-label", `${cap.textContent}, axial slice ${z + 1} of ${nz}`);
   };
-  slider.addEventListener("input", draw);
-  alpha.addEventListener("input", draw);
-  draw();
   const figure = document.createElement("figure");
   const cap = document.createElement("figcaption");
-  cap.textContent = lab ? `${baseName} with ${labName} over it` : baseName;
   canvas.setAttribute("role", "img");
-  canvas.setAttribute(
-    "aria-label",
-    cap.textContent + "; use the slider to move through the slices",
-  );
   figure.append(canvas, cap);
   p.pics.append(figure, controls);
+  for (const el of [slider, alpha, which]) el.addEventListener("input", draw);
+  draw();
 
-  const voxelMl = base.spacing.reduce((x, y) => x * y, 1) / 1000;
   addNumbers(p, "Image", {
     file: baseName,
     size: base.dims.join(" × "),
@@ -922,23 +943,24 @@ function volumeViewer(p, base, baseName, lab, labName) {
     datatype: `${base.datatype} (NIfTI-${base.version}, ${base.endian} endian)`,
     display_window: [lo, hi],
   });
-  if (lab) {
-    const rows = [...counts.keys()].sort((x, y) => x - y).map((l) => [
-      `${l} ${LABEL_NAMES[l] ?? ""}`.trim(),
-      `${counts.get(l)} voxels, ${(counts.get(l) * voxelMl).toFixed(2)} mL`,
-    ]);
+  const voxelMl = base.spacing.reduce((x, y) => x * y, 1) / 1000;
+  overlays.forEach((o, k) => {
+    const labels = [...stats[k].counts.keys()].sort((x, y) => x - y);
+    const rows = labels.map((l) => {
+      const n = stats[k].counts.get(l);
+      return [`${l} ${LABEL_NAMES[l] ?? ""}`.trim(), `${n} voxels, ${(n * voxelMl).toFixed(2)} mL`];
+    });
     const t = addTable(
       p,
-      `Labels (${labName})`,
+      `Labels (${o.name})`,
       rows.length ? rows : [["none", "no labelled voxel"]],
       "labels-table",
     );
-    for (const [i, tr] of [...t.tBodies[0].rows].entries()) {
-      const l = [...counts.keys()].sort((x, y) => x - y)[i];
+    labels.forEach((l, i) => {
       const c = LABEL_COLOURS[l];
-      if (c) tr.cells[0].style.setProperty("--swatch", `rgb(${c.join(",")})`);
-    }
-  }
+      if (c) t.tBodies[0].rows[i].cells[0].style.setProperty("--swatch", `rgb(${c.join(",")})`);
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ const cxrModel = (() => {
 const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
 const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
+const BRATS_CASE = bratsFlair?.replace(/flair\.nii\.gz$/, "");
 
 Deno.test("GET / serves the page; its assets have their types, ETags and cache headers", async () => {
   const res = await app.request("/");
@@ -114,6 +115,71 @@ function jpegSize(b: Uint8Array): [number, number] {
     i += 2 + length;
   }
   throw new Error("no start-of-frame segment");
+}
+
+/**
+ * A tiny 3D U-Net with fixed weights installed as `tiny-brats` under `root` (the volume route's
+ * fixture), and the real BraTS case's five files, every 6th voxel in x and y, written beside it.
+ */
+async function volumeFixture(root: string): Promise<string[]> {
+  const tf = await import("@tensorflow/tfjs-core");
+  const { setupBackend } = await import("../../lib/models/backend.ts");
+  const { fileHandler } = await import("../../lib/models/io.ts");
+  const { readNifti, writeNifti } = await import("../../lib/nifti/mod.ts");
+  // Imported by name at run time: the builder lives with the training code.
+  const unet3d = "../../training/brats/unet3d.ts";
+  const { buildUnet3d } = await import(unet3d);
+  await setupBackend("wasm");
+  const model = buildUnet3d({
+    inputChannels: 4,
+    levels: 1,
+    filters: 4,
+    outputChannels: 3,
+    inputSize: [8, 16, 16],
+  });
+  model.setWeights(
+    model.getWeights().map((w: { size: number; shape: number[] }, j: number) =>
+      tf.tensor(
+        Float32Array.from({ length: w.size }, (_, i) => Math.sin(i * 0.91 + j * 1.7) * 0.4),
+        w.shape,
+      )
+    ),
+  );
+  await Deno.mkdir(`${root}/tiny-brats`, { recursive: true });
+  await model.save(fileHandler(`${root}/tiny-brats`));
+  model.dispose();
+  await Deno.writeTextFile(
+    `${root}/tiny-brats/card.json`,
+    JSON.stringify({
+      name: "tiny-brats",
+      version: "0.0.1",
+      task: "segmentation",
+      format: "layers",
+      not_for: "anything: a test fixture with fixed arbitrary weights",
+      inputs: [{ name: "volume", shape: [null, 8, 16, 16, 4], layout: "NDHWC" }],
+      preprocess: { preset: "brats", params: { dropDepth: 155, dropHead: 5, dropTail: 15 } },
+      output: { activation: "sigmoid", classes: ["NCR", "ED", "ET"] },
+      label_values: [1, 2, 4],
+      threshold: 0.5,
+    }),
+  );
+  const files = [];
+  for (const m of ["flair", "t1", "t1ce", "t2", "seg"]) {
+    const v = await readNifti(await Deno.readFile(`${BRATS_CASE}${m}.nii.gz`));
+    const w = v.width / 6, h = v.height / 6;
+    const data = new (v.data.constructor as new (n: number) => typeof v.data)(w * h * v.depth);
+    for (let z = 0; z < v.depth; z++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          data[(z * h + y) * w + x] = v.data[(z * v.height + y * 6) * v.width + x * 6];
+        }
+      }
+    }
+    const path = `${root}/case_${m}.nii.gz`;
+    await Deno.writeFile(path, await writeNifti(v.header, data, { dims: [w, h, v.depth] }));
+    files.push(path);
+  }
+  return files;
 }
 
 /** Checks that a screenshot is a real picture: decodable, and far from one flat colour. */
@@ -389,6 +455,73 @@ Deno.test({
             return [i.naturalWidth, i.naturalHeight];
           });
           assertEquals(size, [224, 224]);
+        },
+      });
+
+      await t.step({
+        name: "volume: four modalities -> job, SSE progress, the label volume over the FLAIR",
+        ignore: !bratsFlair,
+        async fn() {
+          if (!(await serverFunctions()).has("volume")) {
+            console.log("skipped: /segment/volume is not mounted on the dev server");
+            return;
+          }
+          const root = await Deno.makeTempDir({ prefix: "medimg-page-volume-" });
+          try {
+            const files = await volumeFixture(root);
+            Deno.env.set("MEDIMG_MODELS_DIR", root);
+            Deno.env.set("MEDIMG_VOLUME_MODEL", "tiny-brats");
+            // The same request answered at once (?wait=1) gives the numbers the page must show.
+            const form = new FormData();
+            for (const [i, m] of ["flair", "t1", "t1ce", "t2", "seg"].entries()) {
+              form.append(m, new File([await Deno.readFile(files[i])], `${m}.nii.gz`));
+            }
+            const expected = await (await app.request("/segment/volume?wait=1&format=json", {
+              method: "POST",
+              body: form,
+            })).json();
+            await open();
+            const seen: string[] = [];
+            await page.exposeFunction("reportStatus", (s: string) => seen.push(s));
+            await page.evaluate(() => {
+              const el = document.querySelector("#status")!;
+              new MutationObserver(() =>
+                (globalThis as unknown as { reportStatus(s: string): void })
+                  .reportStatus(el.textContent ?? "")
+              ).observe(el, { childList: true });
+            });
+            await page.setInputFiles("#file", files);
+            assertEquals(await run("volume"), "done", await errorText());
+            assert(seen.some((s) => /infer \d+ of \d+/.test(s)), `progress seen: ${seen}`);
+            assertEquals(await cell("Image", "size"), "40 × 40 × 155");
+            for (const l of [1, 2, 4]) {
+              const { voxels, ml } = expected.labels[l];
+              assertEquals(await cell("Numbers", `labels.${l}.voxels`), String(voxels));
+              // Counted by the page in the .nii.gz it fetched and parsed.
+              const name = { 1: "necrotic core", 2: "oedema", 4: "enhancing tumour" }[l];
+              if (voxels) {
+                assertEquals(
+                  await cell("Labels (predicted labels)", `${l} ${name}`),
+                  `${voxels} voxels, ${ml.toFixed(2)} mL`,
+                );
+              }
+              assertEquals(
+                await cell("Numbers", `dice.${l}`),
+                String(Number(expected.dice[l].toPrecision(5))),
+              );
+            }
+            // Two overlays (prediction, ground truth): the select switches the picture's labels.
+            await page.selectOption("#volume-overlay", "1");
+            assert(
+              (await page.textContent("#volume-canvas + figcaption"))?.endsWith(
+                "case_seg.nii.gz over it",
+              ),
+            );
+          } finally {
+            Deno.env.delete("MEDIMG_MODELS_DIR");
+            Deno.env.delete("MEDIMG_VOLUME_MODEL");
+            await Deno.remove(root, { recursive: true });
+          }
         },
       });
 
