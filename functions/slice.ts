@@ -43,7 +43,13 @@ import {
   runsToMask,
 } from "../lib/rle/mod.ts";
 import { imageInput, type ModelCard } from "../lib/models/card.ts";
-import { type Fit, type Hwc, segmentImage, toMask } from "../lib/models/infer.ts";
+import {
+  DEFAULT_MAX_PASS_PIXELS,
+  type Fit,
+  type Hwc,
+  segmentImage,
+  toMask,
+} from "../lib/models/infer.ts";
 import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
@@ -247,6 +253,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const { probs, plan, passes } = await stages.run("infer", () =>
     segmentImage(loaded, x, {
       fit: fit as Fit | "auto",
+      maxPassPixels: envInt("MEDIMG_SLICE_MAX_PASS_PIXELS", DEFAULT_MAX_PASS_PIXELS),
       ...(batch !== undefined ? { batch } : {}),
       ...(overlap !== undefined ? { overlap } : {}),
     }));

@@ -26,7 +26,15 @@ export interface InferOptions {
   batch?: number;
   /** Tile overlap in pixels (default the card's, else 1/8 of the tile). */
   overlap?: number;
+  /**
+   * Largest image a fully convolutional net runs in one pass (default 1 Mi pixels: a 32-channel
+   * activation is then 128 MB); larger ones are tiled ("auto") or refused ("pad").
+   */
+  maxPassPixels?: number;
 }
+
+/** Default {@link InferOptions.maxPassPixels}. */
+export const DEFAULT_MAX_PASS_PIXELS = 1 << 20;
 
 /** What {@link planInference} decided. */
 export interface InferencePlan {
@@ -58,12 +66,14 @@ export function planInference(
   const fixed = input.height !== null && input.width !== null;
   const stride = card.stride ?? 1;
   const tileSide = card.tile?.size;
+  const maxPass = options.maxPassPixels ?? DEFAULT_MAX_PASS_PIXELS;
   let fit = options.fit ?? "auto";
   if (fit === "auto") {
     const tileH = fixed ? input.height! : tileSide ?? Infinity;
     const tileW = fixed ? input.width! : tileSide ?? Infinity;
     const larger = height > tileH || width > tileW;
     fit = card.tile && larger ? "tile" : fixed ? "resize" : "pad";
+    if (fit === "pad" && height * width > maxPass) fit = "tile";
   }
   let size: [number, number];
   let runAt: [number, number] = [height, width];
@@ -73,12 +83,18 @@ export function planInference(
     // A fixed input cannot take a larger image whole: padding it means tiling it.
     if (fit === "pad" && (height > size[0] || width > size[1])) fit = "tile";
   } else if (fit === "tile") {
-    const side = roundUp(tileSide ?? 256, stride);
+    const side = roundUp(tileSide ?? 512, stride);
     size = [side, side];
   } else {
     // Fully convolutional: "resize" has no size to resize to, so it pads like "pad".
     fit = "pad";
     size = [roundUp(height, stride), roundUp(width, stride)];
+    if (size[0] * size[1] > maxPass) {
+      throw new InvalidInputError(
+        `${width}x${height} is over the ${maxPass} pixels a pass may take; use fit=tile`,
+        { field: "fit" },
+      );
+    }
   }
   const overlap = fit === "tile"
     ? options.overlap ?? card.tile?.overlap ?? Math.floor(Math.min(...size) / 8)

@@ -257,6 +257,20 @@ Deno.test("infer: a fully convolutional model pads to its stride and crops back"
   assertEquals([probs.width, probs.height], [21, 30]);
 });
 
+Deno.test("infer: a fully convolutional net tiles an image over maxPassPixels, or refuses to pad it", async () => {
+  const loaded = await loadModel("conv3", opts);
+  const card = { ...loaded.card, tile: undefined };
+  const small = planInference(card, 100, 100, { maxPassPixels: 10_000 });
+  assertEquals([small.fit, small.tiles], ["pad", 1]);
+  const big = planInference(card, 101, 100, { maxPassPixels: 10_000 });
+  assertEquals([big.fit, big.size, big.tiles], ["tile", [512, 512], 1]);
+  assertThrows(
+    () => planInference(card, 101, 100, { maxPassPixels: 10_000, fit: "pad" }),
+    Error,
+    "use fit=tile",
+  );
+});
+
 Deno.test("infer: channels: an RGB model reads green from RGB, takes grey as three equal channels", async () => {
   const loaded = await loadModel("green", opts);
   const rgb = new Uint8Array([255, 0, 255, 0, 255, 0]); // 2x1: magenta, green
