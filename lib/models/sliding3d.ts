@@ -12,8 +12,10 @@
  *
  * Also here, because the model runtime (lib/models, another module's owner) has no 3D support:
  * {@link fastConv3dOnWasm}, which runs tfjs-backend-wasm's Conv3D as one XNNPACK Conv2D per kernel
- * depth (tfjs 4.22's own wasm Conv3D is a scalar loop, measured 40x slower), and
- * {@link layersForward}, a tfjs model as a {@link PatchForward}.
+ * depth (tfjs 4.22's own wasm Conv3D is a scalar loop, measured 40x slower) and replaces its
+ * Conv3DBackpropInputV2 (conv3dTranspose), whose answers are wrong in tfjs 4.22 (off by up to 4
+ * on unit-scale inputs against the cpu and webgpu backends), by the cpu backend's loop on the wasm
+ * heap; and {@link layersForward}, a tfjs model as a {@link PatchForward}.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { InvalidInputError, LimitExceededError } from "../errors.ts";
@@ -316,11 +318,98 @@ interface WasmLike {
 let conv3dPatched = false;
 
 /**
- * Replaces tfjs-backend-wasm's Conv3D kernel (a scalar C++ loop in tfjs 4.22: about 0.1 GMAC/s
- * here) by a sum over the kernel's depth of the wasm Conv2D kernel (XNNPACK, SIMD: about 4
- * GMAC/s) run on all depth slices at once. Depth stride and dilations other than 1 keep the
- * original kernel. Call after the wasm backend is set up; later calls do nothing.
- * Returns whether the kernel is (now) replaced.
+ * tfjs-core's cpu Conv3DBackpropInputV2 loop (dx of a 3D convolution, which is conv3dTranspose),
+ * reading and writing the wasm heap: tfjs-backend-wasm 4.22's own kernel gives wrong values.
+ */
+function conv3dBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  const info = tf.backend_util.computeConv3DInfo(
+    attrs.inputShape as [number, number, number, number, number],
+    filter.shape as [number, number, number, number, number],
+    attrs.strides as [number, number, number],
+    1,
+    attrs.pad as "same" | "valid",
+  );
+  const {
+    batchSize,
+    filterDepth: fd,
+    filterHeight: fh,
+    filterWidth: fw,
+    inChannels,
+    inDepth,
+    inHeight,
+    inWidth,
+    outChannels,
+    outDepth,
+    outHeight,
+    outWidth,
+    strideDepth: sd,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
+  const out = backend.makeOutput(info.inShape as number[], "float32");
+  const dx = backend.typedArrayFromHeap(out);
+  const dyv = backend.typedArrayFromHeap(dy), fv = backend.typedArrayFromHeap(filter);
+  const [dyS0, dyS1, dyS2, dyS3] = [
+    outDepth * outHeight * outWidth * outChannels,
+    outHeight * outWidth * outChannels,
+    outWidth * outChannels,
+    outChannels,
+  ];
+  const [fS0, fS1, fS2, fS3] = [
+    fh * fw * inChannels * outChannels,
+    fw * inChannels * outChannels,
+    inChannels * outChannels,
+    outChannels,
+  ];
+  const frontPad = fd - 1 - info.padInfo.front;
+  const topPad = fh - 1 - info.padInfo.top;
+  const leftPad = fw - 1 - info.padInfo.left;
+  let o = 0;
+  for (let b = 0; b < batchSize; ++b) {
+    for (let xF = 0; xF < inDepth; ++xF) {
+      const xFCorner = xF - frontPad;
+      const yFMin = Math.max(0, Math.ceil(xFCorner / sd));
+      const yFMax = Math.min(outDepth, (fd + xFCorner) / sd);
+      for (let xR = 0; xR < inHeight; ++xR) {
+        const xRCorner = xR - topPad;
+        const yRMin = Math.max(0, Math.ceil(xRCorner / sh));
+        const yRMax = Math.min(outHeight, (fh + xRCorner) / sh);
+        for (let xC = 0; xC < inWidth; ++xC) {
+          const xCCorner = xC - leftPad;
+          const yCMin = Math.max(0, Math.ceil(xCCorner / sw));
+          const yCMax = Math.min(outWidth, (fw + xCCorner) / sw);
+          for (let d1 = 0; d1 < inChannels; ++d1, ++o) {
+            let dot = 0;
+            for (let yF = yFMin; yF < yFMax; ++yF) {
+              const wF = yF * sd - xFCorner;
+              for (let yR = yRMin; yR < yRMax; ++yR) {
+                const wR = yR * sh - xRCorner;
+                for (let yC = yCMin; yC < yCMax; ++yC) {
+                  const wC = yC * sw - xCCorner;
+                  const dyo = dyS0 * b + dyS1 * yF + dyS2 * yR + dyS3 * yC;
+                  const fo = fS0 * (fd - 1 - wF) + fS1 * (fh - 1 - wR) + fS2 * (fw - 1 - wC) +
+                    fS3 * d1;
+                  for (let d2 = 0; d2 < outChannels; ++d2) dot += dyv[dyo + d2] * fv[fo + d2];
+                }
+              }
+            }
+            dx[o] = dot;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Replaces two of tfjs-backend-wasm's 3D kernels. Conv3D (a scalar C++ loop in tfjs 4.22: about
+ * 0.1 GMAC/s here) becomes a sum over the kernel's depth of the wasm Conv2D kernel (XNNPACK, SIMD:
+ * about 4 GMAC/s) run on all depth slices at once; depth stride and dilations other than 1 keep the
+ * original kernel. Conv3DBackpropInputV2 (conv3dTranspose), wrong in tfjs 4.22, becomes the cpu
+ * backend's loop. Call after the wasm backend is set up; later calls do nothing.
+ * Returns whether the kernels are (now) replaced.
  * @example await setupBackend("wasm"); fastConv3dOnWasm();
  */
 export function fastConv3dOnWasm(): boolean {
@@ -393,6 +482,14 @@ export function fastConv3dOnWasm(): boolean {
   };
   tf.unregisterKernel("Conv3D", "wasm");
   tf.registerKernel({ kernelName: "Conv3D", backendName: "wasm", kernelFunc: kernelFunc as never });
+  if (tf.getKernel("Conv3DBackpropInputV2", "wasm")) {
+    tf.unregisterKernel("Conv3DBackpropInputV2", "wasm");
+  }
+  tf.registerKernel({
+    kernelName: "Conv3DBackpropInputV2",
+    backendName: "wasm",
+    kernelFunc: conv3dBackpropInput as never,
+  });
   conv3dPatched = true;
   return true;
 }

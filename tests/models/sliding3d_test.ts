@@ -190,7 +190,7 @@ Deno.test("bad options and a model returning the wrong size are errors", async (
     .then(() => assert(false), (e) => assertEquals(e.name, "InvalidInputError"));
 });
 
-Deno.test("fastConv3dOnWasm: equal to the cpu backend's conv3d (same/valid, strides, batch)", async () => {
+Deno.test("fastConv3dOnWasm: conv3d and conv3dTranspose equal to the cpu backend's", async () => {
   const { setupBackend } = await import("../../lib/models/backend.ts");
   const cases: [number[], number[], number[], "same" | "valid"][] = [
     [[1, 6, 9, 7, 3], [3, 3, 3, 3, 5], [1, 1, 1], "same"],
@@ -209,9 +209,29 @@ Deno.test("fastConv3dOnWasm: equal to the cpu backend's conv3d (same/valid, stri
         return tf.conv3d(x, f, st as [number, number, number], pad).dataSync() as Float32Array;
       }).slice()
     );
+  // conv3dTranspose: [x shape, filter [kd, kh, kw, out, in], output shape, strides, pad]
+  const tcases: [number[], number[], number[], number, "same" | "valid"][] = [
+    [[2, 4, 8, 8, 6], [2, 2, 2, 3, 6], [2, 8, 16, 16, 3], 2, "same"],
+    [[1, 4, 8, 8, 1], [2, 2, 2, 1, 1], [1, 8, 16, 16, 1], 2, "valid"],
+    [[1, 3, 5, 4, 2], [3, 3, 3, 3, 2], [1, 6, 10, 8, 3], 2, "same"],
+    [[1, 3, 5, 4, 2], [3, 3, 3, 3, 2], [1, 5, 7, 6, 3], 1, "valid"],
+  ];
+  const runT = () =>
+    tcases.map(([xs, fs, os, st, pad]) =>
+      tf.tidy(() => {
+        const x = tf.tensor5d(values(xs.reduce((a, b) => a * b), 3), xs as never);
+        const f = tf.tensor5d(values(fs.reduce((a, b) => a * b), 4), fs as never);
+        return tf.conv3dTranspose(x, f, os as never, st, pad).dataSync() as Float32Array;
+      }).slice()
+    );
   await tf.setBackend("cpu");
-  const want = run();
+  const want = run(), wantT = runT();
   await setupBackend("wasm");
+  const unpatched = runT();
+  assert(
+    unpatched.some((g, i) => maxAbsDiff(g, wantT[i]) > 0.1),
+    "tfjs-backend-wasm 4.22's own conv3dTranspose is wrong (if this fails, it was fixed)",
+  );
   const { fastConv3dOnWasm } = await import("../../lib/models/sliding3d.ts");
   assert(fastConv3dOnWasm());
   const before = tf.memory().numTensors;
@@ -220,5 +240,54 @@ Deno.test("fastConv3dOnWasm: equal to the cpu backend's conv3d (same/valid, stri
   got.forEach((g, i) =>
     assert(maxAbsDiff(g, want[i]) < 1e-5, `case ${i}: ${maxAbsDiff(g, want[i])}`)
   );
+  const gotT = runT();
+  gotT.forEach((g, i) => assert(maxAbsDiff(g, wantT[i]) < 1e-6, `transpose case ${i}`));
   await tf.setBackend("cpu");
+});
+
+const gpuAdapter = await (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu
+  ?.requestAdapter().catch(() => null);
+if (!gpuAdapter) {
+  console.log(
+    "skipping the WebGPU vs wasm test: no GPU adapter (on Debian, mesa-vulkan-drivers gives a CPU one, lavapipe)",
+  );
+}
+
+Deno.test({
+  name: "WebGPU and wasm agree on a tiny 3D U-Net through the sliding window",
+  ignore: !gpuAdapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { setupBackend } = await import("../../lib/models/backend.ts");
+    const { buildUnet3d } = await import("../../training/brats/unet3d.ts");
+    const { fastConv3dOnWasm, layersForward } = await import("../../lib/models/sliding3d.ts");
+    await setupBackend("wasm");
+    fastConv3dOnWasm();
+    const model = buildUnet3d({ inputChannels: 4, levels: 2, filters: 4, outputChannels: 3 });
+    model.setWeights(
+      model.getWeights().map((w, j) => {
+        const v = Float32Array.from({ length: w.size }, (_, i) => Math.sin(i * 0.37 + j) * 0.3);
+        return tf.tensor(v, w.shape);
+      }),
+    );
+    const vol = volume(4, 12, 20, 18);
+    const opts = { patch: [8, 16, 16] as Size3, outChannels: 3, batch: 2, overlap: 0.5 };
+    const forward = layersForward((x) => model.predict(x) as tf.Tensor, 4);
+    const onWasm = await slidingWindow3d(vol, forward, opts);
+    const gpu = await setupBackend("webgpu");
+    assertEquals(gpu.name, "webgpu");
+    assertEquals(tf.getBackend(), "webgpu");
+    const onGpu = await slidingWindow3d(vol, forward, opts);
+    const diff = maxAbsDiff(onWasm.data, onGpu.data);
+    console.log(
+      `WebGPU vs wasm: ${onGpu.windows} windows, max abs difference ${diff.toExponential(2)}`,
+    );
+    assert(diff < 1e-4, `max abs difference ${diff}`);
+    let spread = 0;
+    for (const v of onGpu.data) spread = Math.max(spread, Math.abs(v - 0.5));
+    assert(spread > 1e-3, "the outputs are not all the same value");
+    model.dispose();
+    await tf.setBackend("cpu");
+  },
 });
