@@ -27,15 +27,8 @@ const hasChromium = (() => {
 const mammoPng = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
 const mammoLabels = dataFile("ddsm-tissue-seg/labels/B_3627_1.RIGHT_MLO_LI.png");
 const cxrJpeg = dataFile("cxr-lung-masks/images/16660_1_1.jpg");
-const rsnaPng = dataFile("cxr-pneumonia/images/rsna/0004cfab-14fd-4e49-80ba-63a80b6bddd6.png");
-const cxrModel = (() => {
-  try {
-    return Deno.statSync(new URL("../../models/cxr-pneumonia/card.json", import.meta.url)).isFile;
-  } catch {
-    console.log("skipping the page's cxr step: models/cxr-pneumonia is not installed");
-    return false;
-  }
-})();
+// A Target 1 AP film of a 32-year-old woman (the cxr route test's), JPEG baseline DICOM.
+const rsnaDicom = dataFile("rsna-pneumonia/00436515-870c-4b36-a041-de91049b9ab4.dcm");
 const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
 const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
@@ -72,6 +65,20 @@ Deno.test("GET / serves the page; its assets have their types, ETags and cache h
   assertEquals(missing.headers.get("content-type"), "application/problem+json");
   await missing.body?.cancel();
 });
+
+/** Runs `fn` with environment variables set, then puts back what was there. */
+async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+  try {
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+}
 
 /** Routes the page should offer: /openapi.json's paths when served, else /health's list. */
 async function serverFunctions(): Promise<Set<string>> {
@@ -115,6 +122,69 @@ function jpegSize(b: Uint8Array): [number, number] {
     i += 2 + length;
   }
   throw new Error("no start-of-frame segment");
+}
+
+/**
+ * A small two-input classifier installed as `cxr-pneumonia` under `root` (the name the cxr route
+ * runs): image 224x224x1 -> conv `b4` (Grad-CAM's layer) -> global mean, features 6 -> dense, both
+ * -> one sigmoid; fixed weights, so every probability is known to the route and the page alike.
+ */
+async function cxrFixture(root: string): Promise<void> {
+  const tf = await import("@tensorflow/tfjs-core");
+  const tfl = await import("@tensorflow/tfjs-layers");
+  const { setupBackend } = await import("../../lib/models/backend.ts");
+  const { fileHandler } = await import("../../lib/models/io.ts");
+  await setupBackend("wasm");
+  const image = tfl.input({ shape: [224, 224, 1], name: "image" });
+  const features = tfl.input({ shape: [6], name: "features" });
+  const conv = tfl.layers.conv2d({
+    name: "b4",
+    filters: 2,
+    kernelSize: 8,
+    strides: 8,
+    activation: "relu",
+  })
+    .apply(image) as import("@tensorflow/tfjs-layers").SymbolicTensor;
+  const pooled = tfl.layers.globalAveragePooling2d({ name: "pool" }).apply(conv);
+  const f = tfl.layers.dense({ name: "f", units: 2 }).apply(features);
+  const joined = tfl.layers.concatenate({ name: "join" }).apply([
+    pooled,
+    f,
+  ] as import("@tensorflow/tfjs-layers").SymbolicTensor[]);
+  const out = tfl.layers.dense({ name: "out", units: 1, activation: "sigmoid" }).apply(joined);
+  const model = tfl.model({
+    inputs: [image, features],
+    outputs: out as import("@tensorflow/tfjs-layers").SymbolicTensor,
+  });
+  model.setWeights(
+    model.getWeights().map((w, j) =>
+      tf.tensor(
+        Float32Array.from({ length: w.size }, (_, i) => Math.cos(i * 1.3 + j) * 0.3),
+        w.shape,
+      )
+    ),
+  );
+  const dir = `${root}/cxr-pneumonia`;
+  await Deno.mkdir(dir, { recursive: true });
+  await model.save(fileHandler(dir));
+  model.dispose();
+  await Deno.writeTextFile(
+    `${dir}/card.json`,
+    JSON.stringify({
+      name: "cxr-pneumonia",
+      version: "0.0.1-fixture",
+      task: "classification",
+      format: "layers",
+      not_for: "anything: a test fixture with fixed arbitrary weights",
+      inputs: [
+        { name: "image", shape: [null, 224, 224, 1], layout: "NHWC", channels: "grey" },
+        { name: "features", shape: [null, 6] },
+      ],
+      output: { activation: "sigmoid", classes: ["negative", "positive"] },
+      threshold: 0.5,
+      grad_cam_layer: "b4",
+    }),
+  );
 }
 
 /**
@@ -384,77 +454,90 @@ Deno.test({
         async fn() {
           // The fixture model `sigmoid` (p = sigmoid(v/255 - 0.5)) marks exactly the pixels >= 128.
           const models = await makeModelsRoot();
-          Deno.env.set("MEDIMG_MODELS_DIR", models);
-          const [image, truth] = await Promise.all(
-            [mammoPng!, mammoLabels!].map((f) => Deno.readFile(f)),
-          );
-          const form = new FormData();
-          form.append("image", new File([image], "image.png", { type: "image/png" }));
-          form.append("mask", new File([truth], "truth.png", { type: "image/png" }));
-          const expected = await (await app.request("/segment/slice?model=sigmoid&format=json", {
-            method: "POST",
-            body: form,
-          })).json();
-          const grey = decodePng(image);
-          assertEquals(expected.area.pixels, grey.data.filter((v) => v >= 128).length);
-          await open();
-          await page.setInputFiles("#file", [mammoPng!, mammoLabels!]);
-          await page.check('input[name="fn"][value="slice"]');
-          await page.waitForSelector('#slice-model option[value="sigmoid"]', { state: "attached" });
-          await page.selectOption("#slice-model", "sigmoid");
-          assertEquals(await run("slice"), "done", await errorText());
-          const size = await page.$eval("#results img", (img) => {
-            const i = img as HTMLImageElement;
-            return [i.naturalWidth, i.naturalHeight];
+          await withEnv({ MEDIMG_MODELS_DIR: models }, async () => {
+            const [image, truth] = await Promise.all(
+              [mammoPng!, mammoLabels!].map((f) => Deno.readFile(f)),
+            );
+            const form = new FormData();
+            form.append("image", new File([image], "image.png", { type: "image/png" }));
+            form.append("mask", new File([truth], "truth.png", { type: "image/png" }));
+            const expected = await (await app.request("/segment/slice?model=sigmoid&format=json", {
+              method: "POST",
+              body: form,
+            })).json();
+            const grey = decodePng(image);
+            assertEquals(expected.area.pixels, grey.data.filter((v) => v >= 128).length);
+            await open();
+            await page.setInputFiles("#file", [mammoPng!, mammoLabels!]);
+            await page.check('input[name="fn"][value="slice"]');
+            await page.waitForSelector('#slice-model option[value="sigmoid"]', {
+              state: "attached",
+            });
+            await page.selectOption("#slice-model", "sigmoid");
+            assertEquals(await run("slice"), "done", await errorText());
+            const size = await page.$eval("#results img", (img) => {
+              const i = img as HTMLImageElement;
+              return [i.naturalWidth, i.naturalHeight];
+            });
+            assertEquals(size, [grey.width, grey.height]);
+            assertEquals(await cell("Numbers", "area.pixels"), String(expected.area.pixels));
+            const dice = expected.ground_truth.dice as number;
+            assert(dice > 0 && dice < 1, `dice ${dice}`);
+            assertEquals(
+              await cell("Numbers", "ground_truth.dice"),
+              String(Number(dice.toPrecision(5))),
+            );
+            const shot = "/tmp/medimg-page-slice.png";
+            await page.screenshot({ path: shot, fullPage: true });
+            await assertNotBlank(shot);
           });
-          assertEquals(size, [grey.width, grey.height]);
-          assertEquals(await cell("Numbers", "area.pixels"), String(expected.area.pixels));
-          const dice = expected.ground_truth.dice as number;
-          assert(dice > 0 && dice < 1, `dice ${dice}`);
-          assertEquals(
-            await cell("Numbers", "ground_truth.dice"),
-            String(Number(dice.toPrecision(5))),
-          );
-          const shot = "/tmp/medimg-page-slice.png";
-          await page.screenshot({ path: shot, fullPage: true });
-          await assertNotBlank(shot);
-          Deno.env.delete("MEDIMG_MODELS_DIR");
           await Deno.remove(models, { recursive: true });
         },
       });
 
       await t.step({
-        name: "cxr: a chest X-ray -> probability, heatmap and the features used",
-        ignore: !rsnaPng || !cxrModel,
+        name: "cxr: a chest X-ray DICOM -> probability, heatmap and the features read from it",
+        ignore: !rsnaDicom,
         async fn() {
           if (!(await serverFunctions()).has("cxr")) {
             console.log("skipped: /cxr/classify is not mounted on the dev server");
             return;
           }
-          const film = await Deno.readFile(rsnaPng!);
-          const expected = await (await app.request("/cxr/classify?heatmap=1&format=json&age=58", {
-            method: "POST",
-            headers: { "content-type": "image/png" },
-            body: film,
-          })).json();
-          await open();
-          await page.setInputFiles("#file", rsnaPng!);
-          await page.check('input[name="fn"][value="cxr"]');
-          await page.fill("#cxr-age", "58");
-          assertEquals(await run("cxr"), "done", await errorText());
-          const p = expected.probability as number;
-          assertEquals(await cell("Numbers", "probability"), String(Number(p.toPrecision(5))));
-          assertEquals(await cell("Numbers", "label"), expected.label);
-          assertEquals(await cell("Numbers", "features.age_years"), "58");
-          assertEquals(
-            await page.$eval("#cxr-probability", (m) => (m as HTMLMeterElement).value),
-            p,
-          );
-          const size = await page.$eval("#results img", (img) => {
-            const i = img as HTMLImageElement;
-            return [i.naturalWidth, i.naturalHeight];
-          });
-          assertEquals(size, [224, 224]);
+          const root = await Deno.makeTempDir({ prefix: "medimg-page-cxr-" });
+          try {
+            await cxrFixture(root);
+            await withEnv({ MEDIMG_MODELS_DIR: root }, async () => {
+              const expected = await (await app.request("/cxr/classify?heatmap=1&format=json", {
+                method: "POST",
+                headers: { "content-type": "application/dicom" },
+                body: await Deno.readFile(rsnaDicom!),
+              })).json();
+              assertEquals(expected.model.version, "0.0.1-fixture");
+              await open();
+              await page.setInputFiles("#file", rsnaDicom!);
+              await page.check('input[name="fn"][value="cxr"]');
+              assertEquals(await run("cxr"), "done", await errorText());
+              const p = expected.probability as number;
+              assertEquals(await cell("Numbers", "probability"), String(Number(p.toPrecision(5))));
+              assertEquals(await cell("Numbers", "label"), expected.label);
+              assertEquals(await cell("Numbers", "features.age_years"), "32");
+              assertEquals(await cell("Numbers", "metadata.view.source"), "dicom");
+              assertEquals(
+                await page.$eval("#cxr-probability", (m) => (m as HTMLMeterElement).value),
+                p,
+              );
+              const size = await page.$eval("#results img", (img) => {
+                const i = img as HTMLImageElement;
+                return [i.naturalWidth, i.naturalHeight];
+              });
+              assertEquals(size, [224, 224]);
+              const shot = "/tmp/medimg-page-cxr.png";
+              await page.screenshot({ path: shot, fullPage: true });
+              await assertNotBlank(shot);
+            });
+          } finally {
+            await Deno.remove(root, { recursive: true });
+          }
         },
       });
 
@@ -469,57 +552,58 @@ Deno.test({
           const root = await Deno.makeTempDir({ prefix: "medimg-page-volume-" });
           try {
             const files = await volumeFixture(root);
-            Deno.env.set("MEDIMG_MODELS_DIR", root);
-            Deno.env.set("MEDIMG_VOLUME_MODEL", "tiny-brats");
-            // The same request answered at once (?wait=1) gives the numbers the page must show.
-            const form = new FormData();
-            for (const [i, m] of ["flair", "t1", "t1ce", "t2", "seg"].entries()) {
-              form.append(m, new File([await Deno.readFile(files[i])], `${m}.nii.gz`));
-            }
-            const expected = await (await app.request("/segment/volume?wait=1&format=json", {
-              method: "POST",
-              body: form,
-            })).json();
-            await open();
-            const seen: string[] = [];
-            await page.exposeFunction("reportStatus", (s: string) => seen.push(s));
-            await page.evaluate(() => {
-              const el = document.querySelector("#status")!;
-              new MutationObserver(() =>
-                (globalThis as unknown as { reportStatus(s: string): void })
-                  .reportStatus(el.textContent ?? "")
-              ).observe(el, { childList: true });
-            });
-            await page.setInputFiles("#file", files);
-            assertEquals(await run("volume"), "done", await errorText());
-            assert(seen.some((s) => /infer \d+ of \d+/.test(s)), `progress seen: ${seen}`);
-            assertEquals(await cell("Image", "size"), "40 × 40 × 155");
-            for (const l of [1, 2, 4]) {
-              const { voxels, ml } = expected.labels[l];
-              assertEquals(await cell("Numbers", `labels.${l}.voxels`), String(voxels));
-              // Counted by the page in the .nii.gz it fetched and parsed.
-              const name = { 1: "necrotic core", 2: "oedema", 4: "enhancing tumour" }[l];
-              if (voxels) {
-                assertEquals(
-                  await cell("Labels (predicted labels)", `${l} ${name}`),
-                  `${voxels} voxels, ${ml.toFixed(2)} mL`,
+            await withEnv(
+              { MEDIMG_MODELS_DIR: root, MEDIMG_VOLUME_MODEL: "tiny-brats" },
+              async () => {
+                // The same request answered at once (?wait=1) gives the numbers the page must show.
+                const form = new FormData();
+                for (const [i, m] of ["flair", "t1", "t1ce", "t2", "seg"].entries()) {
+                  form.append(m, new File([await Deno.readFile(files[i])], `${m}.nii.gz`));
+                }
+                const expected = await (await app.request("/segment/volume?wait=1&format=json", {
+                  method: "POST",
+                  body: form,
+                })).json();
+                await open();
+                const seen: string[] = [];
+                await page.exposeFunction("reportStatus", (s: string) => seen.push(s));
+                await page.evaluate(() => {
+                  const el = document.querySelector("#status")!;
+                  new MutationObserver(() =>
+                    (globalThis as unknown as { reportStatus(s: string): void })
+                      .reportStatus(el.textContent ?? "")
+                  ).observe(el, { childList: true });
+                });
+                await page.setInputFiles("#file", files);
+                assertEquals(await run("volume"), "done", await errorText());
+                assert(seen.some((s) => /infer \d+ of \d+/.test(s)), `progress seen: ${seen}`);
+                assertEquals(await cell("Image", "size"), "40 × 40 × 155");
+                for (const l of [1, 2, 4]) {
+                  const { voxels, ml } = expected.labels[l];
+                  assertEquals(await cell("Numbers", `labels.${l}.voxels`), String(voxels));
+                  // Counted by the page in the .nii.gz it fetched and parsed.
+                  const name = { 1: "necrotic core", 2: "oedema", 4: "enhancing tumour" }[l];
+                  if (voxels) {
+                    assertEquals(
+                      await cell("Labels (predicted labels)", `${l} ${name}`),
+                      `${voxels} voxels, ${ml.toFixed(2)} mL`,
+                    );
+                  }
+                  assertEquals(
+                    await cell("Numbers", `dice.${l}`),
+                    String(Number(expected.dice[l].toPrecision(5))),
+                  );
+                }
+                // Two overlays (prediction, ground truth): the select switches the picture's labels.
+                await page.selectOption("#volume-overlay", "1");
+                assert(
+                  (await page.textContent("#volume-canvas + figcaption"))?.endsWith(
+                    "case_seg.nii.gz over it",
+                  ),
                 );
-              }
-              assertEquals(
-                await cell("Numbers", `dice.${l}`),
-                String(Number(expected.dice[l].toPrecision(5))),
-              );
-            }
-            // Two overlays (prediction, ground truth): the select switches the picture's labels.
-            await page.selectOption("#volume-overlay", "1");
-            assert(
-              (await page.textContent("#volume-canvas + figcaption"))?.endsWith(
-                "case_seg.nii.gz over it",
-              ),
+              },
             );
           } finally {
-            Deno.env.delete("MEDIMG_MODELS_DIR");
-            Deno.env.delete("MEDIMG_VOLUME_MODEL");
             await Deno.remove(root, { recursive: true });
           }
         },
