@@ -333,6 +333,8 @@ async function addPicture(p, source, alt, caption) {
         detail: `the answer for "${caption}" is not an image`,
       });
     });
+    // Small answers (a 224 x 224 model input, a 100 x 100 mask) are shown larger, pixels kept.
+    if (el.naturalWidth <= 320 && el.naturalHeight <= 320) el.classList.add("zoom");
   } else {
     el.setAttribute("role", "img");
     el.setAttribute("aria-label", alt);
@@ -355,7 +357,8 @@ function formatValue(v) {
 function flatten(obj, prefix = "", out = []) {
   for (const [k, v] of Object.entries(obj ?? {})) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) {
+    if (Array.isArray(v) && v.length === 0) out.push([key, "none"]);
+    else if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) {
       out.push([
         key,
         v.length > 12
