@@ -28,6 +28,38 @@ const TIE16 = 2 ** -5;
 /** BORDER_REFLECT_101 of an index past the end (OpenCV pads at most one tile's remainder). */
 const reflect = (i: number, n: number) => (i < n ? i : 2 * (n - 1) - i);
 
+/**
+ * Adds one image row to its tile row's histograms (side by side, histSize each). Two histograms
+ * take every other pixel: in runs of equal values (a mammogram's background) each increment would
+ * otherwise wait on the previous one to the same bin. Columns past the image (the reflected
+ * padding) fall in the last tile only.
+ */
+function histRow(
+  data: Uint8Array | Uint16Array,
+  row: number,
+  w: number,
+  tileW: number,
+  tilesX: number,
+  histSize: number,
+  hists: Int32Array,
+  odd: Int32Array,
+): void {
+  const inner = Math.min(tilesX, Math.floor(w / tileW));
+  for (let tx = 0; tx < inner; tx++) {
+    const base = tx * histSize, end = row + (tx + 1) * tileW;
+    let p = row + tx * tileW;
+    for (; p + 1 < end; p += 2) {
+      hists[base + data[p]]++;
+      odd[base + data[p + 1]]++;
+    }
+    if (p < end) hists[base + data[p]]++;
+  }
+  for (let tx = inner; tx < tilesX; tx++) {
+    const base = tx * histSize;
+    for (let x = tx * tileW; x < (tx + 1) * tileW; x++) hists[base + data[row + reflect(x, w)]]++;
+  }
+}
+
 /** The clipped, equalised LUT of every tile, tile after tile (histSize entries each). */
 function tileLuts<T extends Uint8Array | Uint16Array>(
   data: T,
@@ -46,26 +78,14 @@ function tileLuts<T extends Uint8Array | Uint16Array>(
   const clip = clipLimit > 0 ? Math.max(1, Math.trunc((clipLimit * tileArea) / histSize)) : 0;
   const lutScale = f(maxVal / tileArea);
   const luts = new (data.constructor as new (n: number) => T)(tilesX * tilesY * histSize);
-  // One tile row at a time: all its tiles' histograms side by side, filled row by row in memory
-  // order. Columns past the image (the reflected padding) are only in the last tile.
-  const hists = new Int32Array(tilesX * histSize);
-  const inner = Math.min(tilesX, Math.floor(w / tileW));
+  // One tile row at a time, filled row by row in memory order.
+  const hists = new Int32Array(tilesX * histSize), odd = new Int32Array(tilesX * histSize);
   for (let ty = 0; ty < tilesY; ty++) {
-    hists.fill(0);
+    hists.fill(0), odd.fill(0);
     for (let y = ty * tileH; y < (ty + 1) * tileH; y++) {
-      const row = reflect(y, h) * stride;
-      for (let tx = 0; tx < inner; tx++) {
-        const base = tx * histSize;
-        const end = row + (tx + 1) * tileW;
-        for (let p = row + tx * tileW; p < end; p++) hists[base + data[p]]++;
-      }
-      for (let tx = inner; tx < tilesX; tx++) {
-        const base = tx * histSize;
-        for (let x = tx * tileW; x < (tx + 1) * tileW; x++) {
-          hists[base + data[row + reflect(x, w)]]++;
-        }
-      }
+      histRow(data, reflect(y, h) * stride, w, tileW, tilesX, histSize, hists, odd);
     }
+    for (let i = 0; i < hists.length; i++) hists[i] += odd[i];
     for (let tx = 0; tx < tilesX; tx++) {
       const hist = hists.subarray(tx * histSize, (tx + 1) * histSize);
       if (clip > 0) {
@@ -182,34 +202,50 @@ function interpolate8(
   out: Uint8Array,
   dstStride: number,
 ): void {
-  const { height: h, tilesX, tilesY, invTh, xa, xa1, segEnd, segT1, segT2 } = plan;
+  const { height: h, tilesX, tilesY, invTh } = plan;
   const plane = tilesX * 256;
   for (let y = 0; y < h; y++) {
     const tyf = f(f(y * invTh) - 0.5);
     const t1 = Math.floor(tyf);
-    const ya = f(tyf - t1), ya1 = f(1 - ya);
+    const ya = f(tyf - t1);
     const plane1 = Math.max(t1, 0) * plane;
     const plane2 = Math.min(t1 + 1, tilesY - 1) * plane;
-    let x = 0;
-    const sRow = y * srcStride, dRow = y * dstStride;
-    for (let s = 0; s < segEnd.length; s++) {
-      const a = plane1 + segT1[s], b = plane1 + segT2[s];
-      const c = plane2 + segT1[s], d = plane2 + segT2[s];
-      const end = segEnd[s];
-      for (; x < end; x++) {
-        const v = src[sRow + x];
-        const wa = xa1[x], wb = xa[x];
-        const la = luts[a + v], lb = luts[b + v], lc = luts[c + v], ld = luts[d + v];
-        // In double the sum is within 1e-13 of the exact one; OpenCV's float32 steps stay within
-        // 4 * 2^-24 * 255 < 6.1e-5 of it. Unless it lies that close to a half, both round to the
-        // same integer; near halves, redo OpenCV's float32 steps and round half to even.
-        const q = (la * wa + lb * wb) * ya1 + (lc * wa + ld * wb) * ya + 0.5;
-        const i = q | 0, t = q - i;
-        if (t > TIE8 && t < 1 - TIE8) out[dRow + x] = i;
-        else {
-          const top = f(f(la * wa) + f(lb * wb)), bottom = f(f(lc * wa) + f(ld * wb));
-          out[dRow + x] = f(f(top * ya1) + f(bottom * ya)) + ROUND - ROUND;
-        }
+    interpolateRow8(src, y * srcStride, plan, luts, plane1, plane2, ya, out, y * dstStride);
+  }
+}
+
+/** One row (one call per row, for the optimiser: see lib/pipelines/mammo.ts). */
+function interpolateRow8(
+  src: Uint8Array,
+  sRow: number,
+  plan: Plan,
+  luts: Float64Array,
+  plane1: number,
+  plane2: number,
+  ya: number,
+  out: Uint8Array,
+  dRow: number,
+): void {
+  const { xa, xa1, segEnd, segT1, segT2 } = plan;
+  const ya1 = f(1 - ya);
+  let x = 0;
+  for (let s = 0; s < segEnd.length; s++) {
+    const a = plane1 + segT1[s], b = plane1 + segT2[s];
+    const c = plane2 + segT1[s], d = plane2 + segT2[s];
+    const end = segEnd[s];
+    for (; x < end; x++) {
+      const v = src[sRow + x];
+      const wa = xa1[x], wb = xa[x];
+      const la = luts[a + v], lb = luts[b + v], lc = luts[c + v], ld = luts[d + v];
+      // In double the sum is within 1e-13 of the exact one; OpenCV's float32 steps stay within
+      // 4 * 2^-24 * 255 < 6.1e-5 of it. Unless it lies that close to a half, both round to the
+      // same integer; near halves, redo OpenCV's float32 steps and round half to even.
+      const q = (la * wa + lb * wb) * ya1 + (lc * wa + ld * wb) * ya + 0.5;
+      const i = q | 0;
+      if (Math.abs(q - i - 0.5) < 0.5 - TIE8) out[dRow + x] = i;
+      else {
+        const top = f(f(la * wa) + f(lb * wb)), bottom = f(f(lc * wa) + f(ld * wb));
+        out[dRow + x] = f(f(top * ya1) + f(bottom * ya)) + ROUND - ROUND;
       }
     }
   }
@@ -223,33 +259,48 @@ function interpolate16(
   out: Uint16Array,
   dstStride: number,
 ): void {
-  const { height: h, tilesX, tilesY, invTh, xa, xa1, segEnd, segT1, segT2 } = plan;
+  const { height: h, tilesX, tilesY, invTh } = plan;
   const plane = tilesX * 65536;
   for (let y = 0; y < h; y++) {
     const tyf = f(f(y * invTh) - 0.5);
     const t1 = Math.floor(tyf);
-    const ya = f(tyf - t1), ya1 = f(1 - ya);
+    const ya = f(tyf - t1);
     const plane1 = Math.max(t1, 0) * plane;
     const plane2 = Math.min(t1 + 1, tilesY - 1) * plane;
-    let x = 0;
-    const sRow = y * srcStride, dRow = y * dstStride;
-    for (let s = 0; s < segEnd.length; s++) {
-      const a = plane1 + segT1[s], b = plane1 + segT2[s];
-      const c = plane2 + segT1[s], d = plane2 + segT2[s];
-      const end = segEnd[s];
-      for (; x < end; x++) {
-        const v = src[sRow + x];
-        const wa = xa1[x], wb = xa[x];
-        const la = luts[a + v], lb = luts[b + v], lc = luts[c + v], ld = luts[d + v];
-        // As interpolate8, with OpenCV's float32 error now within 4 * 2^-24 * 65535 < 0.016.
-        const q = (la * wa + lb * wb) * ya1 + (lc * wa + ld * wb) * ya + 0.5;
-        const i = q | 0, t = q - i;
-        if (t > TIE16 && t < 1 - TIE16) out[dRow + x] = i < 65535 ? i : 65535;
-        else {
-          const top = f(f(la * wa) + f(lb * wb)), bottom = f(f(lc * wa) + f(ld * wb));
-          const r = f(f(top * ya1) + f(bottom * ya)) + ROUND - ROUND;
-          out[dRow + x] = r < 65535 ? r : 65535;
-        }
+    interpolateRow16(src, y * srcStride, plan, luts, plane1, plane2, ya, out, y * dstStride);
+  }
+}
+
+function interpolateRow16(
+  src: Uint16Array,
+  sRow: number,
+  plan: Plan,
+  luts: Uint16Array,
+  plane1: number,
+  plane2: number,
+  ya: number,
+  out: Uint16Array,
+  dRow: number,
+): void {
+  const { xa, xa1, segEnd, segT1, segT2 } = plan;
+  const ya1 = f(1 - ya);
+  let x = 0;
+  for (let s = 0; s < segEnd.length; s++) {
+    const a = plane1 + segT1[s], b = plane1 + segT2[s];
+    const c = plane2 + segT1[s], d = plane2 + segT2[s];
+    const end = segEnd[s];
+    for (; x < end; x++) {
+      const v = src[sRow + x];
+      const wa = xa1[x], wb = xa[x];
+      const la = luts[a + v], lb = luts[b + v], lc = luts[c + v], ld = luts[d + v];
+      // As interpolateRow8, with OpenCV's float32 error now within 4 * 2^-24 * 65535 < 0.016.
+      const q = (la * wa + lb * wb) * ya1 + (lc * wa + ld * wb) * ya + 0.5;
+      const i = q | 0;
+      if (Math.abs(q - i - 0.5) < 0.5 - TIE16) out[dRow + x] = i < 65535 ? i : 65535;
+      else {
+        const top = f(f(la * wa) + f(lb * wb)), bottom = f(f(lc * wa) + f(ld * wb));
+        const r = f(f(top * ya1) + f(bottom * ya)) + ROUND - ROUND;
+        out[dRow + x] = r < 65535 ? r : 65535;
       }
     }
   }
