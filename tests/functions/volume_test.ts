@@ -1,11 +1,11 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs-core";
 import { createApp } from "../../lib/http/mod.ts";
 import { JobQueue } from "../../lib/jobs/mod.ts";
 import { setupBackend } from "../../lib/models/backend.ts";
 import { fileHandler } from "../../lib/models/io.ts";
 import { unloadModels } from "../../lib/models/load.ts";
-import { readNifti, writeNifti } from "../../lib/nifti/mod.ts";
+import { readNifti, withAffine, writeNifti } from "../../lib/nifti/mod.ts";
 import type { Volume } from "../../lib/nifti/volume.ts";
 import { BRATS_MODALITIES, dicePerLabel } from "../../lib/pipelines/brats.ts";
 import {
@@ -189,7 +189,7 @@ Deno.test({
         .json();
       for (const l of [1, 2, 4]) {
         assertEquals(json.labels[l].voxels, counts.get(l) ?? 0);
-        assertEquals(json.labels[l].ml, (counts.get(l) ?? 0) / 1000);
+        assertAlmostEquals(json.labels[l].ml, (counts.get(l) ?? 0) / 1000, 1e-9);
       }
       assertEquals(json.dice, dicePerLabel(seg.data, inputs.seg.volume.data));
       assertEquals(json.dice_eps, 1e-5);
@@ -249,6 +249,60 @@ Deno.test({
       assert((await res.json()).detail.includes("drop wait=1"));
     } finally {
       await teardown(small.root);
+    }
+  },
+});
+
+/** The same image stored with its x axis reversed (data and affine), as .nii.gz bytes. */
+async function flippedX(v: Volume): Promise<Uint8Array> {
+  const { width: w, height: h, depth: d } = v;
+  const data = new (v.data.constructor as new (n: number) => typeof v.data)(v.data.length);
+  for (let r = 0; r < h * d; r++) {
+    for (let x = 0; x < w; x++) data[r * w + x] = v.data[r * w + w - 1 - x];
+  }
+  const a = flipAffine(v.affine, w);
+  return await writeNifti(withAffine(v.header, a, [w, h, d]), data, { dims: [w, h, d] });
+}
+
+/** Voxel i' is voxel w - 1 - i: the x column negated, the origin moved to the old last column. */
+function flipAffine(affine: number[][], w: number): number[][] {
+  return affine.map((row, r) =>
+    r === 3 ? [...row] : [-row[0], row[1], row[2], row[3] + row[0] * (w - 1)]
+  );
+}
+
+Deno.test({
+  name: "the same study stored in another axis order gets the same labels, in its own order",
+  ignore: !hasCase,
+  sanitizeResources: false,
+  async fn() {
+    const { root, app } = await setup();
+    try {
+      const run = async (fs: Record<string, Uint8Array>) => {
+        const res = await app.request("/segment/volume?model=tiny-brats&wait=1&batch=8", {
+          method: "POST",
+          body: form(fs),
+        });
+        assertEquals(res.status, 200, await res.clone().text());
+        return await readNifti(new Uint8Array(await res.arrayBuffer()));
+      };
+      const plain = await run(files([...BRATS_MODALITIES]));
+      const flipped = await run(
+        Object.fromEntries(
+          await Promise.all(
+            BRATS_MODALITIES.map(async (m) => [m, await flippedX(inputs[m].volume)] as const),
+          ),
+        ),
+      );
+      const round = (a: number[][]) => a.map((r) => r.map((x) => Math.round(x * 1e6) / 1e6 + 0));
+      assertEquals(round(flipped.affine), round(flipAffine(plain.affine, 40)));
+      const back = Uint8Array.from(
+        { length: plain.data.length },
+        (_, i) => flipped.data[i - (i % 40) + 39 - (i % 40)],
+      );
+      assertEquals(back, plain.data);
+    } finally {
+      await teardown(root);
     }
   },
 });
