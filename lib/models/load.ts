@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { type GraphModel, loadGraphModel } from "@tensorflow/tfjs-converter";
+import type { GraphModel } from "@tensorflow/tfjs-converter";
 import { type BackendInfo, setupBackend } from "./backend.ts";
 import { type ModelCard, ModelCardError } from "./card.ts";
 import { accelerate, useFastConcat } from "./fast.ts";
@@ -55,7 +55,8 @@ async function load(name: string, root: string): Promise<LoadedModel> {
   let model: tfl.LayersModel | GraphModel;
   try {
     model = card.format === "graph"
-      ? await loadGraphModel(fileHandler(dir))
+      // The converter is only imported for graph models: less to load at a cold start.
+      ? await (await import("@tensorflow/tfjs-converter")).loadGraphModel(fileHandler(dir))
       : await tfl.loadLayersModel(fileHandler(dir));
   } catch (err) {
     if (err instanceof ModelCardError) throw err;
