@@ -434,9 +434,11 @@ export function mammoPreprocess(
   const shift = 0 - mMin * scale;
   const toU8 = (nv: number) => Math.trunc(Math.fround(nv * scale + shift));
   // Integer images: a table over the values inside the mask instead of float maths per pixel.
-  const lut = integral && area
-    ? Uint8Array.from({ length: vMax - vMin + 1 }, (_, v) => toU8(norm(v + vMin)))
-    : undefined;
+  let lut: Uint8Array | undefined;
+  if (integral && area) {
+    lut = new Uint8Array(vMax - vMin + 1);
+    for (let v = 0; v < lut.length; v++) lut[v] = toU8(norm(v + vMin));
+  }
   const off = toU8(0);
   // Written straight into the padded square (right when portrait, bottom when landscape).
   const square = Math.max(w, h);
@@ -516,6 +518,14 @@ export function mammoPreprocess(
   };
 }
 
+/** Adds w values of src from q into dst from o (right to left when flipped), saturating at 255. */
+function addRow(src: Uint8Array, q: number, w: number, dst: Uint8Array, o: number, flip: boolean) {
+  for (let x = 0; x < w; x++) {
+    const d = flip ? o + w - 1 - x : o + x, v = dst[d] + src[q + x];
+    dst[d] = v < 255 ? v : 255;
+  }
+}
+
 /**
  * The ROI-mask pipeline: crop (step 1), flip with the mammogram's lr_flip, pad (step 6); several
  * masks of one mammogram are summed first. No normalisation, no CLAHE.
@@ -537,11 +547,7 @@ export function maskPreprocess(
       throw new InvalidInputError(`a mask has ${m.length} pixels, expected ${width}x${height}`);
     }
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const v = m[(crop.y0 + y) * width + crop.x0 + x];
-        const o = y * square + (lrFlip ? w - 1 - x : x);
-        out[o] = Math.min(255, out[o] + v);
-      }
+      addRow(m, (crop.y0 + y) * width + crop.x0, w, out, y * square, lrFlip);
     }
   }
   return { mask: out, square };
@@ -561,9 +567,9 @@ export function inverseTransform(t: MammoTransform, squareMask: Uint8Array): Uin
   const w = x1 - x0, h = y1 - y0;
   const out = new Uint8Array(t.width * t.height);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      out[(y0 + y) * t.width + x0 + x] = squareMask[y * t.square + (t.lrFlip ? w - 1 - x : x)];
-    }
+    const from = y * t.square, to = (y0 + y) * t.width + x0;
+    if (!t.lrFlip) out.set(squareMask.subarray(from, from + w), to);
+    else for (let x = 0; x < w; x++) out[to + x] = squareMask[from + w - 1 - x];
   }
   return out;
 }
