@@ -18,14 +18,24 @@ export async function safeEqual(a: string, b: string): Promise<boolean> {
   return diff === 0;
 }
 
-/** Paths that stay open so platform health checks work without the key. */
-const OPEN_PATHS = new Set(["/health"]);
+/**
+ * Paths that stay open: health checks for platforms, and the static documents (the page, the API
+ * description and its UI), which hold no data; every route that reads input needs the key.
+ */
+const OPEN_PATHS = new Set(["/health", "/", "/openapi.json", "/docs"]);
+const OPEN_PREFIXES = ["/page/", "/docs/"];
+
+function isOpen(c: { req: { path: string; method: string } }): boolean {
+  if (c.req.method === "OPTIONS") return true;
+  if (c.req.method !== "GET" && c.req.path !== "/health") return false;
+  return OPEN_PATHS.has(c.req.path) || OPEN_PREFIXES.some((p) => c.req.path.startsWith(p));
+}
 
 /** The auth middleware; `key()` is read per request so the key can rotate without a restart. */
 export function apiKeyAuth(key: () => string | undefined): MiddlewareHandler {
   return async (c, next) => {
     const expected = key();
-    if (!expected || OPEN_PATHS.has(c.req.path) || c.req.method === "OPTIONS") return next();
+    if (!expected || isOpen(c)) return next();
     const auth = c.req.header("authorization") ?? "";
     const given = auth.toLowerCase().startsWith("bearer ")
       ? auth.slice(7).trim()

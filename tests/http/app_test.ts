@@ -61,7 +61,7 @@ Deno.test("an unexpected error is an opaque 500 problem: nothing of the error re
 });
 
 Deno.test(
-  "MEDIMG_API_KEY set: 401 without or with a wrong key, 200 with Bearer or x-api-key, /health open",
+  "MEDIMG_API_KEY set: 401 without or with a wrong key, 200 with Bearer or x-api-key, /health and the static documents open",
   withEnv({ MEDIMG_API_KEY: "s3cret" }, async () => {
     const path = "/rle/decode?rle=0%201&width=2&height=2&format=json";
     const none = await main.request(path);
@@ -79,6 +79,13 @@ Deno.test(
     );
     assertEquals((await main.request(path, { headers: { "x-api-key": "s3cret" } })).status, 200);
     assertEquals((await main.request("/health")).status, 200);
+    // The static documents hold no data and stay open; every route that reads input does not.
+    for (const open of ["/", "/openapi.json", "/docs", "/docs/init.js"]) {
+      assertEquals((await main.request(open)).status, 200, open);
+    }
+    assertEquals((await main.request("/dicom/info", { method: "POST", body: "x" })).status, 401);
+    assertEquals((await main.request("/", { method: "POST", body: "x" })).status, 401);
+    assertEquals((await main.request("/docs/../rle/decode")).status, 401);
   }),
 );
 
