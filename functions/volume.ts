@@ -43,6 +43,7 @@ import {
 } from "../lib/http/openapi.ts";
 import { type Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { ModelCard } from "../lib/models/card.ts";
+import { setupBackend } from "../lib/models/backend.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { findModel, modelsRoot } from "../lib/models/registry.ts";
 import {
@@ -51,19 +52,17 @@ import {
   layersForward,
   type PatchLayout,
   type Size3,
-  slidingWindow3d,
 } from "../lib/models/sliding3d.ts";
-import { fromCanonical, readNifti, toCanonical, writeNifti } from "../lib/nifti/mod.ts";
+import { readNifti, writeNifti } from "../lib/nifti/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import {
   BRATS_DEFAULTS,
   BRATS_LABELS,
   BRATS_MODALITIES,
   type BratsParams,
-  bratsPreprocess,
   dicePerLabel,
   labelVolumes,
-  probabilitiesToLabels,
+  segmentBrats,
 } from "../lib/pipelines/brats.ts";
 
 /** The model used when the request names none (MEDIMG_VOLUME_MODEL overrides it). */
@@ -96,10 +95,12 @@ export const volumeBodyLimits: Record<string, number> = {
   "/segment/volume": envInt("MEDIMG_VOLUME_BODY_LIMIT", 512 * 1024 * 1024),
 };
 
-/** A volume model's card facts: patch, layout, labels, preprocessing. */
+/** A volume model's card facts: window, layout, labels, preprocessing. */
 interface VolumeModel {
   card: ModelCard;
   patch: Size3;
+  overlap: number;
+  blend: Blend;
   channels: number;
   layout: PatchLayout;
   labels: number[];
@@ -127,11 +128,26 @@ function volumeModel(card: ModelCard): VolumeModel {
   if (channels !== BRATS_MODALITIES.length) {
     throw bad(`it takes ${channels} channels, not the 4 modalities`);
   }
-  const patch = dims.map((v, i) => v ?? DEFAULT_PATCH[i]) as Size3;
+  // card.sliding_window (this function's extension of the card) sets the window, else the input
+  const sw = (card as { sliding_window?: { patch_zyx?: Size3; overlap?: number; blend?: Blend } })
+    .sliding_window ?? {};
+  const patch = sw.patch_zyx ?? dims.map((v, i) => v ?? DEFAULT_PATCH[i]) as Size3;
+  if (!(patch.length === 3 && patch.every((v) => Number.isInteger(v) && v > 0))) {
+    throw bad(`its sliding_window.patch_zyx ${JSON.stringify(patch)} is not three sizes`);
+  }
   const labels = (card as { label_values?: number[] }).label_values ?? [...BRATS_LABELS];
   const p = (card.preprocess.params ?? {}) as Partial<BratsParams>;
   const params = { ...BRATS_DEFAULTS, ...p };
-  return { card, patch, channels, layout, labels, params };
+  return {
+    card,
+    patch,
+    overlap: sw.overlap ?? 0.25,
+    blend: sw.blend ?? "gaussian",
+    channels,
+    layout,
+    labels,
+    params,
+  };
 }
 
 /** Re-throws a library error with the form field named in its message and facts. */
@@ -250,7 +266,7 @@ const BLENDS = ["gaussian", "linear", "constant"] as const;
 
 /** The request's inference parameters, with their defaults. */
 function inferParams(c: Context<AppEnv>, m: VolumeModel) {
-  const blend = c.req.query("blend") ?? "gaussian";
+  const blend = c.req.query("blend") ?? m.blend;
   if (!(BLENDS as readonly string[]).includes(blend)) {
     throw new BadInputError(
       `blend must be one of ${BLENDS.join(", ")}, got ${JSON.stringify(blend)}`,
@@ -262,7 +278,7 @@ function inferParams(c: Context<AppEnv>, m: VolumeModel) {
     throw new BadInputError(`batch must be an integer, got ${batch}`, { field: "batch" });
   }
   return {
-    overlap: numberParam(c, "overlap", 0, 0.95, 0.25),
+    overlap: numberParam(c, "overlap", 0, 0.95, m.overlap),
     blend: blend as Blend,
     batch,
     threshold: numberParam(c, "threshold", 0, 1, m.card.threshold ?? 0.5),
@@ -278,59 +294,47 @@ async function segment(
   root: string,
   progress: (stage: string, done?: number, total?: number) => void,
 ): Promise<VolumeResult> {
-  const ms: Record<string, number> = {};
-  const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
-    progress(name);
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      ms[name] = Math.round((performance.now() - t0) * 10) / 10;
-    }
-  };
-  const canon = await stage("reorient", () => input.volumes.map((v) => toCanonical(v)));
-  const prep = await stage(
-    "preprocess",
-    () => bratsPreprocess(canon.map((c) => c.volume), m.params),
-  );
-  const loaded = await stage("model", () => loadModel(m.card.name, { root }));
-  const fastConv3d = loaded.backend.name === "wasm" ? fastConv3dOnWasm() : false;
-  const forward = layersForward(loaded.predict, m.channels, m.layout);
-  const probs = await stage("infer", () =>
-    slidingWindow3d(prep.stack, forward, {
-      patch: p.patch,
-      overlap: p.overlap,
-      blend: p.blend,
-      batch: p.batch,
-      outChannels: m.labels.length,
-      layout: m.layout,
-      onProgress: async (done, total) => {
-        progress("infer", done, total);
-        // let the event stream and other requests run between forward passes
-        await new Promise((r) => setTimeout(r, 0));
+  let loaded: Awaited<ReturnType<typeof loadModel>> | undefined;
+  let fastConv3d = false;
+  const seg = await segmentBrats(
+    input.volumes,
+    {
+      load: async () => {
+        // the wasm kernels are replaced before the model's warm-up pass runs
+        const backend = await setupBackend();
+        fastConv3d = backend.name === "wasm" && fastConv3dOnWasm();
+        loaded = await loadModel(m.card.name, { root });
+        return layersForward(loaded.predict, m.channels, m.layout);
       },
-    }));
-  const labels = await stage("labels", () => {
-    const canonical = probabilitiesToLabels(probs.data, prep.stack, p.threshold, m.labels);
-    return fromCanonical(canonical, canon[0].undo);
-  });
+    },
+    { ...p, labels: m.labels, params: m.params, layout: m.layout },
+    async (stage, done, total) => {
+      progress(stage, done, total);
+      // let the event stream and other requests run between forward passes
+      if (done !== undefined) await new Promise((r) => setTimeout(r, 0));
+    },
+  );
+  const ms = seg.timings;
   const ref = input.volumes[0];
-  const nifti = await stage("write", () =>
-    writeNifti(ref.header, labels, {
-      dims: [ref.width, ref.height, ref.depth],
-      description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
-    }));
-  const volumes = labelVolumes(labels, ref.spacing, m.labels);
-  const dice = input.seg ? dicePerLabel(labels, input.seg.data, m.labels) : undefined;
+  progress("write");
+  const t0 = performance.now();
+  const nifti = await writeNifti(ref.header, seg.labels, {
+    dims: [ref.width, ref.height, ref.depth],
+    description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
+  });
+  ms.write = Math.round((performance.now() - t0) * 10) / 10;
+  const volumes = labelVolumes(seg.labels, ref.spacing, m.labels);
+  const dice = input.seg ? dicePerLabel(seg.labels, input.seg.data, m.labels) : undefined;
+  const backend = loaded!.backend;
   const summary = {
     model: { name: m.card.name, version: m.card.version, not_for: m.card.not_for ?? null },
     backend: {
-      name: loaded.backend.name,
-      simd: loaded.backend.simd,
-      threads: loaded.backend.threads,
-      conv3d: loaded.backend.name === "wasm"
+      name: backend.name,
+      simd: backend.simd,
+      threads: backend.threads,
+      conv3d: backend.name === "wasm"
         ? fastConv3d ? "wasm Conv2D (XNNPACK) per kernel depth" : "wasm Conv3D"
-        : `${loaded.backend.name} Conv3D`,
+        : `${backend.name} Conv3D`,
     },
     input: {
       shape: [ref.width, ref.height, ref.depth],
@@ -338,17 +342,17 @@ async function segment(
       datatype: input.volumes.map((v) => v.datatype),
     },
     preprocess: {
-      reoriented_from: canon[0].undo.ornt.map(([axis, flip]) => ({ axis, flip })),
-      kept_slices: [prep.stack.zStart, prep.stack.zStart + prep.stack.depth],
-      params: prep.params,
+      reoriented_from: seg.orientation.map(([axis, flip]) => ({ axis, flip })),
+      kept_slices: seg.keptSlices,
+      params: seg.params,
     },
     inference: {
       patch_zyx: p.patch,
       overlap: p.overlap,
       blend: p.blend,
       batch: p.batch,
-      windows: probs.windows,
-      forward_ms: Math.round(probs.forwardMs),
+      windows: seg.windows,
+      forward_ms: Math.round(seg.forwardMs),
     },
     threshold: p.threshold,
     labels: volumes,

@@ -9,8 +9,20 @@
  * Volumes are in NIfTI storage order (x fastest, then y, then z), which is the seed's
  * SimpleITK array `[z][y][x]` read in C order; the stack is `[channel][z][y][x]` as the seed's
  * `(4, 135, 240, 240)`. Work is in Float32 with float64 scalar sums; no float64 copy is made.
+ *
+ * {@link segmentBrats} is the whole volume pipeline the volume function runs: reorientation to RAS
+ * (nibabel's as_closest_canonical), these steps, sliding-window inference (lib/models/sliding3d.ts)
+ * and the labels back in the input's voxel order.
  */
 import { InvalidInputError } from "../errors.ts";
+import {
+  type Blend,
+  type PatchForward,
+  type PatchLayout,
+  type Size3,
+  slidingWindow3d,
+} from "../models/sliding3d.ts";
+import { fromCanonical, type Orientation, toCanonical } from "../nifti/orient.ts";
 import type { Volume } from "../nifti/volume.ts";
 
 /** The modalities in the seed's stacking order. */
@@ -321,4 +333,98 @@ export function dicePerLabel(
   const out: Record<string, number> = {};
   for (const l of which) out[l] = (2 * both[l] + eps) / (a[l] + b[l] + eps);
   return out;
+}
+
+/** Options of {@link segmentBrats}: the window and blending, threshold, labels, slice dropping. */
+export interface BratsSegmentOptions {
+  /** Window [z, y, x]. */
+  patch: Size3;
+  overlap: number;
+  blend: Blend;
+  batch: number;
+  threshold: number;
+  /** Label of each model output channel (BraTS: 1, 2, 4). */
+  labels: readonly number[];
+  params: BratsParams;
+  layout?: PatchLayout;
+}
+
+/** What {@link segmentBrats} found. */
+export interface BratsSegmentation {
+  /** Labels in the input's voxel order (x fastest), 0 where no label passed the threshold. */
+  labels: Uint8Array;
+  /** The axis flips and swaps that brought the input to RAS (nibabel's io_orientation). */
+  orientation: Orientation;
+  /** Kept axial slices of the RAS volume, [start, end). */
+  keptSlices: [number, number];
+  params: BratsParams;
+  windows: number;
+  forwardMs: number;
+  /** Milliseconds per stage: reorient, preprocess, model, infer, labels. */
+  timings: Record<string, number>;
+}
+
+/** Reports a stage, and the windows done of the total while inferring; awaited between passes. */
+export type SegmentProgress = (
+  stage: string,
+  done?: number,
+  total?: number,
+) => void | Promise<void>;
+
+/**
+ * Segments four co-registered modalities (FLAIR, T1, T1CE, T2, one grid): RAS reorientation, the
+ * seed's preprocessing, sliding-window inference with `forward` (or with what `forward.load()`
+ * resolves to, timed as the "model" stage), labels, back to the input's voxel order.
+ * @example const seg = await segmentBrats([flair, t1, t1ce, t2], forward, options);
+ */
+export async function segmentBrats(
+  volumes: readonly Volume[],
+  forward: PatchForward | { load: () => Promise<PatchForward> },
+  options: BratsSegmentOptions,
+  progress: SegmentProgress = () => {},
+): Promise<BratsSegmentation> {
+  const ms: Record<string, number> = {};
+  const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    await progress(name);
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      ms[name] = Math.round((performance.now() - t0) * 10) / 10;
+    }
+  };
+  const canon = await stage("reorient", () => volumes.map((v) => toCanonical(v)));
+  const prep = await stage(
+    "preprocess",
+    () => bratsPreprocess(canon.map((c) => c.volume), options.params),
+  );
+  const run = typeof forward === "function" ? forward : await stage("model", forward.load);
+  const probs = await stage("infer", () =>
+    slidingWindow3d(prep.stack, run, {
+      patch: options.patch,
+      overlap: options.overlap,
+      blend: options.blend,
+      batch: options.batch,
+      outChannels: options.labels.length,
+      layout: options.layout,
+      onProgress: (done, total) => progress("infer", done, total),
+    }));
+  const labels = await stage("labels", () => {
+    const canonical = probabilitiesToLabels(
+      probs.data,
+      prep.stack,
+      options.threshold,
+      options.labels,
+    );
+    return fromCanonical(canonical, canon[0].undo);
+  });
+  return {
+    labels,
+    orientation: canon[0].undo.ornt,
+    keptSlices: [prep.stack.zStart, prep.stack.zStart + prep.stack.depth],
+    params: prep.params,
+    windows: probs.windows,
+    forwardMs: probs.forwardMs,
+    timings: ms,
+  };
 }
