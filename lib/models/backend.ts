@@ -1,5 +1,6 @@
 /**
- * tfjs backend set-up: `wasm` (XNNPACK, SIMD) by default, `webgpu` when asked for and present, `cpu`
+ * tfjs backend set-up: `wasm` (XNNPACK, SIMD) by default, `webgpu` when asked for and a hardware
+ * adapter is present (a software fallback adapter only with MEDIMG_WEBGPU_ALLOW_FALLBACK), `cpu`
  * only when asked for. The chosen backend is asserted after start-up, because tfjs otherwise falls
  * back silently to whatever else is registered (the slow JS CPU backend when the .wasm cannot be
  * read): here that is an error at start, never a slow service.
@@ -32,6 +33,11 @@ export interface BackendInfo {
   ms: number;
 }
 
+interface GpuAdapterLike {
+  info?: { description?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
+}
+
 let started: { name: BackendName; info: Promise<BackendInfo> } | undefined;
 
 /**
@@ -53,10 +59,20 @@ async function register(name: BackendName): Promise<void> {
     const dir = env("MEDIMG_TFJS_WASM_DIR");
     if (dir) wasm.setWasmPaths(dir.endsWith("/") ? dir : `${dir}/`);
   } else if (name === "webgpu") {
-    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
     const adapter = gpu ? await gpu.requestAdapter() : null;
     if (!adapter) {
       throw new BackendError("webgpu was asked for but this machine has no GPU adapter");
+    }
+    const info = adapter.info;
+    // A software adapter (Mesa llvmpipe) is a GPU in name only: slower than wasm, so not silently.
+    const fallback = info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+    if (fallback && !env("MEDIMG_WEBGPU_ALLOW_FALLBACK")) {
+      throw new BackendError(
+        `webgpu was asked for but the only adapter is a software fallback (${
+          info?.description || "no description"
+        }); set MEDIMG_WEBGPU_ALLOW_FALLBACK=1 to use it anyway`,
+      );
     }
     await import("@tensorflow/tfjs-backend-webgpu");
   } else {
@@ -123,4 +139,20 @@ export async function setupBackend(name: BackendName = backendFromEnv()): Promis
     started = undefined;
     throw err;
   }
+}
+
+/**
+ * The backend started by {@link setupBackend} if it still runs, else the one the environment asks
+ * for, started now: what model loading uses, so that a process that chose webgpu keeps it.
+ * @example const info = await activeBackend();
+ */
+export async function activeBackend(): Promise<BackendInfo> {
+  if (started && tf.getBackend() === started.name) {
+    try {
+      return { ...(await started.info), ms: 0 };
+    } catch {
+      // It failed to start: start the asked-for one below.
+    }
+  }
+  return await setupBackend();
 }

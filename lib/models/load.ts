@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { GraphModel } from "@tensorflow/tfjs-converter";
-import { type BackendInfo, setupBackend } from "./backend.ts";
+import { activeBackend, type BackendInfo } from "./backend.ts";
 import { type ModelCard, ModelCardError } from "./card.ts";
 import { accelerate, useFastConcat } from "./fast.ts";
 import { fileHandler } from "./io.ts";
@@ -45,7 +45,7 @@ function modelFormat(json: unknown): string | undefined {
 
 async function load(name: string, root: string): Promise<LoadedModel> {
   const { card, dir } = await findModel(name, root);
-  const backend = await setupBackend();
+  const backend = await activeBackend();
   const t0 = performance.now();
   const declared = modelFormat(JSON.parse(await Deno.readTextFile(`${dir}/model.json`)));
   const expected = card.format === "graph" ? "graph-model" : "layers-model";
@@ -85,7 +85,7 @@ async function load(name: string, root: string): Promise<LoadedModel> {
   try {
     const image = card.inputs.findIndex((inp) => inp.shape.length === 4);
     const stride = card.stride ?? 1;
-    tf.tidy(() => {
+    const out = tf.tidy(() => {
       const inputs = card.inputs.map((inp, i) => {
         const shape = inp.shape.map((d, axis) => {
           if (d !== null) return d;
@@ -96,9 +96,14 @@ async function load(name: string, root: string): Promise<LoadedModel> {
         });
         return tf.zeros(shape);
       });
-      const out = predict(inputs.length === 1 ? inputs[0] : inputs);
-      out.dataSync();
+      return predict(inputs.length === 1 ? inputs[0] : inputs);
     });
+    // Read back asynchronously: webgpu in Deno cannot read synchronously.
+    try {
+      await out.data();
+    } finally {
+      out.dispose();
+    }
   } catch (err) {
     model.dispose();
     throw new ModelCardError(

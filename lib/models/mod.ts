@@ -3,6 +3,7 @@
  * inference (resize, pad, tiles), presets and the project's U-Net. See each module.
  */
 export {
+  activeBackend,
   BackendError,
   type BackendInfo,
   type BackendName,

@@ -37,7 +37,8 @@ export function makeReplay(
 
 /**
  * Recomputes the card's replay pair with the loaded model: the largest absolute difference and
- * whether it is within the card's tolerance. ModelCardError when the card has no replay.
+ * whether it is within the card's tolerance. ModelCardError when the card has no replay. Reads
+ * back synchronously: wasm and cpu backends (tests, exporters), not webgpu.
  * @example const { ok, maxDiff } = checkReplay(await loadModel("ct-liver"));
  */
 export function checkReplay(loaded: LoadedModel): ReplayResult {

@@ -50,6 +50,7 @@ Deno.test("backend: a .wasm that cannot be read is an error at start, not a fall
   const text = new TextDecoder().decode(out.stdout);
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   assert(text.startsWith("BackendError: the wasm backend did not start"), text);
+  assert(!text.includes("started"));
 });
 
 Deno.test("backend: an unknown MEDIMG_BACKEND is refused", async () => {
@@ -59,6 +60,44 @@ Deno.test("backend: an unknown MEDIMG_BACKEND is refused", async () => {
     stdout: "piped",
   }).output();
   assert(new TextDecoder().decode(out.stdout).startsWith("BackendError: MEDIMG_BACKEND must be"));
+});
+
+Deno.test("backend: webgpu only on a hardware adapter unless a fallback is allowed; never wasm", async () => {
+  const run = async (env: Record<string, string>) =>
+    new TextDecoder().decode(
+      (await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("./_backend_fail.ts", import.meta.url).pathname],
+        env,
+        stdout: "piped",
+      }).output()).stdout,
+    ).trim();
+  const plain = await run({ MEDIMG_BACKEND: "webgpu" });
+  const allowed = await run({ MEDIMG_BACKEND: "webgpu", MEDIMG_WEBGPU_ALLOW_FALLBACK: "1" });
+  console.log(`${plain}\n${allowed}`);
+  const none = "BackendError: webgpu was asked for but this machine has no GPU adapter";
+  if (plain.startsWith(none)) return assert(allowed.startsWith(none), allowed);
+  // An adapter exists: a hardware one starts as is, a software fallback only when allowed.
+  assert(
+    plain === "started webgpu: 0 0 0.5 1.5" ||
+      plain.includes("only adapter is a software fallback"),
+    plain,
+  );
+  assertEquals(allowed, "started webgpu: 0 0 0.5 1.5");
+});
+
+Deno.test("backend: the fixture models on webgpu equal their wasm outputs, nothing leaked", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_webgpu_parity.ts", import.meta.url).pathname],
+    env: { MEDIMG_WEBGPU_ALLOW_FALLBACK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const r = JSON.parse(lines[lines.length - 1]);
+  if (r.skipped) return console.log(`skipped: ${r.skipped}`);
+  assertEquals(r.backend, "webgpu");
+  assertEquals(r.leaked, 0);
+  assert(r.maxDiff < 1e-5, `max |webgpu - wasm| = ${r.maxDiff}`);
 });
 
 Deno.test("registry: lists the fixture models with their cards", async () => {
