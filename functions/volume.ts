@@ -646,16 +646,24 @@ export const app = createApp({ bodyLimits: volumeBodyLimits, title: "medimg-edge
   .route("/", volumeRoutes);
 
 /**
- * On the origin: WebGPU when this machine has a GPU adapter and MEDIMG_BACKEND is not set, else
- * what MEDIMG_BACKEND says (wasm by default). Logs the choice.
+ * On the origin: WebGPU when this machine has a hardware GPU adapter and MEDIMG_BACKEND is not set
+ * (a software adapter such as Mesa's llvmpipe only with MEDIMG_WEBGPU_ALLOW_FALLBACK=1, as
+ * lib/models/backend.ts), else what MEDIMG_BACKEND says (wasm by default). Logs the choice.
  */
 async function preferGpu(): Promise<void> {
   if (env("MEDIMG_BACKEND")) return;
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  type Adapter = { info?: { isFallbackAdapter?: boolean; description?: string } };
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
   const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  if (adapter) Deno.env.set("MEDIMG_BACKEND", "webgpu");
+  const software = adapter?.info?.isFallbackAdapter === true;
+  const use = adapter !== null && (!software || env("MEDIMG_WEBGPU_ALLOW_FALLBACK") !== undefined);
+  if (use) Deno.env.set("MEDIMG_BACKEND", "webgpu");
   console.log(
-    `volume: tfjs backend ${adapter ? "webgpu (GPU adapter found)" : "wasm (no GPU adapter)"}`,
+    `volume: tfjs backend ${
+      use
+        ? `webgpu (${adapter?.info?.description || "GPU adapter"})`
+        : `wasm (${adapter ? "only a software GPU adapter" : "no GPU adapter"})`
+    }`,
   );
 }
 

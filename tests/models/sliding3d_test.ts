@@ -275,6 +275,8 @@ Deno.test({
     const opts = { patch: [8, 16, 16] as Size3, outChannels: 3, batch: 2, overlap: 0.5 };
     const forward = layersForward((x) => model.predict(x) as tf.Tensor, 4);
     const onWasm = await slidingWindow3d(vol, forward, opts);
+    // lavapipe is a software adapter: lib/models refuses it unless told
+    Deno.env.set("MEDIMG_WEBGPU_ALLOW_FALLBACK", "1");
     const gpu = await setupBackend("webgpu");
     assertEquals(gpu.name, "webgpu");
     assertEquals(tf.getBackend(), "webgpu");
