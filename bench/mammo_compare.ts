@@ -1,7 +1,7 @@
 /**
  * The mammo pipeline side by side with the seed's OpenCV pipeline (bench/seed000_mammo.py, Debian
- * python3-opencv) on the same images in one run, CLAHE alone against OpenCV's, and the peak RSS of
- * a full-size 16-bit 3000x5000 mammogram. Medians of RUNS runs after a warm-up, both as wall time
+ * python3-opencv) on the same images in one run, CLAHE alone against OpenCV's, and time and peak
+ * RSS of a full-size 16-bit 3000x5000 mammogram (bench/mammo_rss.ts). Medians of RUNS runs after a warm-up, both as wall time
  * and as CPU time of the whole process (OpenCV spreads over its threads; ours is one thread): on a
  * shared machine wall time moves with the load, CPU time much less. Prints markdown.
  * Run: deno run -A bench/mammo_compare.ts [RUNS]
@@ -67,16 +67,20 @@ for (const f of files) {
   );
 }
 const rss = await new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", new URL("mammo_rss.ts", import.meta.url).pathname],
+  args: ["run", "-A", new URL("mammo_rss.ts", import.meta.url).pathname, "--json", "3000x5000"],
   stdout: "piped",
 }).output();
-const m = JSON.parse(new TextDecoder().decode(rss.stdout));
+type Rss = { bits: number; mode: string; ms: number; cpu_ms: number; peak_rss_mb: number };
+const rssRows: Rss[] = JSON.parse(new TextDecoder().decode(rss.stdout));
 rows.push(
   "",
-  `Full-size synthetic 16-bit 3000x5000 (${m.input_mb.toFixed(0)} MB of pixels): ${
-    m.ms.toFixed(0)
-  } ms, peak RSS ${m.peak_rss_mb.toFixed(0)} MB (${m.growth_mb.toFixed(0)} MB above the ${
-    m.rss_before_mb.toFixed(0)
-  } MB before the run)`,
+  "Full-size synthetic 3000x5000, 16-bit (bench/mammo_rss.ts; warm run, peak RSS of the process):",
 );
+for (const r of rssRows.filter((r) => r.bits === 16)) {
+  rows.push(
+    `- ${r.mode === "lib" ? "pipeline" : "DICOM -> /mammo/preprocess -> 8-bit PNG"}: ${
+      r.ms.toFixed(0)
+    } ms wall, ${r.cpu_ms.toFixed(0)} ms CPU, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`,
+  );
+}
 console.log(rows.join("\n"));
