@@ -181,7 +181,7 @@ export function erodeRuns(m: RunMask, rx: Reach, ry: Reach): RunMask {
 
 /**
  * Dilation of a run mask with the rectangle of the given reach along x and y.
- * @example dilateRuns(runs, addReach(rectReach(23), rectReach(23)), ...) // two dilations in one
+ * @example const r2 = addReach(rectReach(23), rectReach(23)); dilateRuns(runs, r2, r2) // two 23x23 dilations
  */
 export function dilateRuns(m: RunMask, rx: Reach, ry: Reach): RunMask {
   const rows = columnPass(rowPass(m.rows, m.width, rx, false), m.width, ry, false);

@@ -224,6 +224,22 @@ Deno.test("integer and float inputs of the same image give the same output (valu
   assertEquals(a.stages!.find((st) => st.name === "flip")!.data[at], 255);
 });
 
+Deno.test("a square crop has no padding: the last min-max scans the image and stretches it", () => {
+  // 100x107 crops to 98x98. A dim breast on the left with a gradient, so CLAHE's output does not
+  // reach 0 and 255 by itself.
+  const width = 100, height = 107, data = new Uint16Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) data[y * width + x] = x < 70 ? 20000 + x * 50 + y * 20 : 100;
+  }
+  const r = mammoPreprocess({ width, height, data }, {}, true);
+  assertEquals(r.square, 98);
+  const c = r.stages!.find((st) => st.name === "clahe")!.data;
+  let lo = 255, hi = 0;
+  for (const v of c) lo = Math.min(lo, v), hi = Math.max(hi, v);
+  assert(lo > 0 || hi < 255, `CLAHE output already spans ${lo}..${hi}`);
+  assertEquals(r.image, Uint8Array.from(c, (v) => Math.round((v - lo) * (255 / (hi - lo)))));
+});
+
 Deno.test("bad parameters and sizes are 422s with the reason", () => {
   const img = { width: 50, height: 50, data: new Uint8Array(2500) };
   assertThrows(
