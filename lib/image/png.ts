@@ -126,16 +126,14 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-async function zlib(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("deflate"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
+/** Rows handed to the compressor at a time: bounds the uncompressed bytes held to one block. */
+const BLOCK_BYTES = 1 << 20;
 
 /**
  * Encodes a grey (1 channel) or RGB (3 channels) PNG: `fillRow` writes each scanline's packed bytes
- * (filter type 0).
+ * (filter type 0: measured, Sub filtering made the native deflate 1.5x slower for 40% smaller
+ * files on mammograms). Rows are streamed through the native deflate in blocks, so the whole
+ * uncompressed image is never held at once.
  */
 async function encodeRowsPng(
   width: number,
@@ -145,28 +143,38 @@ async function encodeRowsPng(
   channels: 1 | 3 = 1,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const rowBytes = Math.ceil((width * depth * channels) / 8);
-  const raw = new Uint8Array((rowBytes + 1) * height);
-  for (let y = 0; y < height; y++) {
-    fillRow(y, raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1)));
+  const stride = rowBytes + 1;
+  const rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / stride));
+  const deflate = new CompressionStream("deflate");
+  const writer = deflate.writable.getWriter();
+  const compressed = new Response(deflate.readable).arrayBuffer();
+  for (let y0 = 0; y0 < height; y0 += rowsPerBlock) {
+    const rows = Math.min(rowsPerBlock, height - y0);
+    const block = new Uint8Array(rows * stride);
+    for (let r = 0; r < rows; r++) {
+      fillRow(y0 + r, block.subarray(r * stride + 1, (r + 1) * stride));
+    }
+    await writer.write(block);
   }
+  await writer.close();
+  const idat = new Uint8Array(await compressed);
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
   ihdr[8] = depth;
   ihdr[9] = channels === 3 ? 2 : 0; // colour type RGB or grey; compression, filter, interlace 0
-  const parts = [
-    Uint8Array.from(PNG_SIGNATURE),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", await zlib(raw)),
-    chunk("IEND", new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  // Signature, IHDR (25), IDAT (12 + data), IEND (12), written once into the answer.
+  const out = new Uint8Array(8 + 25 + 12 + idat.length + 12);
+  out.set(PNG_SIGNATURE, 0);
+  out.set(chunk("IHDR", ihdr), 8);
+  const view = new DataView(out.buffer);
+  const at = 33;
+  view.setUint32(at, idat.length);
+  out.set([0x49, 0x44, 0x41, 0x54], at + 4);
+  out.set(idat, at + 8);
+  view.setUint32(at + 8 + idat.length, crc32(out, at + 4, at + 8 + idat.length));
+  out.set(chunk("IEND", new Uint8Array(0)), at + 12 + idat.length);
   return out;
 }
 
