@@ -387,7 +387,7 @@ if (import.meta.main) {
   ].join("\n");
 
   const sections = new Map<string, string>();
-  const summary: string[] = [];
+  const summary: [string, string][] = [];
   let failed = 0;
   for (const e of chosen) {
     const reason = await skipReason(e);
@@ -397,7 +397,7 @@ if (import.meta.main) {
         e.name,
         `Command: \`${command(e)}\`\n\nSkipped ${new Date().toISOString()}: ${reason}.`,
       );
-      summary.push(`| ${e.name} | skipped: ${reason} | |`);
+      summary.push([e.name, `| ${e.name} | skipped: ${reason} | |`]);
       continue;
     }
     console.error(`== ${e.name}: ${command(e)}  (load ${loadavg()})`);
@@ -407,7 +407,7 @@ if (import.meta.main) {
     if (r.status === "failed") failed++;
     console.error(`== ${e.name}: ${r.status} in ${s} s`);
     sections.set(e.name, r.body);
-    summary.push(`| ${e.name} | ${r.status} | ${s} |`);
+    summary.push([e.name, `| ${e.name} | ${r.status} | ${s} |`]);
   }
 
   let text: string;
@@ -423,22 +423,20 @@ if (import.meta.main) {
         ? text.slice(0, a) + block + text.slice(b + close.length)
         : text.trimEnd() + "\n\n" + block + "\n";
     }
-    for (const row of summary) {
-      const head = row.slice(0, row.indexOf(" |", 2) + 2);
-      const at = text.indexOf("\n" + head);
-      if (at >= 0) {
-        const end = text.indexOf("\n", at + 1);
-        text = text.slice(0, at + 1) + row + text.slice(end);
-      } else {
-        const first = text.indexOf("\n\n<!-- bench:");
-        if (first >= 0) text = text.slice(0, first) + "\n" + row + text.slice(first);
-      }
+    for (const [name, row] of summary) {
+      const line = new RegExp(`^\\| *${name.replace(/[^\w-]/g, "\\$&")} *\\|.*$`, "m");
+      // Only the summary table above the first section.
+      const first = text.indexOf("\n\n<!-- bench:");
+      if (first < 0) continue;
+      const top = text.slice(0, first);
+      text = (line.test(top) ? top.replace(line, row) : `${top}\n${row}`) + text.slice(first);
     }
-    const note = `<!-- partial -->Sections ${[...sections.keys()].join(", ")} regenerated ${
+    const note = `<!-- partial -->\n\nSections ${[...sections.keys()].join(", ")} regenerated ${
       new Date().toISOString()
-    } with \`--only\` (load average at start ${loadAtStart}).`;
-    text = /^<!-- partial -->.*$/m.test(text)
-      ? text.replace(/^<!-- partial -->.*$/m, note)
+    } with \`--only\` (load average at start ${loadAtStart}).\n\n<!-- /partial -->`;
+    const span = /<!-- partial -->[\s\S]*?<!-- \/partial -->/;
+    text = span.test(text)
+      ? text.replace(span, note)
       : text.replace(/^(- commit: .*)$/m, `$1\n\n${note}`);
   } else {
     text = [
@@ -446,12 +444,18 @@ if (import.meta.main) {
       "",
       "| benchmark | status | seconds |",
       "| --- | --- | --- |",
-      ...summary,
+      ...summary.map(([, row]) => row),
       "",
       ...[...sections].map(([name, body]) => section(name, body) + "\n"),
     ].join("\n");
   }
   Deno.writeTextFileSync(opts.out, text.trimEnd() + "\n");
+  // Formatted as the project's `deno fmt` wants it, so that `deno fmt --check` stays clean.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--config", ROOT + "deno.json", opts.out],
+    stdout: "null",
+    stderr: "null",
+  }).output();
   console.error(`wrote ${opts.out}`);
   if (failed) Deno.exit(1);
 }
