@@ -3,7 +3,10 @@
  * OpenAPI document at /openapi.json and its reference UI at /docs.
  */
 import { docsRoutes } from "../lib/http/docs.ts";
-import { createApp, serve } from "../lib/http/mod.ts";
+import { forwardRoutes } from "../lib/http/forward.ts";
+import type { Hono } from "hono";
+import { type AppEnv, createApp, env, serve } from "../lib/http/mod.ts";
+import { tensorStats } from "../lib/models/backend.ts";
 import { cxrRoutes } from "./cxr.ts";
 import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
@@ -12,15 +15,30 @@ import { rleBodyLimits, rleRoutes } from "./rle.ts";
 import { sliceRoutes } from "./slice.ts";
 import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
 
+const origin = env("MEDIMG_ORIGIN_URL");
+
 /** All functions mounted together. */
 export const app = createApp({ bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits } })
-  .get("/health", (c) => c.json({ status: "ok", functions: ["rle", "dicom", "mammo"] }))
+  .get("/health", (c) =>
+    c.json({
+      status: "ok",
+      functions: ["rle", "dicom", "mammo", "slice", "cxr", "volume"],
+      // Live tfjs tensors (null before any model ran): flat under load, or something leaks.
+      tfjs: tensorStats(),
+      ...(origin ? { origin } : {}),
+    }))
   .route("/", rleRoutes)
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
   .route("/", sliceRoutes)
   .route("/", cxrRoutes)
-  .route("/", volumeRoutes)
+  // With a GPU origin configured, volume jobs go there instead of running here.
+  .route(
+    "/",
+    origin
+      ? forwardRoutes(origin, ["/segment/volume"], env("MEDIMG_ORIGIN_API_KEY"))
+      : volumeRoutes,
+  )
   .route("/", docsRoutes)
   .route("/", pageRoutes);
 

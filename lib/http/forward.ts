@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { UnavailableError } from "../errors.ts";
+import type { AppEnv } from "./app.ts";
 
 /** Request headers not passed on (hop-by-hop, or set again by fetch). */
 const DROP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length"]);
@@ -14,9 +15,13 @@ const DROP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "
  * keeping path and query. `apiKey`, when given, replaces the caller's key for the origin.
  * @example app.route("/", forwardRoutes("https://gpu.example.org", ["/segment/volume"]))
  */
-export function forwardRoutes(origin: string, prefixes: string[], apiKey?: string): Hono {
+export function forwardRoutes(
+  origin: string,
+  prefixes: string[],
+  apiKey?: string,
+): Hono<AppEnv> {
   const base = new URL(origin);
-  const routes = new Hono();
+  const routes = new Hono<AppEnv>();
   const handler = async (c: { req: { raw: Request } }): Promise<Response> => {
     const incoming = new URL(c.req.raw.url);
     const target = new URL(incoming.pathname + incoming.search, base);

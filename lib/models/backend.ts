@@ -156,3 +156,14 @@ export async function activeBackend(): Promise<BackendInfo> {
   }
   return await setupBackend();
 }
+
+/**
+ * tfjs's live tensor count and bytes on the running backend, or null before any model ran: what a
+ * health check or a load test watches for leaks.
+ * @example tensorStats() // { backend: "wasm", numTensors: 0, numBytes: 0 }
+ */
+export function tensorStats(): { backend: string; numTensors: number; numBytes: number } | null {
+  if (!started) return null;
+  const m = tf.memory();
+  return { backend: tf.getBackend(), numTensors: m.numTensors, numBytes: m.numBytes };
+}

@@ -100,3 +100,43 @@ Deno.test("forwardRoutes: an unreachable origin is a 503 problem with Retry-Afte
     ),
   );
 });
+
+Deno.test("the dev server with MEDIMG_ORIGIN_URL forwards volume jobs and says so in /health", async () => {
+  const { server: origin, url } = fakeOrigin();
+  const port = 18_600 + Math.floor(Math.random() * 90);
+  const root = new URL("../../", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "functions/main.ts"],
+    cwd: root,
+    env: { PORT: String(port), MEDIMG_ORIGIN_URL: url, MEDIMG_ORIGIN_API_KEY: "gpu-key" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    let health: Record<string, unknown> | undefined;
+    for (let i = 0; i < 200 && !health; i++) {
+      try {
+        health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assertEquals(health?.origin, url);
+    assertEquals(health?.tfjs, null);
+    const res = await fetch(`http://127.0.0.1:${port}/segment/volume?wait=1`, {
+      method: "POST",
+      body: "four niftis",
+    });
+    assertEquals(res.status, 202);
+    const seen = await res.json();
+    assertEquals([seen.path, seen.authorization, seen.length], [
+      "/segment/volume",
+      "Bearer gpu-key",
+      11,
+    ]);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await origin.shutdown();
+  }
+});
