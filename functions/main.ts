@@ -4,8 +4,7 @@
  */
 import { docsRoutes } from "../lib/http/docs.ts";
 import { forwardRoutes } from "../lib/http/forward.ts";
-import type { Hono } from "hono";
-import { type AppEnv, createApp, env, serve } from "../lib/http/mod.ts";
+import { createApp, env, serve } from "../lib/http/mod.ts";
 import { tensorStats } from "../lib/models/backend.ts";
 import { cxrRoutes } from "./cxr.ts";
 import { dicomRoutes } from "./dicom.ts";
