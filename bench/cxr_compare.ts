@@ -53,7 +53,7 @@ async function readLine(): Promise<string> {
   pending = pending.slice(at + 1);
   return line;
 }
-async function python(cmd: string): Promise<number[]> {
+async function python<T = number[]>(cmd: string): Promise<T> {
   await writer.write(new TextEncoder().encode(cmd + "\n"));
   return JSON.parse(await readLine());
 }
@@ -74,7 +74,11 @@ for (const img of films) for (let k = 0; k < 3; k++) cxrPreprocess(img);
 await python("pre 2 0");
 const cv: number[] = [], cv1: number[] = [], ours: number[] = [];
 const steps: Record<string, number[]> = {};
+const cvSteps: Record<string, number[]> = {};
 for (let r = 0; r < ROUNDS; r++) {
+  for (const [s, t] of Object.entries(await python<Record<string, number[]>>(`steps 1`))) {
+    (cvSteps[s] ??= []).push(...t);
+  }
   cv.push(...await python(`pre ${RUNS} 0`));
   cv1.push(...await python(`pre ${RUNS} 1`));
   for (const img of films) {
@@ -122,9 +126,11 @@ const out = [
     (median(ours) / median(cv1)).toFixed(1)
   }x | ${same} of ${films.length} |`,
   "",
-  `ours by step (median ms): ${
-    Object.entries(steps).map(([s, t]) => `${s} ${f2(median(t))}`).join(", ")
-  }`,
+  "| step (median ms) | OpenCV 1 thread | ours |",
+  "| --- | --- | --- |",
+  ...Object.entries(steps).map(([s, t]) =>
+    `| ${s} | ${cvSteps[s] ? f2(median(cvSteps[s])) : "-"} | ${f2(median(t))} |`
+  ),
   "",
   "| POST /cxr/classify, 1024x1024 JPEG-baseline DICOM | ms |",
   "| --- | --- |",

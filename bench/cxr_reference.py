@@ -3,6 +3,7 @@ model was trained with) on the 16 RSNA DICOMs, decoded once by pydicom 2.3.1 + G
 and answers one line per request so both sides take turns under the same load:
   "pre <runs> <threads>"  -> ms per film of the four image steps (CLAHE, 1 mm, 224 bicubic, /255),
                              each film `runs` times, cv2 threads as given (0 = OpenCV's default)
+  "steps <runs>"          -> {step: [ms, ...]} of the same steps one by one (one cv2 thread)
   "e2e <runs>"            -> ms per film of pydicom read + decode + the same steps, from the bytes
 Run by bench/cxr_compare.ts; alone: /usr/bin/python3 bench/cxr_reference.py <dicom dir>.
 """
@@ -43,6 +44,22 @@ for line in sys.stdin:
                 t0 = time.perf_counter()
                 P.preprocess(img, sp)
                 times.append((time.perf_counter() - t0) * 1000)
+    elif cmd == "steps":
+        cv2.setNumThreads(1)
+        times = {"clahe": [], "resample": [], "resize": [], "scale": []}
+        for img, sp in films:
+            for _ in range(int(args[0])):
+                t0 = time.perf_counter()
+                a = P.clahe(img)
+                t1 = time.perf_counter()
+                b = P.resample(a, sp)
+                t2 = time.perf_counter()
+                c = P.resize(b)
+                t3 = time.perf_counter()
+                c.astype(np.float32) / np.float32(255)
+                t4 = time.perf_counter()
+                for k, v in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                    times[k].append(v * 1000)
     else:
         cv2.setNumThreads(default_threads)
         for b in raw:

@@ -217,16 +217,30 @@ export function resizeArea(
     throw new InvalidInputError(`resizeArea shrinks only: ${sw}x${sh} -> ${width}x${height}`);
   }
   const xt = areaTable(sw, width), yt = areaTable(sh, height);
-  const xn = xt.n, xd = xt.di, xs = xt.si, xa = xt.alpha;
+  // Each destination column's sources are one contiguous run: its first source and first entry.
+  const xFirst = new Int32Array(width), xStart = new Int32Array(width + 1);
+  for (let k = xt.n - 1; k >= 0; k--) xStart[xt.di[k]] = k, xFirst[xt.di[k]] = xt.si[k];
+  xStart[width] = xt.n;
+  const xa = xt.alpha;
   const out = new Uint8Array(width * height);
   const buf = new Float32Array(width), sum = new Float32Array(width);
   const f = Math.fround;
-  let prev = yt.di[0];
+  let prev = yt.di[0], lastRow = -1;
   for (let j = 0; j < yt.n; j++) {
-    const beta = yt.alpha[j], dy = yt.di[j], row = yt.si[j] * sw;
-    buf.fill(0);
-    // Float32Array stores round each sum to float32; products are rounded first, as OpenCV's.
-    for (let k = 0; k < xn; k++) buf[xd[k]] += f(data[row + xs[k]] * xa[k]);
+    const beta = yt.alpha[j], dy = yt.di[j], sy = yt.si[j];
+    if (sy !== lastRow) {
+      // Products and sums rounded to float32 in OpenCV's order (a row shared by two destination
+      // rows is summed once).
+      const row = sy * sw;
+      for (let x = 0; x < width; x++) {
+        let acc = 0;
+        for (let k = xStart[x], s = row + xFirst[x]; k < xStart[x + 1]; k++, s++) {
+          acc = f(acc + f(data[s] * xa[k]));
+        }
+        buf[x] = acc;
+      }
+      lastRow = sy;
+    }
     if (dy !== prev) {
       for (let x = 0, o = prev * width; x < width; x++) {
         out[o + x] = roundByte(sum[x]);
