@@ -303,7 +303,10 @@ export function labelVolumes(
   for (let i = 0; i < labels.length; i++) counts[labels[i] & 255]++;
   const voxelMl = Math.abs(spacing[0] * spacing[1] * spacing[2]) / 1000;
   const out: Record<string, LabelVolume> = {};
-  for (const l of which) out[l] = { voxels: counts[l], ml: counts[l] * voxelMl };
+  // mL to 1e-6 (a thousandth of a mm^3): no float noise in the answer
+  for (const l of which) {
+    out[l] = { voxels: counts[l], ml: Math.round(counts[l] * voxelMl * 1e6) / 1e6 };
+  }
   return out;
 }
 
