@@ -8,6 +8,7 @@ import type { GraphModel } from "@tensorflow/tfjs-converter";
 import { activeBackend, type BackendInfo } from "./backend.ts";
 import { type ModelCard, ModelCardError } from "./card.ts";
 import { accelerate, useFastConcat } from "./fast.ts";
+import { fastConv3dOnWasm } from "./sliding3d.ts";
 import { fileHandler } from "./io.ts";
 import { findModel, modelsRoot } from "./registry.ts";
 
@@ -65,6 +66,9 @@ async function load(name: string, root: string): Promise<LoadedModel> {
   let accelerated: string[] = [];
   if (backend.name === "wasm") {
     useFastConcat();
+    // tfjs-backend-wasm 4.22's Conv3D is a scalar loop and its conv3dTranspose is wrong (off by up
+    // to 4 against cpu and webgpu): both replaced, so 3D models load right wherever they load.
+    fastConv3dOnWasm();
     if (card.format === "layers") accelerated = accelerate(model as tfl.LayersModel);
   }
   const read = performance.now() - t0;
