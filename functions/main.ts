@@ -16,6 +16,18 @@ import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
 
 const origin = env("MEDIMG_ORIGIN_URL");
 
+/** The process's memory in MB: resident, and V8's heap in use (what a leak would grow). */
+function memoryMb(): Record<string, number> {
+  const m = Deno.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1e5) / 10;
+  return {
+    rss: mb(m.rss),
+    heap_used: mb(m.heapUsed),
+    heap_total: mb(m.heapTotal),
+    external: mb(m.external),
+  };
+}
+
 /** All functions mounted together. */
 export const app = createApp({ bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits } })
   .get("/health", (c) =>
@@ -24,6 +36,7 @@ export const app = createApp({ bodyLimits: { ...rleBodyLimits, ...volumeBodyLimi
       functions: ["rle", "dicom", "mammo", "slice", "cxr", "volume"],
       // Live tfjs tensors (null before any model ran): flat under load, or something leaks.
       tfjs: tensorStats(),
+      memory_mb: memoryMb(),
       ...(origin ? { origin } : {}),
     }))
   .route("/", rleRoutes)
