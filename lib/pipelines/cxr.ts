@@ -26,8 +26,9 @@ export interface CxrParams {
   /** Side of the model input. */
   size: number;
   /**
-   * Assumed width in mm of the whole image when no pixel spacing is known (the median RSNA film:
-   * 1024 px x 0.168 mm). Only the resampling step uses spacing.
+   * Assumed width in mm of the whole image when no pixel spacing is known (the most common RSNA
+   * film: 1024 px x 0.168 mm; the training films range 118-199 mm). Only the resampling step uses
+   * spacing.
    */
   assumedFieldMm: number;
 }
@@ -41,7 +42,7 @@ export const CXR_DEFAULTS: CxrParams = {
   assumedFieldMm: 172,
 };
 
-/** Lower bounds in years of the five age buckets: [0,20), [20,40), [40,60), [60,80), [80,inf). */
+/** Bucket boundaries in years: [0,20), [20,40), [40,60), [60,80), [80,inf). */
 export const AGE_EDGES = [20, 40, 60, 80] as const;
 
 /** Names of the six features, in the model's order. */
@@ -56,7 +57,8 @@ export const FEATURE_NAMES = [
 
 /**
  * Values used for a missing feature: the feature's mean over the training rows (1,000 RSNA films,
- * training/cxr/split.csv), so a missing age or view costs the model no more than not knowing it.
+ * training/cxr/split.csv), i.e. mean imputation; the model never saw such inputs in training, so
+ * the answer lists every imputed feature.
  */
 export const FEATURE_MEANS = {
   age: [0.041, 0.27, 0.452, 0.221, 0.016],
