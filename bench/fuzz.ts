@@ -125,7 +125,7 @@ const dicoms = [
 ];
 const pngs = [
   ...await files("ddsm-tissue-seg/images", /\.png$/, 6),
-  ...await files("drive/png", /\.png$/, 4),
+  ...await files("drive/png/test/images", /\.png$/, 4),
 ];
 const masks = await files("ddsm-tissue-seg/labels", /\.png$/, 6);
 const niftis: Uint8Array[] = [];

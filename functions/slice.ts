@@ -53,7 +53,7 @@ import {
 import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
-import { listModels } from "../lib/models/registry.ts";
+import { findModel, listModels } from "../lib/models/registry.ts";
 
 /** Stage timings for both Server-Timing and the JSON answer. */
 class Stages {
@@ -210,6 +210,26 @@ export function overlapScores(
 
 const FITS = ["auto", "resize", "tile", "pad"] as const;
 
+/**
+ * 422 unless the card describes a 2D segmentation model (one NHWC image input): a classifier or a
+ * 3D model named here would otherwise fail deep inside preprocessing.
+ */
+function requireSliceModel(name: string, card: ModelCard): void {
+  const shapes = card.inputs.map((i) => i.shape);
+  if (card.task === "segmentation" && shapes.length === 1 && shapes[0].length === 4) return;
+  const elsewhere = card.task === "classification"
+    ? "a classifier: use its own route (e.g. /cxr/classify)"
+    : shapes.some((s) => s.length === 5)
+    ? "a 3D model: use /segment/volume"
+    : "not a single-image model";
+  throw new InvalidInputError(
+    `model ${name} (${card.task}, inputs ${
+      JSON.stringify(shapes)
+    }) is ${elsewhere}; /segment/slice serves 2D segmentation models with one NHWC image input`,
+    { field: "model" },
+  );
+}
+
 async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["png", "json", "text"] as const);
   const name = stringParam(c.req.query("model"), "model");
@@ -235,6 +255,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const stages = new Stages(c);
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
 
+  requireSliceModel(name, (await findModel(name)).card);
   const loaded = await stages.run("model", () => loadModel(name));
   const { card } = loaded;
   const inputs = await readInputs(c);

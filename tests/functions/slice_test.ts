@@ -347,3 +347,34 @@ Deno.test("cleanup", async () => {
   await unloadModels();
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("POST /segment/slice with a classifier or a 3D model: 422 naming the route to use", async () => {
+  // Regression (bench/fuzz.ts): these reached preprocessing and failed there with a 500.
+  const shipped = new URL("../../models/", import.meta.url).pathname;
+  const before = Deno.env.get("MEDIMG_MODELS_DIR");
+  Deno.env.set("MEDIMG_MODELS_DIR", shipped);
+  try {
+    const png = await encodeMaskPng(new Uint8Array(64 * 64), 64, 64, 8);
+    for (
+      const [name, hint] of [["brats-demo", "/segment/volume"], ["cxr-pneumonia", "/cxr/classify"]]
+    ) {
+      try {
+        await Deno.stat(`${shipped}${name}/card.json`);
+      } catch {
+        continue;
+      }
+      const res = await app.request(`/segment/slice?model=${name}`, {
+        method: "POST",
+        headers: { "content-type": "image/png" },
+        body: png,
+      });
+      assertEquals(res.status, 422, name);
+      const body = await res.json();
+      assert(body.detail.includes(hint), body.detail);
+      assertEquals(body.field, "model");
+    }
+  } finally {
+    if (before === undefined) Deno.env.delete("MEDIMG_MODELS_DIR");
+    else Deno.env.set("MEDIMG_MODELS_DIR", before);
+  }
+});
