@@ -129,5 +129,6 @@ if (import.meta.main) {
     const json = JSON.parse(await Deno.readTextFile(path));
     json.metrics = metrics;
     await Deno.writeTextFile(path, JSON.stringify(json, null, 2) + "\n");
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
   }
 }

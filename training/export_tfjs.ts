@@ -180,5 +180,9 @@ if (import.meta.main) {
   };
   parseCard(card);
   await Deno.writeTextFile(`${outDir}/card.json`, JSON.stringify(card, null, 2) + "\n");
+  // The repository's `deno fmt --check` covers models/: write the JSON as deno fmt would.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", `${outDir}/model.json`, `${outDir}/card.json`],
+  }).output();
   console.log(JSON.stringify({ out: outDir, weights_bytes: bytes, max_abs_diff: report }, null, 2));
 }

@@ -96,3 +96,44 @@ Deno.test("fundus greenPlane: green of RGB, grey as is, 16-bit and float scaled 
   const flat = greenPlane({ width: 2, height: 1, channels: 1, data: Float32Array.of(3, 3) });
   assert(flat.every((v) => v === 0));
 });
+
+const testPhoto = dataFile("drive/png/test/images/01_test.png");
+
+Deno.test({
+  name:
+    "shipped fundus-vessels model + preset on DRIVE test 01 gives the card's F1 (FOV, 1st observer)",
+  ignore: !testPhoto,
+  async fn() {
+    const { loadModel } = await import("../../lib/models/load.ts");
+    const { segmentImage, threshold } = await import("../../lib/models/infer.ts");
+    const { getPreset } = await import("../../lib/models/presets.ts");
+    const root = new URL("../../models", import.meta.url).pathname;
+    const loaded = await loadModel("fundus-vessels", { root });
+    const card = loaded.card;
+    assertEquals(card.preprocess?.preset, "fundus-vessels");
+    const img = await readRgb("png/test/images/01_test.png");
+    const x = (await getPreset("fundus-vessels"))(img, {}, card.preprocess?.params ?? {});
+    const { probs, plan } = await segmentImage(loaded, x);
+    assertEquals(plan.fit, "pad");
+    const mask = threshold(probs, card.threshold);
+    const manual = decodePng(
+      await Deno.readFile(dataFile("drive/png/test/1st_manual/01_manual1.png")!),
+    );
+    const fov = decodePng(await Deno.readFile(dataFile("drive/png/test/mask/01_test_mask.png")!));
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (fov.data[i] < 128) continue;
+      const vessel = manual.data[i] >= 128;
+      if (mask[i] && vessel) tp++;
+      else if (mask[i]) fp++;
+      else if (vessel) fn++;
+    }
+    const f1 = (2 * tp) / (2 * tp + fp + fn);
+    const reported = (card.metrics as { per_image_f1: Record<string, number> }).per_image_f1;
+    assert(
+      Math.abs(f1 - reported["01_test"]) < 0.002,
+      `F1 on 01_test ${f1.toFixed(4)}, card says ${reported["01_test"]}`,
+    );
+    assert(f1 > 0.8, `F1 on 01_test ${f1.toFixed(4)}`);
+  },
+});
