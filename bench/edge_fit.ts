@@ -16,6 +16,8 @@ interface Case {
   runs?: number;
 }
 
+/** Optional: only the cases whose label matches this regex (first argument). */
+const ONLY = new RegExp(Deno.args[0] ?? ".");
 const file = (p: string) => () => Deno.readFile(DATA + p);
 const CASES: Case[] = [
   {
@@ -59,6 +61,20 @@ const CASES: Case[] = [
     type: "application/dicom",
     body: file("dicom-conformance/MR2_J2KI.dcm"),
   },
+  {
+    label: "/segment/slice fundus-vessels, 565x584 DRIVE photo",
+    fn: "slice",
+    path: "/segment/slice?model=fundus-vessels",
+    type: "image/png",
+    body: file("drive/png/test/images/01_test.png"),
+  },
+  {
+    label: "/cxr/classify 1024x1024 JPEG-baseline DICOM",
+    fn: "cxr",
+    path: "/cxr/classify",
+    type: "application/dicom",
+    body: file("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm"),
+  },
 ];
 
 function peakRss(pid: number): number {
@@ -101,7 +117,7 @@ let port = 18_400;
   child.kill("SIGTERM");
   await child.status;
 }
-for (const c of CASES) {
+for (const c of CASES.filter((c) => ONLY.test(c.label))) {
   const child = await start(`functions/${c.fn}.ts`, ++port);
   const body = await c.body() as Uint8Array<ArrayBuffer>;
   const times: number[] = [];
