@@ -171,27 +171,84 @@ async function startAlone(file: string, port: number) {
   return child;
 }
 
-for (
-  const [file, path] of [
-    ["functions/rle.ts", "/rle/decode?rle=1%201&width=2&height=2&format=json"],
-    ["functions/main.ts", "/health"],
-  ] as const
-) {
-  Deno.test(`deno run ${file} serves its routes alone and stops cleanly on SIGTERM`, async () => {
+/** Each function alone: its routes and no other's in /openapi.json, and one call answered. */
+const ALONE: [string, string[], string, RequestInit, number][] = [
+  [
+    "rle",
+    ["/rle/batch", "/rle/decode", "/rle/encode"],
+    "/rle/decode?rle=1%201&width=2&height=2&format=json",
+    {},
+    200,
+  ],
+  ["dicom", ["/dicom/info", "/dicom/render"], "/dicom/info", {
+    method: "POST",
+    headers: { "content-type": "application/dicom" },
+    body: "not a DICOM file at all",
+  }, 400],
+  ["mammo", ["/mammo/mask", "/mammo/preprocess"], "/mammo/preprocess?bits=12", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: new Uint8Array(10),
+  }, 400],
+  ["slice", ["/models", "/segment/slice"], "/models", {}, 200],
+  ["cxr", ["/cxr/classify"], "/cxr/classify", {
+    method: "POST",
+    headers: { "content-type": "application/dicom" },
+    body: "x",
+  }, 400],
+  [
+    "volume",
+    [
+      "/segment/volume",
+      "/segment/volume/jobs/{id}",
+      "/segment/volume/jobs/{id}/result",
+    ],
+    "/segment/volume/jobs/nope",
+    {},
+    404,
+  ],
+];
+
+for (const [name, paths, call, init, status] of ALONE) {
+  Deno.test(`deno run functions/${name}.ts serves just its routes and stops cleanly on SIGTERM`, async () => {
     const port = 18000 + Math.floor(Math.random() * 1000);
-    const child = await startAlone(new URL(`../../${file}`, import.meta.url).pathname, port);
+    const file = new URL(`../../functions/${name}.ts`, import.meta.url).pathname;
+    const child = await startAlone(file, port);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`);
-      assertEquals(res.status, 200);
+      const doc = await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json();
+      assertEquals(Object.keys(doc.paths).sort(), paths);
+      const res = await fetch(`http://127.0.0.1:${port}${call}`, init);
+      assertEquals(res.status, status, `${name}: ${call}`);
       await res.body?.cancel();
     } finally {
       child.kill("SIGTERM");
-      const status = await child.status;
+      const st = await child.status;
       await child.stdout.cancel().catch(() => {});
-      assert(status.success || status.signal === "SIGTERM", JSON.stringify(status));
+      assert(st.success || st.signal === "SIGTERM", JSON.stringify(st));
     }
   });
 }
+
+Deno.test("deno run functions/main.ts serves every function and stops cleanly on SIGTERM", async () => {
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const child = await startAlone(
+    new URL("../../functions/main.ts", import.meta.url).pathname,
+    port,
+  );
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    assertEquals(res.status, 200);
+    const health = await res.json();
+    assertEquals(health.functions, ["rle", "dicom", "mammo", "slice", "cxr", "volume"]);
+    const doc = await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json();
+    for (const [, paths] of ALONE) for (const p of paths) assert(p in doc.paths, p);
+  } finally {
+    child.kill("SIGTERM");
+    const st = await child.status;
+    await child.stdout.cancel().catch(() => {});
+    assert(st.success || st.signal === "SIGTERM", JSON.stringify(st));
+  }
+});
 
 async function moduleGraph(file: string): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
