@@ -94,3 +94,13 @@ Deno.test("sniffCodec reads the codestream's markers", () => {
   );
   assertEquals(sniffCodec(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8)), undefined);
 });
+
+Deno.test({
+  name: "8-bit JPEG frames come back as plain Uint8Array (not the codec's Uint8ClampedArray)",
+  ignore: !dataFile("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm"),
+  async fn() {
+    const file = dataFile("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm")!;
+    const { image } = await decodeDicom(await Deno.readFile(file));
+    assertEquals(image.data.constructor, Uint8Array);
+  },
+});

@@ -89,7 +89,11 @@ export async function decodeWith(
     decoder.getEncodedBuffer(encoded.length).set(encoded);
     decoder.decode();
     const info = decoder.getFrameInfo() as WasmFrameInfo;
-    const bytes = (decoder.getDecodedBuffer() as Uint8Array).slice();
+    // A copy out of the wasm heap, as a plain Uint8Array (libjpeg-turbo's build hands out a
+    // Uint8ClampedArray view, which is not one of the image type's arrays).
+    const view = decoder.getDecodedBuffer() as ArrayBufferView;
+    const bytes = new Uint8Array(view.byteLength);
+    bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     const interleave = typeof decoder.getInterleaveMode === "function"
       ? decoder.getInterleaveMode() as number
       : undefined;
