@@ -123,7 +123,7 @@ const server = new Deno.Command(Deno.execPath(), {
   stderr: "piped",
 }).spawn();
 const logTail: string[] = [];
-const drain = async (s: ReadableStream<Uint8Array>) => {
+const drain = async (s: ReadableStream<Uint8Array<ArrayBuffer>>) => {
   for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
     logTail.push(...chunk.split("\n").filter((l) => l));
     logTail.splice(0, Math.max(0, logTail.length - 50));
