@@ -15,6 +15,7 @@ import {
   mediaType,
   negotiate,
   readBytes,
+  requireContentType,
   sendBytes,
   serve,
 } from "../lib/http/mod.ts";
@@ -99,6 +100,12 @@ async function readBody(
     }
     return { bytes, fields };
   }
+  requireContentType(c, [
+    "application/dicom",
+    "application/octet-stream",
+    "image/png",
+    "image/jpeg",
+  ]);
   return { bytes: await readBytes(c), fields };
 }
 

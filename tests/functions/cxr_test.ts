@@ -210,6 +210,7 @@ Deno.test({
   async fn() {
     const dcm = await Deno.readFile(dcmPath!);
     await problem(await post("/cxr/classify", "", "application/dicom"), 400, "empty");
+    await problem(await post("/cxr/classify", "a note", "text/plain"), 415, "application/dicom");
     await problem(
       await post("/cxr/classify", Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), "application/dicom"),
       400,
