@@ -89,7 +89,19 @@ export function parseDataSet(bytes: Uint8Array, inflateLimit = DEFAULT_INFLATE_L
   };
   if (!hasPreamble && !prefixOnly) options.TransferSyntaxUID = sniffTransferSyntax(bytes);
   try {
-    return dicomParser.parseDicom(data, options);
+    const ds = dicomParser.parseDicom(data, options);
+    // A bare dataset must hold something besides group 0000 (command elements, never in files) and
+    // group 0002 (the meta element dicom-parser adds for the syntax we sniffed): zeros or other noise
+    // parse as nothing else.
+    if (
+      !hasPreamble && !prefixOnly &&
+      !Object.keys(ds.elements).some((tag) => !/^x000[02]/.test(tag))
+    ) {
+      throw new BadInputError(
+        "not DICOM: no 'DICM' prefix at byte 128, and read as a bare dataset it holds no data elements",
+      );
+    }
+    return ds;
   } catch (err) {
     const inner = (err as { exception?: unknown })?.exception ?? err;
     if (inner instanceof LimitExceededError || inner instanceof BadInputError) throw inner;

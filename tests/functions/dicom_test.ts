@@ -98,6 +98,7 @@ Deno.test({
 Deno.test("POST /dicom/*: bad bodies give problem+json with a reason", async () => {
   await problem(await post("/dicom/info", "hello", "text/plain"), 415, "application/dicom");
   await problem(await post("/dicom/info", new Uint8Array(300)), 400, "DICM");
+  await problem(await post("/dicom/info", new Uint8Array(200)), 400, "holds no data elements");
   await problem(await post("/dicom/render", new Uint8Array(0)), 400, "");
   if (ct) {
     const bytes = await Deno.readFile(ct);
