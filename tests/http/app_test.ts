@@ -156,7 +156,11 @@ Deno.test("negotiate: ?format wins, then Accept with q-values, exact types over 
 async function startAlone(file: string, port: number) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", file],
-    env: { PORT: String(port) },
+    // The shipped models, whatever another test module set MEDIMG_MODELS_DIR to in this process.
+    env: {
+      PORT: String(port),
+      MEDIMG_MODELS_DIR: new URL("../../models/", import.meta.url).pathname,
+    },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
