@@ -12,6 +12,7 @@ import {
   concurrencyLimit,
   createApp,
   envInt,
+  flagParam,
   mediaType,
   negotiate,
   readBytes,
@@ -135,13 +136,6 @@ async function readFilm(bytes: Uint8Array, maxPixels: number): Promise<{
   return { image, format: "dicom", dicom, window };
 }
 
-function flag(c: Context<AppEnv>, name: string): boolean {
-  const v = c.req.query(name);
-  if (v === undefined || v === "0" || v === "false") return false;
-  if (v === "1" || v === "true" || v === "") return true;
-  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(v)}`, { field: name });
-}
-
 function bucketName(i: number): string {
   return i === AGE_EDGES.length
     ? `${AGE_EDGES[i - 1]}+`
@@ -158,7 +152,7 @@ function base64(bytes: Uint8Array): string {
 
 async function classify(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["json", "png"] as const);
-  const heatmapWanted = flag(c, "heatmap") || format === "png";
+  const heatmapWanted = flagParam(c.req.query("heatmap"), "heatmap") || format === "png";
   const timings: Record<string, number> = {};
   const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();

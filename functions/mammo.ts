@@ -11,6 +11,7 @@ import {
   createApp,
   mediaType,
   negotiate,
+  numberParam,
   readBytes,
   sendBytes,
   serve,
@@ -81,13 +82,8 @@ function requireImageBody(c: Context<AppEnv>): void {
 function params(c: Context<AppEnv>): Partial<MammoParams> {
   const out: Partial<MammoParams> = {};
   for (const key of Object.keys(MAMMO_DEFAULTS) as (keyof MammoParams)[]) {
-    const v = c.req.query(key);
-    if (v === undefined) continue;
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n)) {
-      throw new BadInputError(`${key} must be a number, got ${JSON.stringify(v)}`, { field: key });
-    }
-    out[key] = n;
+    const n = numberParam(c.req.query(key), key);
+    if (n !== undefined) out[key] = n;
   }
   return out;
 }

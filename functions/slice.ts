@@ -12,8 +12,10 @@ import {
   concurrencyLimit,
   createApp,
   envInt,
+  flagParam,
   mediaType,
   negotiate,
+  numberParam,
   readBytes,
   sendBytes,
   serve,
@@ -109,15 +111,7 @@ function presetParams(c: Context<AppEnv>, card: ModelCard): Record<string, unkno
   for (const [key, value] of Object.entries(params)) {
     const q = c.req.query(key);
     if (q === undefined) continue;
-    if (typeof value === "number") {
-      const n = Number(q);
-      if (q.trim() === "" || !Number.isFinite(n)) {
-        throw new BadInputError(`${key} must be a number, got ${JSON.stringify(q)}`, {
-          field: key,
-        });
-      }
-      params[key] = n;
-    } else params[key] = q;
+    params[key] = typeof value === "number" ? numberParam(q, key) : q;
   }
   if ((card.preprocess?.preset ?? "scale") === "scale") {
     params.channels ??= imageInput(card).order;
@@ -126,20 +120,11 @@ function presetParams(c: Context<AppEnv>, card: ModelCard): Record<string, unkno
 }
 
 function numberQuery(c: Context<AppEnv>, name: string): number | undefined {
-  const v = c.req.query(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n)) {
-    throw new BadInputError(`${name} must be a number, got ${JSON.stringify(v)}`, { field: name });
-  }
-  return n;
+  return numberParam(c.req.query(name), name);
 }
 
 function flag(c: Context<AppEnv>, name: string): boolean {
-  const v = c.req.query(name);
-  if (v === undefined || v === "0" || v === "false") return false;
-  if (v === "1" || v === "true" || v === "") return true;
-  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(v)}`, { field: name });
+  return flagParam(c.req.query(name), name);
 }
 
 /** The foreground probability per pixel: p for one output, 1 - p(class 0) for several. */

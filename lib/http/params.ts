@@ -36,3 +36,30 @@ export function stringParam(value: unknown, name: string): string | undefined {
   }
   return value;
 }
+
+/**
+ * A finite number parameter, or undefined when absent; anything else (an empty string, text) is a
+ * 400 naming it.
+ * @example numberParam("0.5", "threshold") // 0.5
+ */
+export function numberParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) {
+    throw new BadInputError(`${name} must be a number, got ${JSON.stringify(value)}`, {
+      field: name,
+    });
+  }
+  return n;
+}
+
+/**
+ * An on/off parameter: absent, "0" or "false" is off; "1", "true" or present without a value is on;
+ * anything else is a 400 naming it.
+ * @example flagParam("1", "overlay") // true
+ */
+export function flagParam(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true" || value === "") return true;
+  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(value)}`, { field: name });
+}
