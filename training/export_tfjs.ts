@@ -19,11 +19,8 @@ import { setupBackend } from "../lib/models/backend.ts";
 import { decodeFloat32, encodeFloat32, parseCard } from "../lib/models/card.ts";
 import { fileHandler } from "../lib/models/io.ts";
 import { buildUnet } from "../lib/models/unet.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "./_export.ts";
 
-interface Stored {
-  shape: number[];
-  data: string;
-}
 interface Sample {
   input: Stored;
   torch_f32: Stored;
@@ -39,35 +36,6 @@ interface Dump {
   log: { step: number; seconds: number }[];
   weights: Record<string, Stored[]>;
   samples: Record<string, Sample>;
-}
-
-function toTensor(s: Stored): tf.Tensor {
-  return tf.tensor(decodeFloat32(s.data), s.shape);
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`sizes differ: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function setWeights(model: tfl.LayersModel, weights: Record<string, Stored[]>, f16: boolean) {
-  const named = new Set(Object.keys(weights));
-  for (const layer of model.layers) {
-    const current = layer.getWeights();
-    if (current.length === 0) continue;
-    const stored = weights[layer.name];
-    if (!stored) throw new Error(`no weights dumped for layer ${layer.name}`);
-    named.delete(layer.name);
-    layer.setWeights(stored.map((s, i) => {
-      const want = current[i].shape.join("x"), got = s.shape.join("x");
-      if (want !== got) throw new Error(`${layer.name}[${i}]: tfjs wants ${want}, dump has ${got}`);
-      const v = decodeFloat32(s.data);
-      return tf.tensor(f16 ? Float32Array.from(new Float16Array(v)) : v, s.shape);
-    }));
-  }
-  if (named.size > 0) throw new Error(`dumped weights of no tfjs layer: ${[...named].join(", ")}`);
 }
 
 function predict(model: tfl.LayersModel, s: Stored): Float32Array {

@@ -16,11 +16,8 @@ import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.t
 import { fileHandler } from "../../lib/models/io.ts";
 import { fastConv3dOnWasm } from "../../lib/models/sliding3d.ts";
 import { buildUnet3d } from "./unet3d.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_export.ts";
 
-interface Stored {
-  shape: number[];
-  data: string;
-}
 interface Dump {
   architecture: { inputChannels: number; levels: number; filters: number; outputChannels: number };
   args: Record<string, unknown>;
@@ -29,34 +26,9 @@ interface Dump {
   replay: { input: Stored; torch: Stored; fold_max_abs_diff: number };
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`sizes differ: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function setWeights(model: tfl.LayersModel, weights: Record<string, Stored[]>) {
-  const named = new Set(Object.keys(weights));
-  for (const layer of model.layers) {
-    const current = layer.getWeights();
-    if (current.length === 0) continue;
-    const stored = weights[layer.name];
-    if (!stored) throw new Error(`no weights dumped for layer ${layer.name}`);
-    named.delete(layer.name);
-    layer.setWeights(stored.map((s, i) => {
-      const want = current[i].shape.join("x"), got = s.shape.join("x");
-      if (want !== got) throw new Error(`${layer.name}[${i}]: tfjs wants ${want}, dump has ${got}`);
-      return tf.tensor(decodeFloat32(s.data), s.shape);
-    }));
-  }
-  if (named.size > 0) throw new Error(`dumped weights of no tfjs layer: ${[...named].join(", ")}`);
-}
-
 function predict(model: tfl.LayersModel, s: Stored): Float32Array {
-  return tf.tidy(() =>
-    (model.predict(tf.tensor(decodeFloat32(s.data), s.shape)) as tf.Tensor).dataSync()
-  ).slice() as Float32Array;
+  return tf.tidy(() => (model.predict(toTensor(s)) as tf.Tensor).dataSync())
+    .slice() as Float32Array;
 }
 
 if (import.meta.main) {

@@ -15,11 +15,8 @@ import { setupBackend } from "../../lib/models/backend.ts";
 import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.ts";
 import { fileHandler } from "../../lib/models/io.ts";
 import { CXR_DEFAULTS, FEATURE_MEANS, FEATURE_NAMES } from "../../lib/pipelines/cxr.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_export.ts";
 
-interface Stored {
-  shape: number[];
-  data: string;
-}
 interface Pair {
   inputs: Stored[];
   output: Stored;
@@ -71,38 +68,10 @@ export function buildCxrNet(): tfl.LayersModel {
   return tfl.model({ name: "cxr_pneumonia", inputs: [image, features], outputs: out });
 }
 
-function toTensor(s: Stored): tf.Tensor {
-  return tf.tensor(decodeFloat32(s.data), s.shape);
-}
-
 function run(model: tfl.LayersModel, inputs: Stored[]): Float32Array {
   return tf.tidy(() =>
     (model.predict(inputs.map(toTensor)) as tf.Tensor).dataSync() as Float32Array
   );
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`sizes differ: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function setWeights(model: tfl.LayersModel, weights: Record<string, Stored[]>): void {
-  const left = new Set(Object.keys(weights));
-  for (const layer of model.layers) {
-    const current = layer.getWeights();
-    if (current.length === 0) continue;
-    const stored = weights[layer.name];
-    if (!stored) throw new Error(`no weights dumped for layer ${layer.name}`);
-    left.delete(layer.name);
-    layer.setWeights(stored.map((s, i) => {
-      const want = current[i].shape.join("x"), got = s.shape.join("x");
-      if (want !== got) throw new Error(`${layer.name}[${i}]: tfjs wants ${want}, dump has ${got}`);
-      return toTensor(s);
-    }));
-  }
-  if (left.size > 0) throw new Error(`dumped weights of no tfjs layer: ${[...left].join(", ")}`);
 }
 
 /** One sentence on the issue's target: two-input AUC >= 0.82 and above both ablations. */
