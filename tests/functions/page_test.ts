@@ -195,11 +195,10 @@ async function volumeFixture(root: string): Promise<string[]> {
   const { setupBackend } = await import("../../lib/models/backend.ts");
   const { fileHandler } = await import("../../lib/models/io.ts");
   const { readNifti, writeNifti } = await import("../../lib/nifti/mod.ts");
-  // Imported by name at run time: the builder lives with the training code.
-  const unet3d = "../../training/brats/unet3d.ts";
-  const { buildUnet3d } = await import(unet3d);
+  const { buildUnet } = await import("../../lib/models/unet.ts");
   await setupBackend("wasm");
-  const model = buildUnet3d({
+  const model = buildUnet({
+    dims: 3,
     inputChannels: 4,
     levels: 1,
     filters: 4,

@@ -13,7 +13,7 @@ import {
   type VolumeOptions,
   type VolumeResult,
 } from "../../functions/volume.ts";
-import { buildUnet3d } from "../../training/brats/unet3d.ts";
+import { buildUnet } from "../../lib/models/unet.ts";
 import { dataFile } from "../_data.ts";
 
 await setupBackend("wasm");
@@ -24,7 +24,8 @@ const STEP = 6; // 240 x 240 x 155 -> 40 x 40 x 155: the seed's slice dropping s
 
 /** A tiny fully convolutional 3D U-Net with fixed weights, installed as `tiny-brats` in a temp root. */
 async function installFixtureModel(root: string, name = "tiny-brats", labels = [1, 2, 4]) {
-  const model = buildUnet3d({
+  const model = buildUnet({
+    dims: 3,
     inputChannels: 4,
     levels: 1,
     filters: 4,

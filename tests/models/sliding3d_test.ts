@@ -260,11 +260,17 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { setupBackend } = await import("../../lib/models/backend.ts");
-    const { buildUnet3d } = await import("../../training/brats/unet3d.ts");
+    const { buildUnet } = await import("../../lib/models/unet.ts");
     const { fastConv3dOnWasm, layersForward } = await import("../../lib/models/sliding3d.ts");
     await setupBackend("wasm");
     fastConv3dOnWasm();
-    const model = buildUnet3d({ inputChannels: 4, levels: 2, filters: 4, outputChannels: 3 });
+    const model = buildUnet({
+      dims: 3,
+      inputChannels: 4,
+      levels: 2,
+      filters: 4,
+      outputChannels: 3,
+    });
     model.setWeights(
       model.getWeights().map((w, j) => {
         const v = Float32Array.from({ length: w.size }, (_, i) => Math.sin(i * 0.37 + j) * 0.3);

@@ -1,5 +1,5 @@
 """Dumps the trained brats-demo checkpoint for training/brats/export_tfjs.ts: BatchNorm folded into
-the convs, weights in tfjs layout named as training/brats/unet3d.ts names its layers, and PyTorch's
+the convs, weights in tfjs layout named as lib/models/unet.ts (dims 3) names its layers, and PyTorch's
 output on a synthetic replay input (channels-last, as tfjs takes it) with the folded weights.
 
   /usr/bin/python3 training/brats/dump_weights.py training/runs/brats/last.pt training/runs/brats/dump.json

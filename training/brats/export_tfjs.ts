@@ -1,7 +1,7 @@
 /**
  * Exports the brats-demo 3D U-Net trained in PyTorch as a standard tfjs LayersModel: reads the dump
  * of training/brats/dump_weights.py (BatchNorm-folded weights in tfjs layout, PyTorch's output on
- * a synthetic replay input), builds the same net with training/brats/unet3d.ts (any input size),
+ * a synthetic replay input), builds the same net with lib/models/unet.ts (dims 3, any input size),
  * sets the weights, checks that tfjs reproduces PyTorch on the cpu and wasm backends, writes
  * model.json + weights.bin (float32) and card.json (from training/brats/card.json, with the replay
  * pair recomputed from the written artifact). Held-out metrics are added by
@@ -15,7 +15,7 @@ import { setupBackend } from "../../lib/models/backend.ts";
 import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.ts";
 import { fileHandler } from "../../lib/models/io.ts";
 import { fastConv3dOnWasm } from "../../lib/models/sliding3d.ts";
-import { buildUnet3d } from "./unet3d.ts";
+import { buildUnet } from "../../lib/models/unet.ts";
 import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_export.ts";
 
 interface Dump {
@@ -41,7 +41,7 @@ if (import.meta.main) {
   const want = decodeFloat32(dump.replay.torch.data);
   const report: Record<string, number> = { bn_fold_vs_torch_bn: dump.replay.fold_max_abs_diff };
   await setupBackend("cpu");
-  const model = buildUnet3d({ ...dump.architecture, name: "brats_demo" });
+  const model = buildUnet({ ...dump.architecture, dims: 3, name: "brats_demo" });
   setWeights(model, dump.weights);
   report.tfjs_cpu_vs_torch = maxAbsDiff(predict(model, dump.replay.input), want);
   await setupBackend("wasm");

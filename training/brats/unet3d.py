@@ -1,4 +1,4 @@
-"""The demo 3D U-Net in PyTorch, layer for layer the twin of training/brats/unet3d.ts (tfjs).
+"""The demo 3D U-Net in PyTorch, layer for layer the twin of lib/models/unet.ts with dims 3 (tfjs).
 
 Channels-first here (PyTorch), channels-last in tfjs; spatial order (z, y, x) on both sides. Per
 level two 3x3x3 convs (+ BatchNorm while training) + ReLU, then 2x2x2 max-pool; a bottom pair at
