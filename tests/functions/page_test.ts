@@ -191,46 +191,11 @@ async function cxrFixture(root: string): Promise<void> {
  * fixture), and the real BraTS case's five files, every 6th voxel in x and y, written beside it.
  */
 async function volumeFixture(root: string): Promise<string[]> {
-  const tf = await import("@tensorflow/tfjs-core");
   const { setupBackend } = await import("../../lib/models/backend.ts");
-  const { fileHandler } = await import("../../lib/models/io.ts");
   const { readNifti, writeNifti } = await import("../../lib/nifti/mod.ts");
-  const { buildUnet } = await import("../../lib/models/unet.ts");
+  const { installTinyBrats } = await import("../models/_fixtures.ts");
   await setupBackend("wasm");
-  const model = buildUnet({
-    dims: 3,
-    inputChannels: 4,
-    levels: 1,
-    filters: 4,
-    outputChannels: 3,
-    inputSize: [8, 16, 16],
-  });
-  model.setWeights(
-    model.getWeights().map((w: { size: number; shape: number[] }, j: number) =>
-      tf.tensor(
-        Float32Array.from({ length: w.size }, (_, i) => Math.sin(i * 0.91 + j * 1.7) * 0.4),
-        w.shape,
-      )
-    ),
-  );
-  await Deno.mkdir(`${root}/tiny-brats`, { recursive: true });
-  await model.save(fileHandler(`${root}/tiny-brats`));
-  model.dispose();
-  await Deno.writeTextFile(
-    `${root}/tiny-brats/card.json`,
-    JSON.stringify({
-      name: "tiny-brats",
-      version: "0.0.1",
-      task: "segmentation",
-      format: "layers",
-      not_for: "anything: a test fixture with fixed arbitrary weights",
-      inputs: [{ name: "volume", shape: [null, 8, 16, 16, 4], layout: "NDHWC" }],
-      preprocess: { preset: "brats", params: { dropDepth: 155, dropHead: 5, dropTail: 15 } },
-      output: { activation: "sigmoid", classes: ["NCR", "ED", "ET"] },
-      label_values: [1, 2, 4],
-      threshold: 0.5,
-    }),
-  );
+  await installTinyBrats(root);
   const files = [];
   for (const m of ["flair", "t1", "t1ce", "t2", "seg"]) {
     const v = await readNifti(await Deno.readFile(`${BRATS_CASE}${m}.nii.gz`));

@@ -3,7 +3,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createApp } from "../../lib/http/mod.ts";
 import { JobQueue } from "../../lib/jobs/mod.ts";
 import { setupBackend } from "../../lib/models/backend.ts";
-import { fileHandler } from "../../lib/models/io.ts";
 import { unloadModels } from "../../lib/models/load.ts";
 import { readNifti, withAffine, writeNifti } from "../../lib/nifti/mod.ts";
 import type { Volume } from "../../lib/nifti/volume.ts";
@@ -13,7 +12,7 @@ import {
   type VolumeOptions,
   type VolumeResult,
 } from "../../functions/volume.ts";
-import { buildUnet } from "../../lib/models/unet.ts";
+import { installTinyBrats } from "../models/_fixtures.ts";
 import { dataFile } from "../_data.ts";
 
 await setupBackend("wasm");
@@ -21,46 +20,6 @@ await setupBackend("wasm");
 const CASE = "brats/BraTS2021_00006/BraTS2021_00006_";
 const hasCase = dataFile(`${CASE}flair.nii.gz`) !== undefined;
 const STEP = 6; // 240 x 240 x 155 -> 40 x 40 x 155: the seed's slice dropping still applies
-
-/** A tiny fully convolutional 3D U-Net with fixed weights, installed as `tiny-brats` in a temp root. */
-async function installFixtureModel(root: string, name = "tiny-brats", labels = [1, 2, 4]) {
-  const model = buildUnet({
-    dims: 3,
-    inputChannels: 4,
-    levels: 1,
-    filters: 4,
-    outputChannels: 3,
-    inputSize: [8, 16, 16],
-  });
-  model.setWeights(
-    model.getWeights().map((w, j) =>
-      tf.tidy(() => {
-        const v = Float32Array.from(
-          { length: w.size },
-          (_, i) => Math.sin(i * 0.91 + j * 1.7) * 0.4,
-        );
-        return tf.tensor(v, w.shape);
-      })
-    ),
-  );
-  const dir = `${root}/${name}`;
-  await Deno.mkdir(dir, { recursive: true });
-  await model.save(fileHandler(dir));
-  model.dispose();
-  const card = {
-    name,
-    version: "0.0.1",
-    task: "segmentation",
-    format: "layers",
-    not_for: "anything: a test fixture with fixed arbitrary weights",
-    inputs: [{ name: "volume", shape: [null, 8, 16, 16, 4], layout: "NDHWC" }],
-    preprocess: { preset: "brats", params: { dropDepth: 155, dropHead: 5, dropTail: 15 } },
-    output: { activation: "sigmoid", classes: ["NCR", "ED", "ET"] },
-    label_values: labels,
-    threshold: 0.5,
-  };
-  await Deno.writeTextFile(`${dir}/card.json`, JSON.stringify(card));
-}
 
 /** A modality of the real case, every STEP-th voxel in x and y, as .nii.gz bytes and volume. */
 async function downsampled(what: string): Promise<{ bytes: Uint8Array; volume: Volume }> {
@@ -105,7 +64,7 @@ function parseSse(text: string): SseEvent[] {
 
 async function setup(options: Partial<VolumeOptions> = {}) {
   const root = await Deno.makeTempDir({ dir: "/tmp", prefix: "volume_test_" });
-  await installFixtureModel(root);
+  await installTinyBrats(root);
   const app = createApp().route("/", createVolumeRoutes({ modelsRoot: root, ...options }));
   return { root, app };
 }
@@ -391,7 +350,7 @@ Deno.test({
     // a card that promises 2 labels for a 3-output model: the job fails, saying so
     const { root, app } = await setup();
     try {
-      await installFixtureModel(root, "broken", [1, 2]);
+      await installTinyBrats(root, "broken", [1, 2]);
       const post = await app.request("/segment/volume?model=broken", {
         method: "POST",
         body: form(files([...BRATS_MODALITIES])),

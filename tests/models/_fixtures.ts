@@ -270,3 +270,43 @@ export function greyImage(width: number, height: number, f: (x: number, y: numbe
 export function sigmoidOf(v: number): number {
   return Math.fround(1 / (1 + Math.exp(-(Math.fround(v / 255) - 0.5))));
 }
+
+/** A tiny fully convolutional 3D U-Net with fixed weights, installed as `tiny-brats` in a temp root. */
+export async function installTinyBrats(root: string, name = "tiny-brats", labels = [1, 2, 4]) {
+  const model = buildUnet({
+    dims: 3,
+    inputChannels: 4,
+    levels: 1,
+    filters: 4,
+    outputChannels: 3,
+    inputSize: [8, 16, 16],
+  });
+  model.setWeights(
+    model.getWeights().map((w, j) =>
+      tf.tidy(() => {
+        const v = Float32Array.from(
+          { length: w.size },
+          (_, i) => Math.sin(i * 0.91 + j * 1.7) * 0.4,
+        );
+        return tf.tensor(v, w.shape);
+      })
+    ),
+  );
+  const dir = `${root}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await model.save(fileHandler(dir));
+  model.dispose();
+  const card = {
+    name,
+    version: "0.0.1",
+    task: "segmentation",
+    format: "layers",
+    not_for: "anything: a test fixture with fixed arbitrary weights",
+    inputs: [{ name: "volume", shape: [null, 8, 16, 16, 4], layout: "NDHWC" }],
+    preprocess: { preset: "brats", params: { dropDepth: 155, dropHead: 5, dropTail: 15 } },
+    output: { activation: "sigmoid", classes: ["NCR", "ED", "ET"] },
+    label_values: labels,
+    threshold: 0.5,
+  };
+  await Deno.writeTextFile(`${dir}/card.json`, JSON.stringify(card));
+}
