@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { app } from "../functions/cxr.ts";
 import { decodeDicom } from "../lib/dicom/pixels.ts";
 import { cxrPreprocess } from "../lib/pipelines/cxr.ts";
+import { startPython } from "./_python.ts";
 
 const DIR = new URL("../../shared/data/rsna-pneumonia/", import.meta.url).pathname;
 const ROUNDS = 5, RUNS = 3;
@@ -35,29 +36,10 @@ const cold = performance.now() - t0;
 if (first.status !== 200) throw new Error(`cold request: ${first.status} ${await first.text()}`);
 const coldTimings = (await first.json()).timings_ms;
 
-const child = new Deno.Command("/usr/bin/python3", {
-  args: [new URL("cxr_reference.py", import.meta.url).pathname, DIR],
-  stdin: "piped",
-  stdout: "piped",
-}).spawn();
-const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-const writer = child.stdin.getWriter();
-let pending = "";
-async function readLine(): Promise<string> {
-  while (!pending.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("the OpenCV side stopped");
-    pending += value;
-  }
-  const at = pending.indexOf("\n"), line = pending.slice(0, at);
-  pending = pending.slice(at + 1);
-  return line;
-}
-async function python<T = number[]>(cmd: string): Promise<T> {
-  await writer.write(new TextEncoder().encode(cmd + "\n"));
-  return JSON.parse(await readLine());
-}
-const ref = JSON.parse(await readLine());
+const py = await startPython([new URL("cxr_reference.py", import.meta.url).pathname, DIR]);
+const python = <T = number[]>(cmd: string) => py.ask<T>(cmd);
+// deno-lint-ignore no-explicit-any
+const ref = py.first as any;
 
 async function sha256(a: Float32Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(a.buffer).slice()));
@@ -113,8 +95,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const leaked = tf.memory().numTensors - before;
-await writer.close();
-await child.status;
+await py.close();
 
 const out = [
   `OpenCV ${ref.opencv} (${ref.threads} threads, and 1), pydicom ${ref.pydicom} vs Deno ${Deno.version.deno}, tfjs wasm; ` +

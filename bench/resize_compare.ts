@@ -7,6 +7,7 @@
  * Prints markdown. Run: deno run -A bench/resize_compare.ts
  */
 import { type Interpolation, resize } from "../lib/image/resize.ts";
+import { startPython } from "./_python.ts";
 
 const ROUNDS = 10, BATCH = 20;
 const N = 1024;
@@ -64,29 +65,11 @@ async function sha256(a: ArrayBufferView): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const child = new Deno.Command("/usr/bin/python3", {
-  args: ["-c", PY, JSON.stringify(cases)],
-  stdin: "piped",
-  stdout: "piped",
-}).spawn();
-const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-const writer = child.stdin.getWriter();
-let pending = "";
-async function readLine(): Promise<string> {
-  while (!pending.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("the OpenCV side stopped");
-    pending += value;
-  }
-  const at = pending.indexOf("\n"), line = pending.slice(0, at);
-  pending = pending.slice(at + 1);
-  return line;
-}
-async function opencv(i: number, runs: number, threads: number): Promise<number[]> {
-  await writer.write(new TextEncoder().encode(`${i} ${runs} ${threads}\n`));
-  return JSON.parse(await readLine());
-}
-const ref = JSON.parse(await readLine());
+const py = await startPython(["-c", PY, JSON.stringify(cases)]);
+const opencv = (i: number, runs: number, threads: number) =>
+  py.ask<number[]>(`${i} ${runs} ${threads}`);
+// deno-lint-ignore no-explicit-any
+const ref = py.first as any;
 
 const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
 const min = (t: number[]) => Math.min(...t);
@@ -122,7 +105,6 @@ for (const [i, c] of cases.entries()) {
     }x, ${(min(ours) / min(cv1)).toFixed(1)}x | ${same ? "yes" : "NO"} |`,
   );
 }
-await writer.close();
-await child.status;
+await py.close();
 
 console.log(rows.join("\n"));
