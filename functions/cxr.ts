@@ -22,9 +22,11 @@ import {
 } from "../lib/http/mod.ts";
 import { checkBudget } from "../lib/http/limits.ts";
 import {
+  BINARY,
   bytesBody,
   enumQuery,
   formatQuery,
+  JSON_OBJECT,
   openApiRoutes,
   problems,
   route,
@@ -307,8 +309,8 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
           "field), assumed (what was missing and what was used instead), preprocess, heatmap, " +
           "timings_ms; or (format=png) the Grad-CAM overlay",
         content: {
-          "application/json": { schema: { type: "object" } as const },
-          "image/png": { schema: { type: "string", format: "binary" } as const },
+          "application/json": JSON_OBJECT,
+          "image/png": BINARY,
         },
       },
       ...problems(404, 415, 422, 503),

@@ -21,10 +21,12 @@ import {
   timedAsync,
 } from "../lib/http/mod.ts";
 import {
+  BINARY,
   bytesBody,
   enumQuery,
   formatQuery,
   intQuery,
+  JSON_OBJECT,
   numberQuery,
   openApiRoutes,
   problems,
@@ -104,7 +106,7 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       responses: {
         200: {
           description: "metadata: modality, rows, columns, spacing, age in years, view, ...",
-          content: { "application/json": { schema: { type: "object" } as const } },
+          content: { "application/json": JSON_OBJECT },
         },
         ...problems(415, 422),
       },
@@ -154,9 +156,9 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           description:
             "PNG (8-bit grey or RGB), JSON {width, height, channels, frame, frames, applied}, or raw values with X-Image-* headers",
           content: {
-            "image/png": { schema: { type: "string", format: "binary" } as const },
-            "application/json": { schema: { type: "object" } as const },
-            "application/octet-stream": { schema: { type: "string", format: "binary" } as const },
+            "image/png": BINARY,
+            "application/json": JSON_OBJECT,
+            "application/octet-stream": BINARY,
           },
         },
         ...problems(415, 422),

@@ -18,9 +18,11 @@ import {
   timedAsync,
 } from "../lib/http/mod.ts";
 import {
+  BINARY,
   bytesBody,
   enumQuery,
   formatQuery,
+  JSON_OBJECT,
   numberQuery,
   openApiRoutes,
   problems,
@@ -92,7 +94,6 @@ function params(c: Context<AppEnv>): Partial<MammoParams> {
 const paramQuery = Object.fromEntries(
   Object.entries(MAMMO_DEFAULTS).map(([k, v]) => [k, numberQuery(k, `default ${v}`, v)]),
 );
-const PNG_ANSWER = { schema: { type: "string", format: "binary" } as const };
 
 /** The mammo routes, to mount on an app made by createApp. */
 export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
@@ -118,8 +119,8 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           description:
             "square PNG (X-Mammo-Lr-Flip, X-Mammo-Square headers), the stage strip, or JSON: lr_flip, crop, square, breast_bbox, params, timings_ms",
           content: {
-            "image/png": PNG_ANSWER,
-            "application/json": { schema: { type: "object" } as const },
+            "image/png": BINARY,
+            "application/json": JSON_OBJECT,
           },
         },
         ...problems(415, 422),
@@ -199,7 +200,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         },
       },
       responses: {
-        200: { description: "the square 8-bit mask PNG", content: { "image/png": PNG_ANSWER } },
+        200: { description: "the square 8-bit mask PNG", content: { "image/png": BINARY } },
         ...problems(415, 422),
       },
     }),

@@ -21,10 +21,12 @@ import {
   timedAsync,
 } from "../lib/http/mod.ts";
 import {
+  BINARY,
   bytesBody,
   enumQuery,
   formatQuery,
   intQuery,
+  JSON_OBJECT,
   jsonBody,
   openApiRoutes,
   problems,
@@ -125,9 +127,9 @@ const maskAnswer = {
     description:
       "the mask: PNG (8-bit 0/255, or 1-bit with bits=1), JSON summary {width, height, area, bbox, runs}, or raw bytes",
     content: {
-      "image/png": { schema: { type: "string", format: "binary" } as const },
-      "application/json": { schema: { type: "object" } as const },
-      "application/octet-stream": { schema: { type: "string", format: "binary" } as const },
+      "image/png": BINARY,
+      "application/json": JSON_OBJECT,
+      "application/octet-stream": BINARY,
     },
   },
   ...problems(422),
@@ -204,7 +206,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       responses: {
         200: {
           description: "{rle, dialect, order, width, height, area}",
-          content: { "application/json": { schema: { type: "object" } as const } },
+          content: { "application/json": JSON_OBJECT },
         },
         ...problems(415, 422),
       },

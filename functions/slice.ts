@@ -23,10 +23,12 @@ import {
 } from "../lib/http/mod.ts";
 import { checkBudget } from "../lib/http/limits.ts";
 import {
+  BINARY,
   bytesBody,
   enumQuery,
   formatQuery,
   intQuery,
+  JSON_OBJECT,
   numberQuery as numberQueryDoc,
   openApiRoutes,
   problems,
@@ -429,7 +431,7 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
       responses: {
         200: {
           description: "{models: [{name, card} | {name, error}]}; replay samples left out",
-          content: { "application/json": { schema: { type: "object" } as const } },
+          content: { "application/json": JSON_OBJECT },
         },
         ...problems(),
       },
@@ -487,8 +489,8 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
             "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
             "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms",
           content: {
-            "image/png": { schema: { type: "string", format: "binary" } as const },
-            "application/json": { schema: { type: "object" } as const },
+            "image/png": BINARY,
+            "application/json": JSON_OBJECT,
             "text/plain": { schema: { type: "string" } as const },
           },
         },

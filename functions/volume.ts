@@ -32,8 +32,10 @@ import {
 } from "../lib/http/mod.ts";
 import { statusFor } from "../lib/http/problem.ts";
 import {
+  BINARY,
   enumQuery,
   formatQuery,
+  JSON_OBJECT,
   numberQuery,
   openApiRoutes,
   problems,
@@ -472,13 +474,13 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         responses: {
           202: {
             description: "the job: {id, state, links: {self, events, result}}; Location header",
-            content: { "application/json": { schema: { type: "object" } as const } },
+            content: { "application/json": JSON_OBJECT },
           },
           200: {
             description: "with wait=1: the label volume (.nii.gz) or, format=json, the numbers",
             content: {
-              "application/gzip": { schema: { type: "string", format: "binary" } as const },
-              "application/json": { schema: { type: "object" } as const },
+              "application/gzip": BINARY,
+              "application/json": JSON_OBJECT,
             },
           },
           ...problems(404, 415, 422, 503),
@@ -536,7 +538,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
               "result (the JSON numbers) or error (why it failed); JSON: the job's state",
             content: {
               "text/event-stream": { schema: { type: "string" } as const },
-              "application/json": { schema: { type: "object" } as const },
+              "application/json": JSON_OBJECT,
             },
           },
           ...problems(404),
@@ -595,13 +597,13 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
               "labels 0, 1, 2, 4 as NIfTI-1 .nii.gz in the input's geometry, or JSON: backend, " +
               "labels {voxels, ml}, dice (when seg was sent), parameters, timings",
             content: {
-              "application/gzip": { schema: { type: "string", format: "binary" } as const },
-              "application/json": { schema: { type: "object" } as const },
+              "application/gzip": BINARY,
+              "application/json": JSON_OBJECT,
             },
           },
           202: {
             description: "not finished yet: the job's state (Retry-After)",
-            content: { "application/json": { schema: { type: "object" } as const } },
+            content: { "application/json": JSON_OBJECT },
           },
           ...problems(404, 415, 422, 503),
         },
@@ -625,7 +627,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         responses: {
           200: {
             description: "{deleted: true}, or false while the job runs",
-            content: { "application/json": { schema: { type: "object" } as const } },
+            content: { "application/json": JSON_OBJECT },
           },
           ...problems(404),
         },

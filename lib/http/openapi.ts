@@ -67,13 +67,19 @@ export function problems(
   );
 }
 
+/** Content of bytes (a PNG, a NIfTI, raw pixels), for request bodies and answers. */
+export const BINARY = { schema: { type: "string", format: "binary" } as const };
+
+/** Content of a JSON object, documented by the route's description. */
+export const JSON_OBJECT = { schema: { type: "object" } as const };
+
 /** A request body of raw bytes of the given media types (documented, read by the handler). */
 export function bytesBody(types: string[], description: string) {
   return {
     description,
     required: true,
     content: Object.fromEntries(
-      types.map((t) => [t, { schema: { type: "string", format: "binary" } as const }]),
+      types.map((t) => [t, BINARY]),
     ),
   };
 }
