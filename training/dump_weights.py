@@ -27,25 +27,9 @@ def tensor(a):
     return {"shape": list(a.shape), "data": b64(a)}
 
 
-def folded_model(src, levels, filters, f16):
+def folded_model(src, f16):
     """A bias-on, BatchNorm-free UNet holding src's folded weights (optionally rounded to float16)."""
-    m = UNet(1, levels, filters, bn=False).eval()
-    rnd = (lambda t: t.half().float()) if f16 else (lambda t: t)
-    convs_src = [c for a, b in src.enc for c in (a, b)] + list(src.bottom) + \
-        [c for a, b in src.dec for c in (a, b)]
-    convs_dst = [c for a, b in m.enc for c in (a, b)] + list(m.bottom) + \
-        [c for a, b in m.dec for c in (a, b)]
-    with torch.no_grad():
-        for s, d in zip(convs_src, convs_dst):
-            w, bias = s.folded()
-            d.conv.weight.copy_(rnd(w))
-            d.conv.bias.copy_(rnd(bias))
-        for s, d in zip(src.up, m.up):
-            d.weight.copy_(rnd(s.weight))
-            d.bias.copy_(rnd(s.bias))
-        m.head.weight.copy_(rnd(src.head.weight))
-        m.head.bias.copy_(rnd(src.head.bias))
-    return m
+    return src.folded_twin((lambda t: t.half().float()) if f16 else (lambda t: t))
 
 
 def main(ckpt_path, out_path):
@@ -66,7 +50,7 @@ def main(ckpt_path, out_path):
             ref = model(t)[0, 0].numpy()
             outs = {"bn": ref}
             for tag, f16 in (("f32", False), ("f16", True)):
-                outs[tag] = folded_model(model, args["levels"], args["filters"], f16)(t)[0, 0].numpy()
+                outs[tag] = folded_model(model, f16)(t)[0, 0].numpy()
             samples[name] = {
                 "input": tensor(inp[None, :, :, None]),
                 **{f"torch_{k}": tensor(v[None, :, :, None]) for k, v in outs.items() if k != "bn"},
@@ -75,7 +59,7 @@ def main(ckpt_path, out_path):
             print(name, "BN fold max abs diff", samples[name]["fold_max_abs_diff"],
                   "f16 vs f32 weights", float(np.abs(outs["f16"] - outs["f32"]).max()))
     # The threshold: best F1 of the float16-weight net on the held-out training images.
-    f16 = folded_model(model, args["levels"], args["filters"], True)
+    f16 = folded_model(model, True)
     val = [drive.load("training", int(n)) for n in args["val"].split(",")]
     probs = [predict(f16, drive.preprocess(v[0]), stride) for v in val]
     auc, f1, thr = scores(probs, [v[1] for v in val], [v[2] for v in val])

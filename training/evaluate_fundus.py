@@ -47,7 +47,7 @@ def main(ckpt_path, t):
     xs = [drive.preprocess(v[0]) for v in test]
     out = {}
     for tag, model in (("torch_f32_bn", net),
-                       ("torch_f16_folded", folded_model(net, a["levels"], a["filters"], True))):
+                       ("torch_f16_folded", folded_model(net, True))):
         t0 = time.process_time()
         probs = [predict(model, x, stride) for x in xs]
         cpu = (time.process_time() - t0) / len(xs)

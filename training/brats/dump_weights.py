@@ -24,26 +24,6 @@ def tensor(a):
     return {"shape": list(a.shape), "data": b64(a)}
 
 
-def folded_model(src, args):
-    """A bias-on, BatchNorm-free UNet3D holding src's folded weights."""
-    m = UNet3D(4, args["levels"], args["filters"], 3, bn=False).eval()
-    convs_src = [c for a, b in src.enc for c in (a, b)] + list(src.bottom) + \
-        [c for a, b in src.dec for c in (a, b)]
-    convs_dst = [c for a, b in m.enc for c in (a, b)] + list(m.bottom) + \
-        [c for a, b in m.dec for c in (a, b)]
-    with torch.no_grad():
-        for s, d in zip(convs_src, convs_dst):
-            w, bias = s.folded()
-            d.conv.weight.copy_(w)
-            d.conv.bias.copy_(bias)
-        for s, d in zip(src.up, m.up):
-            d.weight.copy_(s.weight)
-            d.bias.copy_(s.bias)
-        m.head.weight.copy_(src.head.weight)
-        m.head.bias.copy_(src.head.bias)
-    return m
-
-
 def replay_input(shape=(1, 4, 16, 16, 4)):
     """Deterministic z-score-like values, channels-last (no patient data in the card)."""
     n = int(np.prod(shape))
@@ -57,7 +37,7 @@ def main(ckpt_path, out_path):
     model = UNet3D(4, args["levels"], args["filters"], 3)
     model.load_state_dict(ck["state"])
     model.eval()
-    folded = folded_model(model, args)
+    folded = model.folded_twin()
     x = replay_input()
     xt = torch.from_numpy(x).permute(0, 4, 1, 2, 3).contiguous()
     with torch.no_grad():
