@@ -57,7 +57,7 @@ import {
 import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
-import { findModel, listModels } from "../lib/models/registry.ts";
+import { listModels } from "../lib/models/registry.ts";
 
 /** Stage timings for both Server-Timing and the JSON answer. */
 class Stages {
@@ -242,9 +242,9 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const stages = new Stages(c);
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
 
-  requireSliceModel(name, (await findModel(name)).card);
   const loaded = await stages.run("model", () => loadModel(name));
   const { card } = loaded;
+  requireSliceModel(name, card);
   const inputs = await readInputs(c);
   const decoded = await stages.run("decode", () => decodeImageBytes(inputs.image, maxPixels));
   const { image, meta } = decoded;
