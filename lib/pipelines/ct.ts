@@ -7,6 +7,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
+import type { PresetTensor } from "../models/presets.ts";
 
 /** The preset's parameters (card.preprocess.params), with the seed's values. */
 export interface CtLiverParams {
@@ -68,7 +69,7 @@ export function ctLiver(
   input: Image,
   _meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
-): { tensor: Float32Array; width: number; height: number; channels: number } {
+): PresetTensor {
   if (input.channels !== 1) {
     throw new InvalidInputError("ct-liver takes a grey CT slice; the image has 3 channels");
   }

@@ -16,6 +16,7 @@ import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
 import { resize } from "../image/resize.ts";
 import { parseAge } from "../dicom/parse.ts";
+import type { PresetTensor } from "../models/presets.ts";
 
 /** Image parameters, with the published defaults (SPEC.md "cxr"). */
 export interface CxrParams {
@@ -483,7 +484,7 @@ export function cxrPneumonia(
   input: Image,
   meta: { spacing?: [number, number]; [key: string]: unknown },
   params: Record<string, unknown>,
-): { tensor: Float32Array; width: number; height: number; channels: number } {
+): PresetTensor {
   const r = cxrPreprocess(input, meta.spacing ?? null, params as Partial<CxrParams>);
   return { tensor: r.tensor, width: r.size, height: r.size, channels: 1 };
 }

@@ -6,6 +6,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import type { Image } from "../image/image.ts";
+import type { PresetTensor } from "../models/presets.ts";
 
 /**
  * The preset: grey samples / `params.divide_by` (default 1, as the seed).
@@ -15,7 +16,7 @@ export function cxrPneumothorax(
   input: Image,
   _meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
-): { tensor: Float32Array; width: number; height: number; channels: number } {
+): PresetTensor {
   if (input.channels !== 1) {
     throw new InvalidInputError(
       "cxr-pneumothorax takes a grey radiograph; the image has 3 channels",

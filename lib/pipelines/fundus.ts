@@ -8,6 +8,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
+import type { PresetTensor } from "../models/presets.ts";
 
 /** The preset's parameters (card.preprocess.params). */
 export interface FundusParams {
@@ -21,14 +22,6 @@ export interface FundusParams {
 
 /** The parameters the shipped model was trained with. */
 export const FUNDUS_DEFAULTS: FundusParams = { channel: "green", clipLimit: 2.0, tiles: 8 };
-
-/** A preprocessed image: one float32 channel, HWC. */
-export interface PresetTensor {
-  tensor: Float32Array;
-  width: number;
-  height: number;
-  channels: number;
-}
 
 function readParams(params: Record<string, unknown>): FundusParams {
   const p = { ...FUNDUS_DEFAULTS, ...params } as FundusParams;
