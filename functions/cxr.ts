@@ -36,7 +36,7 @@ import {
 import type { Image } from "../lib/image/image.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
 import { decodeImageBytes, DEFAULT_MAX_PIXELS, sniffFormat } from "../lib/models/input.ts";
-import { loadModel } from "../lib/models/load.ts";
+import { holdModels, loadModel } from "../lib/models/load.ts";
 import { AGE_EDGES, cxrClassify, type CxrMetaInput, FEATURE_NAMES } from "../lib/pipelines/cxr.ts";
 
 /** The model this function runs. */
@@ -278,6 +278,8 @@ routes.use(
     queue: envInt("MEDIMG_CXR_QUEUE", 8),
     retryAfter: 2,
   }),
+  // The loaded models stay alive until the answer is made (see holdModels: heap trimming).
+  (_, next) => holdModels(next),
 );
 
 /** The cxr routes, to mount on an app made by createApp. */

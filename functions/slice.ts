@@ -55,7 +55,7 @@ import {
   toMask,
 } from "../lib/models/infer.ts";
 import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
-import { loadModel } from "../lib/models/load.ts";
+import { holdModels, loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
 import { listModels } from "../lib/models/registry.ts";
 
@@ -419,6 +419,8 @@ routes.use(
     queue: envInt("MEDIMG_SLICE_QUEUE", 8),
     retryAfter: 2,
   }),
+  // The loaded models stay alive until the answer is made (see holdModels: heap trimming).
+  (_, next) => holdModels(next),
 );
 
 /** The slice routes, to mount on an app made by createApp. */

@@ -46,7 +46,7 @@ import {
 import { type Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { setupBackend } from "../lib/models/backend.ts";
-import { loadModel } from "../lib/models/load.ts";
+import { holdModels, loadModel } from "../lib/models/load.ts";
 import { findModel, modelsRoot } from "../lib/models/registry.ts";
 import {
   type Blend,
@@ -508,7 +508,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         }
         const job = queue.submit({
           bytes: input.bytes,
-          run: (ctx) => segment(input, m, p, root(), ctx.progress),
+          run: (ctx) => holdModels(() => segment(input, m, p, root(), ctx.progress)),
           resultBytes: (r) => r.nifti.byteLength,
           meta: { model: m.card.name, shape: [ref.width, ref.height, ref.depth] },
         });

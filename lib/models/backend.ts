@@ -6,6 +6,7 @@
  * read): here that is an error at start, never a slow service.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import process from "node:process";
 import { UnavailableError } from "../errors.ts";
 import { env } from "./_env.ts";
 
@@ -80,7 +81,33 @@ async function register(name: BackendName): Promise<void> {
   }
 }
 
+/**
+ * Emscripten's glue, seeing Node's `process`, adds an uncaughtException and an unhandledRejection
+ * listener per wasm instance; they close over the instance's memory. Kept here so that a restart
+ * (restartWasmBackend) can remove the old instance's and let its heap be collected.
+ */
+const PROCESS_EVENTS = ["uncaughtException", "unhandledRejection"] as const;
+type Listener = (...args: unknown[]) => void;
+let instanceListeners: [string, Listener][] = [];
+const emitter = process as unknown as {
+  listeners(event: string): Listener[];
+  off(event: string, listener: Listener): void;
+};
+
 async function start(name: BackendName): Promise<BackendInfo> {
+  const before = PROCESS_EVENTS.map((e) => new Set(emitter.listeners(e)));
+  try {
+    return await startBackend(name);
+  } finally {
+    PROCESS_EVENTS.forEach((e, i) => {
+      for (const l of emitter.listeners(e)) {
+        if (!before[i].has(l)) instanceListeners.push([e, l]);
+      }
+    });
+  }
+}
+
+async function startBackend(name: BackendName): Promise<BackendInfo> {
   const t0 = performance.now();
   await register(name);
   // tfjs logs the reason of a failed init and answers false; the reason is not ours to print twice.
@@ -166,4 +193,39 @@ export function tensorStats(): { backend: string; numTensors: number; numBytes: 
   if (!started) return null;
   const m = tf.memory();
   return { backend: tf.getBackend(), numTensors: m.numTensors, numBytes: m.numBytes };
+}
+
+/**
+ * Bytes of the wasm backend's heap, or null when wasm is not the running backend. A WebAssembly
+ * memory grows to the largest pass it served and never shrinks.
+ * @example wasmHeapBytes() // 136314880
+ */
+export function wasmHeapBytes(): number | null {
+  if (!started || tf.getBackend() !== "wasm") return null;
+  try {
+    const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+    return b.wasm?.HEAPU8?.length ?? null;
+  } catch {
+    return null; // still starting
+  }
+}
+
+/**
+ * Replaces the wasm backend by a fresh instance, so that the old heap (and its memory) can be
+ * collected. Refused (false) while any tensor is alive: the caller unloads its models first.
+ * @example if (tf.memory().numTensors === 0) await restartWasmBackend();
+ */
+export async function restartWasmBackend(): Promise<boolean> {
+  if (tf.getBackend() !== "wasm" || tf.memory().numTensors > 0) return false;
+  const engine = tf.engine() as unknown as {
+    registryFactory: Record<string, { factory: () => tf.KernelBackend; priority: number }>;
+  };
+  const entry = engine.registryFactory.wasm;
+  tf.removeBackend("wasm");
+  for (const [event, listener] of instanceListeners) emitter.off(event, listener);
+  instanceListeners = [];
+  tf.registerBackend("wasm", entry.factory, entry.priority);
+  started = undefined;
+  await setupBackend("wasm");
+  return true;
 }

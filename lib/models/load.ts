@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { GraphModel } from "@tensorflow/tfjs-converter";
-import { activeBackend, type BackendInfo } from "./backend.ts";
+import { activeBackend, type BackendInfo, restartWasmBackend, wasmHeapBytes } from "./backend.ts";
+import { env } from "./_env.ts";
 import { type ModelCard, ModelCardError } from "./card.ts";
 import { accelerate, useFastConcat } from "./fast.ts";
 import { fastConv3dOnWasm } from "./sliding3d.ts";
@@ -128,6 +129,7 @@ export async function loadModel(
   options: LoadOptions = {},
 ): Promise<LoadedModel & { cached: boolean }> {
   const key = `${options.root ?? modelsRoot()}\0${name}`;
+  if (restarting) await restarting;
   let p = cache.get(key);
   const cached = p !== undefined;
   if (!p) {
@@ -152,4 +154,42 @@ export async function unloadModels(): Promise<void> {
       // A failed load left nothing to dispose.
     }
   }
+}
+
+/** Default MEDIMG_WASM_HEAP_MAX_MB: a fundus photo of DRIVE's size needs about 130 MB. */
+export const DEFAULT_WASM_HEAP_MAX_MB = 256;
+
+let holders = 0;
+let restarting: Promise<void> | undefined;
+
+/**
+ * Runs `fn` (load a model and run it) with the loaded models kept alive; when the last holder is
+ * done and one request grew the wasm heap past MEDIMG_WASM_HEAP_MAX_MB (default 256), the models
+ * are unloaded and the wasm backend restarted, so that the heap's peak is given back instead of
+ * pinned for the process's life (a WebAssembly memory never shrinks). The next request reloads
+ * its model (about 0.1-0.3 s). Every route that runs a model wraps its work in this.
+ * @example const answer = await holdModels(async () => run(await loadModel("fundus-vessels")));
+ */
+export async function holdModels<T>(fn: () => Promise<T>): Promise<T> {
+  if (restarting) await restarting;
+  holders++;
+  try {
+    return await fn();
+  } finally {
+    holders--;
+    if (holders === 0) setTimeout(trimWasmHeap, 0);
+  }
+}
+
+async function trimWasmHeap(): Promise<void> {
+  const max = Number(env("MEDIMG_WASM_HEAP_MAX_MB") ?? DEFAULT_WASM_HEAP_MAX_MB) * 2 ** 20;
+  const bytes = wasmHeapBytes();
+  if (holders > 0 || restarting || bytes === null || !(bytes > max)) return;
+  restarting = (async () => {
+    await unloadModels();
+    if (!(await restartWasmBackend())) {
+      console.warn(`wasm heap at ${Math.round(bytes / 2 ** 20)} MB kept: tensors still alive`);
+    }
+  })().finally(() => (restarting = undefined));
+  await restarting;
 }

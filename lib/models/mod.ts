@@ -30,7 +30,14 @@ export {
   type ImageFormat,
   sniffFormat,
 } from "./input.ts";
-export { type LoadedModel, loadModel, type LoadOptions, unloadModels } from "./load.ts";
+export {
+  DEFAULT_WASM_HEAP_MAX_MB,
+  holdModels,
+  type LoadedModel,
+  loadModel,
+  type LoadOptions,
+  unloadModels,
+} from "./load.ts";
 export {
   findModel,
   HOW_TO_ADD,

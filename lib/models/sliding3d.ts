@@ -481,11 +481,15 @@ export function fastConv3dOnWasm(): boolean {
     return out;
   };
   tf.unregisterKernel("Conv3D", "wasm");
-  tf.registerKernel({ kernelName: "Conv3D", backendName: "wasm", kernelFunc: kernelFunc as never });
-  if (tf.getKernel("Conv3DBackpropInputV2", "wasm")) {
-    tf.unregisterKernel("Conv3DBackpropInputV2", "wasm");
-  }
+  // The original's setupFunc stays: it binds the fallback to each new wasm instance (a backend
+  // restart, see restartWasmBackend, runs it again and lets the old instance go).
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc as never });
+  const backprop = tf.getKernel("Conv3DBackpropInputV2", "wasm");
+  if (backprop) tf.unregisterKernel("Conv3DBackpropInputV2", "wasm");
   tf.registerKernel({
+    // the original's setupFunc too: a replaced kernel whose setup never reruns would keep the old
+    // wasm instance (and its heap) alive across a backend restart
+    ...backprop,
     kernelName: "Conv3DBackpropInputV2",
     backendName: "wasm",
     kernelFunc: conv3dBackpropInput as never,
