@@ -15,6 +15,9 @@ const FILTER = new RegExp(Deno.args[1] ?? ".");
 const PORT = 18_700 + Math.floor(Math.random() * 200);
 const OUT = "/tmp/medimg-fuzz";
 const CONCURRENCY = 4;
+/** Model routes run one inference at a time (a queue behind it): one running, one waiting. */
+const MODEL_CONCURRENCY = 2;
+const MODEL_ROUTES = ["/segment/slice", "/cxr/classify", "/segment/volume"];
 const SLOW_MS = 5000;
 
 // Deterministic pseudo-random numbers (mulberry32), so a run can be repeated.
@@ -218,6 +221,7 @@ const server = new Deno.Command(Deno.execPath(), {
     "--allow-read",
     "--allow-write=/tmp",
     "--v8-flags=--expose-gc",
+    "--allow-ffi",
     "functions/main.ts",
   ],
   cwd: ROOT,
@@ -296,38 +300,45 @@ async function campaign(t: Target, cases: number) {
       counts.max = Math.max(counts.max, ms);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const inFlight = MODEL_ROUTES.includes(t.route) ? MODEL_CONCURRENCY : CONCURRENCY;
+  await Promise.all(Array.from({ length: inFlight }, worker));
   return counts;
 }
 
 const active = TARGETS.filter((t) =>
   FILTER.test(t.route) && t.route in doc!.paths && t.seeds.length > 0
 );
-// Warm-up: every route sees its inputs (codecs load, wasm heaps and V8 grow to their working size)
-// before the memory baseline is taken.
-for (const t of active) await campaign(t, Math.min(200, Math.ceil(CASES / 10)));
+// Warm-up: every route sees a tenth of its case count first (codecs load, V8 compiles the paths
+// the cases take, heaps grow to their working size) before the memory baseline is taken; the
+// process's RSS before any request is printed beside it.
+const coldRss = rss(server.pid);
+console.log(`RSS before any request: ${coldRss.toFixed(0)} MB`);
+const WARM_UP = Math.max(50, Math.ceil(CASES / 10));
+for (const t of active) await campaign(t, WARM_UP);
 await new Promise((r) => setTimeout(r, 2000));
 const warmRss = rss(server.pid);
 const warmHeap = await heap();
 console.log(`RSS after warm-up: ${warmRss.toFixed(0)} MB; ${warmHeap}`);
 
 const rows = [
-  "| route | cases | 2xx | 4xx | 5xx | dead | max ms | over 5 s |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| route | cases | 2xx | 4xx | 5xx | dead | max ms | over 5 s | s |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 let failed = false;
 for (const t of TARGETS) {
   if (!active.includes(t)) {
-    rows.push(`| ${t.route} | not served or no seeds: skipped | | | | | | |`);
+    rows.push(`| ${t.route} | not served or no seeds: skipped | | | | | | | |`);
     continue;
   }
+  const t0 = performance.now();
   const counts = await campaign(t, CASES);
+  const seconds = ((performance.now() - t0) / 1000).toFixed(0);
   console.log(`  RSS after ${t.route}: ${rss(server.pid).toFixed(0)} MB; ${await heap()}`);
   failed ||= counts.server + counts.dead + counts.slow > 0;
   rows.push(
     `| ${t.route} | ${CASES} | ${counts.ok} | ${counts.client} | ${counts.server} | ${counts.dead} | ${
       counts.max.toFixed(0)
-    } | ${counts.slow} |`,
+    } | ${counts.slow} | ${seconds} |`,
   );
   console.log(rows.at(-1));
 }
