@@ -15,8 +15,11 @@ const FILTER = new RegExp(Deno.args[1] ?? ".");
 const PORT = 18_700 + Math.floor(Math.random() * 200);
 const OUT = "/tmp/medimg-fuzz";
 const CONCURRENCY = 4;
-/** Model routes run one inference at a time (a queue behind it): one running, one waiting. */
-const MODEL_CONCURRENCY = 2;
+/**
+ * Model routes run one inference at a time (MEDIMG_*_CONCURRENCY=1, a queue behind it): one in
+ * flight, so that a case's time is its own, not the queue's (bench/load.ts measures queueing).
+ */
+const MODEL_CONCURRENCY = 1;
 const MODEL_ROUTES = ["/segment/slice", "/cxr/classify", "/segment/volume"];
 const SLOW_MS = 5000;
 
