@@ -167,7 +167,7 @@ let restarting: Promise<void> | undefined;
  * done and one request grew the wasm heap past MEDIMG_WASM_HEAP_MAX_MB (default 256), the models
  * are unloaded and the wasm backend restarted, so that the heap's peak is given back instead of
  * pinned for the process's life (a WebAssembly memory never shrinks). The next request reloads
- * its model (about 0.1-0.3 s). Every route that runs a model wraps its work in this.
+ * its model (here: restart 7-24 ms, reload 30-95 ms). Every route that runs a model wraps its work in this.
  * @example const answer = await holdModels(async () => run(await loadModel("fundus-vessels")));
  */
 export async function holdModels<T>(fn: () => Promise<T>): Promise<T> {
