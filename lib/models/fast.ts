@@ -77,6 +77,23 @@ interface WasmBackendLike {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
+/**
+ * Puts `kernelFunc` in place of the wasm backend's kernel `name`, keeping the original's
+ * setupFunc and disposeFunc: a backend restart (restartWasmBackend) reruns them, so module-level
+ * bindings move to the new wasm instance instead of keeping the old one (and its heap) alive.
+ * Returns the original config (undefined where the backend had none).
+ * @example const original = replaceWasmKernel("Concat", myConcat);
+ */
+export function replaceWasmKernel(
+  name: string,
+  kernelFunc: tf.KernelFunc,
+): tf.KernelConfig | undefined {
+  const original = tf.getKernel(name, "wasm");
+  if (original) tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ ...original, kernelName: name, backendName: "wasm", kernelFunc });
+  return original;
+}
+
 let concatRegistered = false;
 
 /**
@@ -88,46 +105,41 @@ export function useFastConcat(): void {
   if (concatRegistered) return;
   const original = tf.getKernel("Concat", "wasm");
   if (!original) return;
-  tf.unregisterKernel("Concat", "wasm");
-  tf.registerKernel({
-    kernelName: "Concat",
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const inputs = args.inputs as unknown as tf.TensorInfo[];
-      const backend = args.backend as unknown as WasmBackendLike;
-      const rank = inputs[0].shape.length;
-      let axis = (args.attrs as { axis: number | number[] }).axis as number;
-      axis = Array.isArray(axis) ? axis[0] : axis;
-      if (axis < 0) axis += rank;
-      const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-      if (
-        inputs.length < 2 || inputs.some((t) => t.dtype !== "float32" || size(t.shape) === 0)
-      ) return original.kernelFunc(args);
-      const outShape = [...inputs[0].shape];
-      outShape[axis] = inputs.reduce((a, t) => a + t.shape[axis], 0);
-      const out = backend.makeOutput(outShape, "float32");
-      // Views after makeOutput: growing the wasm heap detaches earlier ones.
-      const dst = backend.typedArrayFromHeap(out);
-      const outer = size(inputs[0].shape.slice(0, axis));
-      const inner = inputs.map((t) => size(t.shape.slice(axis)));
-      const total = inner.reduce((a, b) => a + b, 0);
-      let offset = 0;
-      inputs.forEach((t, i) => {
-        const src = backend.typedArrayFromHeap(t);
-        const d = inner[i];
-        if (d >= 256) {
-          for (let b = 0; b < outer; b++) {
-            dst.set(src.subarray(b * d, b * d + d), b * total + offset);
-          }
-        } else {
-          for (let b = 0, s = 0; b < outer; b++) {
-            for (let k = 0, o = b * total + offset; k < d; k++) dst[o + k] = src[s++];
-          }
+  replaceWasmKernel("Concat", (args) => {
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const backend = args.backend as unknown as WasmBackendLike;
+    const rank = inputs[0].shape.length;
+    let axis = (args.attrs as { axis: number | number[] }).axis as number;
+    axis = Array.isArray(axis) ? axis[0] : axis;
+    if (axis < 0) axis += rank;
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    if (
+      inputs.length < 2 || inputs.some((t) => t.dtype !== "float32" || size(t.shape) === 0)
+    ) return original.kernelFunc(args);
+    const outShape = [...inputs[0].shape];
+    outShape[axis] = inputs.reduce((a, t) => a + t.shape[axis], 0);
+    const out = backend.makeOutput(outShape, "float32");
+    // Views after makeOutput: growing the wasm heap detaches earlier ones.
+    const dst = backend.typedArrayFromHeap(out);
+    const outer = size(inputs[0].shape.slice(0, axis));
+    const inner = inputs.map((t) => size(t.shape.slice(axis)));
+    const total = inner.reduce((a, b) => a + b, 0);
+    let offset = 0;
+    inputs.forEach((t, i) => {
+      const src = backend.typedArrayFromHeap(t);
+      const d = inner[i];
+      if (d >= 256) {
+        for (let b = 0; b < outer; b++) {
+          dst.set(src.subarray(b * d, b * d + d), b * total + offset);
         }
-        offset += d;
-      });
-      return out;
-    },
+      } else {
+        for (let b = 0, s = 0; b < outer; b++) {
+          for (let k = 0, o = b * total + offset; k < d; k++) dst[o + k] = src[s++];
+        }
+      }
+      offset += d;
+    });
+    return out;
   });
   concatRegistered = true;
 }

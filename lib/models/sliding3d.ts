@@ -19,6 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { InvalidInputError, LimitExceededError } from "../errors.ts";
+import { replaceWasmKernel } from "./fast.ts";
 
 /** A channels-first volume: `data[((c * depth + z) * height + y) * width + x]`. */
 export interface Volume4 {
@@ -480,20 +481,10 @@ export function fastConv3dOnWasm(): boolean {
     }
     return out;
   };
-  tf.unregisterKernel("Conv3D", "wasm");
-  // The original's setupFunc stays: it binds the fallback to each new wasm instance (a backend
-  // restart, see restartWasmBackend, runs it again and lets the old instance go).
-  tf.registerKernel({ ...original, kernelFunc: kernelFunc as never });
-  const backprop = tf.getKernel("Conv3DBackpropInputV2", "wasm");
-  if (backprop) tf.unregisterKernel("Conv3DBackpropInputV2", "wasm");
-  tf.registerKernel({
-    // the original's setupFunc too: a replaced kernel whose setup never reruns would keep the old
-    // wasm instance (and its heap) alive across a backend restart
-    ...backprop,
-    kernelName: "Conv3DBackpropInputV2",
-    backendName: "wasm",
-    kernelFunc: conv3dBackpropInput as never,
-  });
+  // Both keep the originals' setupFunc (see replaceWasmKernel): the Conv3D fallback stays bound
+  // to the current wasm instance across a backend restart.
+  replaceWasmKernel("Conv3D", kernelFunc as never);
+  replaceWasmKernel("Conv3DBackpropInputV2", conv3dBackpropInput as never);
   conv3dPatched = true;
   return true;
 }
