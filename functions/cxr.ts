@@ -12,7 +12,6 @@ import {
   concurrencyLimit,
   createApp,
   envInt,
-  flagParam,
   mediaType,
   negotiate,
   readBytes,
@@ -24,13 +23,15 @@ import { checkBudget } from "../lib/http/limits.ts";
 import {
   BINARY,
   bytesBody,
-  enumQuery,
+  caselessEnum,
+  flagQuery,
   formatQuery,
   JSON_OBJECT,
   openApiRoutes,
   problems,
   route,
   textQuery,
+  validQuery,
   z,
 } from "../lib/http/openapi.ts";
 import type { Image } from "../lib/image/image.ts";
@@ -154,7 +155,8 @@ function base64(bytes: Uint8Array): string {
 
 async function classify(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["json", "png"] as const);
-  const heatmapWanted = flagParam(c.req.query("heatmap"), "heatmap") || format === "png";
+  const q = validQuery(c, cxrQuery);
+  const heatmapWanted = q.heatmap === true || format === "png";
   const timings: Record<string, number> = {};
   const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -178,7 +180,7 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
   const meta: CxrMetaInput = {};
   const sources = {} as Record<Field, { value: string | null; source: Source }>;
   for (const k of FIELDS) {
-    const asked = fields[k] ?? c.req.query(k);
+    const asked = fields[k] ?? q[k];
     const value = asked ?? film.dicom[k] ?? null;
     sources[k] = {
       value,
@@ -269,6 +271,15 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
   );
 }
 
+const cxrQuery = z.object({
+  format: formatQuery(["json", "png"]),
+  heatmap: flagQuery("on: add a Grad-CAM saliency map (PNG) to the answer"),
+  age: textQuery("years, or a DICOM age string (058Y, 006M, 003W, 010D)", "058Y"),
+  sex: caselessEnum("sex", ["M", "F", "O"], "PatientSex (reported; not a model feature)"),
+  view: caselessEnum("view", ["PA", "AP"], "ViewPosition: PA or AP"),
+  spacing: textQuery("pixel spacing in mm: one number, or row,column", "0.168"),
+});
+
 const routes = openApiRoutes();
 // Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
 routes.use(
@@ -289,16 +300,16 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
     path: "/cxr/classify",
     summary: "pneumonia / lung opacity probability of a frontal chest X-ray (not for clinical use)",
     request: {
-      query: z.object({
-        format: formatQuery(["json", "png"]),
-        heatmap: enumQuery(["0", "1"], "1: add a Grad-CAM saliency map (PNG) to the answer"),
-        age: textQuery("years, or a DICOM age string (058Y, 006M, 003W, 010D)", "058Y"),
-        sex: enumQuery(["M", "F", "O"], "PatientSex (reported; not a model feature)"),
-        view: enumQuery(["PA", "AP"], "ViewPosition: PA or AP"),
-        spacing: textQuery("pixel spacing in mm: one number, or row,column", "0.168"),
-      }),
+      query: cxrQuery,
       body: bytesBody(
-        ["application/dicom", "image/png", "image/jpeg", "multipart/form-data", "application/json"],
+        [
+          "application/dicom",
+          "image/png",
+          "image/jpeg",
+          "application/octet-stream",
+          "multipart/form-data",
+          "application/json",
+        ],
         "a DICOM (age, sex, view and spacing read from it), or a PNG/JPEG; metadata fields as query " +
           "parameters, form fields beside `image`, or JSON members beside `image` (base64) override " +
           "the DICOM's",

@@ -11,7 +11,6 @@ import {
   createApp,
   env,
   envInt,
-  intParam,
   negotiate,
   readBytes,
   requireContentType,
@@ -24,6 +23,7 @@ import {
   BINARY,
   bytesBody,
   enumQuery,
+  flagQuery,
   formatQuery,
   intQuery,
   JSON_OBJECT,
@@ -60,23 +60,19 @@ function toByte(data: Image["data"]): Uint8Array {
   return out;
 }
 
-function windowParam(c: Context<AppEnv>): Window | "dataset" | undefined {
-  const center = c.req.query("center"), width = c.req.query("width");
+function windowParam(
+  q: { center?: number; width?: number; window?: "dataset" | "minmax" },
+): Window | "dataset" | undefined {
+  const { center, width } = q;
   if (center !== undefined || width !== undefined) {
-    const w = { center: Number(center), width: Number(width) };
-    if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) {
-      throw new InvalidInputError("center and width must both be numbers", { field: "center" });
+    if (center === undefined || width === undefined) {
+      throw new InvalidInputError("center and width must both be numbers", {
+        field: center === undefined ? "center" : "width",
+      });
     }
-    return w;
+    return { center, width };
   }
-  const mode = c.req.query("window") ?? "dataset";
-  if (mode !== "dataset" && mode !== "minmax") {
-    throw new InvalidInputError(
-      `window must be "dataset" or "minmax", got ${JSON.stringify(mode)}`,
-      { field: "window" },
-    );
-  }
-  return mode === "dataset" ? "dataset" : undefined;
+  return (q.window ?? "dataset") === "dataset" ? "dataset" : undefined;
 }
 
 const dicomBody = bytesBody(DICOM_TYPES, "a DICOM Part 10 file (or a bare dataset)");
@@ -90,14 +86,13 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       summary: "DICOM -> typed metadata (no patient name, id or birth date unless phi=1)",
       request: {
         query: z.object({
-          phi: enumQuery(["0", "1"], "1 adds patient name, id, birth date and accession number"),
-          deidentify: enumQuery(
-            ["0", "1"],
-            "1 applies the PS3.15 Basic Profile to the answer: the SOP Instance UID replaced (keyed by MEDIMG_DEID_KEY), age and sex removed",
+          phi: flagQuery("on: adds patient name, id, birth date and accession number"),
+          deidentify: flagQuery(
+            "on: applies the PS3.15 Basic Profile to the answer: the SOP Instance UID replaced (keyed by MEDIMG_DEID_KEY), age and sex removed",
           ),
           retain: enumQuery(
             ["characteristics"],
-            "with deidentify=1: Retain Patient Characteristics Option (keep age and sex)",
+            "with deidentify on: Retain Patient Characteristics Option (keep age and sex)",
           ),
           format: formatQuery(["json"]),
         }),
@@ -116,15 +111,16 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       const bytes = await readDicom(c);
       const ds = timed(c, "parse", () => parseDataSet(bytes, pixelLimit()));
       const full = readMeta(ds);
-      const withPhi = c.req.query("phi") === "1";
-      if (c.req.query("deidentify") === "1") {
+      const q = c.req.valid("query");
+      const withPhi = q.phi === true;
+      if (q.deidentify === true) {
         if (withPhi) {
           throw new InvalidInputError("phi=1 and deidentify=1 ask for opposite things", {
             field: "phi",
           });
         }
         const safe = await deidentifyMeta(full, {
-          retainPatientCharacteristics: c.req.query("retain") === "characteristics",
+          retainPatientCharacteristics: q.retain === "characteristics",
           uidKey: env("MEDIMG_DEID_KEY") ?? "",
         });
         return c.json({ ...safe, warnings: ds.warnings });
@@ -140,9 +136,9 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       summary: "one frame through the Modality LUT and a window -> PNG (or its values raw)",
       request: {
         query: z.object({
-          frame: intQuery("frame", "frame index, from 0 (default 0)", 0),
+          frame: intQuery("frame", "frame index, from 0 (default 0)", 0, { min: 0 }),
           center: numberQuery("center", "window centre (with width)", 40),
-          width: numberQuery("width", "window width (with center)", 400),
+          width: numberQuery("width", "window width (with center), at least 1", 400, { min: 1 }),
           window: enumQuery(
             ["dataset", "minmax"],
             "without center/width: the dataset's window (default) or min-max scaling",
@@ -167,11 +163,12 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     async (c) => {
       const format = negotiate(c, ["png", "json", "raw"] as const);
       const bytes = await readDicom(c);
-      const frame = intParam(c.req.query("frame"), "frame", 0);
+      const q = c.req.valid("query");
+      const frame = q.frame ?? 0;
       const decoded = await timedAsync(
         c,
         "decode",
-        () => decodeDicom(bytes, { frame, window: windowParam(c), pixelLimit: pixelLimit() }),
+        () => decodeDicom(bytes, { frame, window: windowParam(q), pixelLimit: pixelLimit() }),
       );
       const { image, meta, applied } = decoded;
       if (format === "raw") {

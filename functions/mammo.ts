@@ -11,7 +11,6 @@ import {
   createApp,
   mediaType,
   negotiate,
-  numberParam,
   readBytes,
   sendBytes,
   serve,
@@ -21,11 +20,16 @@ import {
   BINARY,
   bytesBody,
   enumQuery,
+  FLAG_VALUE,
+  FLAG_VALUES,
+  flagQuery,
   formatQuery,
+  intQuery,
   JSON_OBJECT,
   numberQuery,
   openApiRoutes,
   problems,
+  type Range,
   route,
   z,
 } from "../lib/http/openapi.ts";
@@ -80,20 +84,34 @@ function requireImageBody(c: Context<AppEnv>): void {
   }
 }
 
-/** Pipeline parameters from the query, by their names in MammoParams. */
-function params(c: Context<AppEnv>): Partial<MammoParams> {
+/** Pipeline parameters from the validated query, by their names in MammoParams. */
+function params(q: Partial<Record<keyof MammoParams, number>>): Partial<MammoParams> {
   const out: Partial<MammoParams> = {};
   for (const key of Object.keys(MAMMO_DEFAULTS) as (keyof MammoParams)[]) {
-    const n = numberParam(c.req.query(key), key);
-    if (n !== undefined) out[key] = n;
+    if (q[key] !== undefined) out[key] = q[key];
   }
   return out;
 }
 
-/** Every pipeline parameter as a query parameter, with its published default. */
+/** The documented range of each pipeline parameter (lib/pipelines/mammo.ts checks the same). */
+const PARAM_RANGES: Record<keyof MammoParams, Range & { integer?: boolean }> = {
+  cropLeft: { min: 0, max: 0.5, exclusiveMax: true },
+  cropRight: { min: 0, max: 0.5, exclusiveMax: true },
+  cropTop: { min: 0, max: 0.5, exclusiveMax: true },
+  cropBottom: { min: 0, max: 0.5, exclusiveMax: true },
+  threshold: { min: 0, max: 1 },
+  kernel: { min: 1, max: 255, integer: true },
+  clipLimit: { min: 0 },
+  tiles: { min: 1, max: 64, integer: true },
+};
+
+/** Every pipeline parameter as a query parameter, with its published default and range. */
 const paramQuery = Object.fromEntries(
-  Object.entries(MAMMO_DEFAULTS).map(([k, v]) => [k, numberQuery(k, `default ${v}`, v)]),
-);
+  (Object.entries(MAMMO_DEFAULTS) as [keyof MammoParams, number][]).map(([k, v]) => {
+    const { integer, ...range } = PARAM_RANGES[k];
+    return [k, (integer ? intQuery : numberQuery)(k, `default ${v}`, v, range)];
+  }),
+) as Record<keyof MammoParams, ReturnType<typeof numberQuery>>;
 
 /** The mammo routes, to mount on an app made by createApp. */
 export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
@@ -105,12 +123,12 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       request: {
         query: z.object({
           bits: enumQuery(["8", "16"], "bit depth of the PNG answer (default 8)"),
-          steps: enumQuery(["0", "1"], "1: a PNG strip of the six stages side by side"),
+          steps: flagQuery("on: a PNG strip of the six stages side by side"),
           format: formatQuery(["png", "json"]),
           ...paramQuery,
         }),
         body: bytesBody(
-          ["application/dicom", "image/png"],
+          ["image/png", "application/dicom", "application/octet-stream"],
           "the mammogram: DICOM (e.g. 16-bit MG) or grey PNG (8 or 16-bit)",
         ),
       },
@@ -129,19 +147,15 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     async (c) => {
       const format = negotiate(c, ["png", "json"] as const);
       requireImageBody(c);
-      const bits = c.req.query("bits") ?? "8";
-      if (bits !== "8" && bits !== "16") {
-        throw new BadInputError(`bits must be 8 or 16, got ${JSON.stringify(bits)}`, {
-          field: "bits",
-        });
-      }
-      const steps = c.req.query("steps") === "1";
+      const q = c.req.valid("query");
+      const bits = q.bits ?? "8";
+      const steps = q.steps === true;
       const img = await timedAsync(
         c,
         "read",
         async () => await readGrey(await readBytes(c), "the mammogram"),
       );
-      const r = mammoPreprocess(img, params(c), steps);
+      const r = mammoPreprocess(img, params(q), steps);
       for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
       const numbers = {
         lr_flip: r.lrFlip,
@@ -170,7 +184,9 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       summary: "ROI masks of one mammogram -> summed, cropped, flipped, padded like the image",
       request: {
         query: z.object({
-          lr_flip: enumQuery(["true", "false"], "the lr_flip /mammo/preprocess reported"),
+          lr_flip: flagQuery(
+            "the lr_flip /mammo/preprocess reported (required here, or as a form field or JSON member)",
+          ),
           ...paramQuery,
         }),
         body: {
@@ -182,7 +198,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
                 type: "object",
                 properties: {
                   mask: { type: "array", items: { type: "string", format: "binary" } },
-                  lr_flip: { type: "string", enum: ["true", "false"] },
+                  lr_flip: { type: "string", enum: [...FLAG_VALUES] },
                 },
               } as const,
             },
@@ -207,8 +223,9 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     async (c) => {
       negotiate(c, ["png"] as const);
       const type = mediaType(c);
+      const q = c.req.valid("query");
       let masks: Uint8Array[] = [];
-      let flip: string | undefined;
+      let flip: unknown;
       if (type === "multipart/form-data") {
         const form = await c.req.formData().catch((err) => {
           throw new BadInputError(`multipart body could not be read: ${err.message}`);
@@ -237,7 +254,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
             throw new BadInputError(`masks[${i}] is not valid base64`, { field: "masks" });
           }
         });
-        flip = body.lr_flip === undefined ? undefined : String(body.lr_flip);
+        flip = body.lr_flip;
       } else {
         throw new UnsupportedError(
           `Content-Type ${
@@ -245,10 +262,11 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           } is not accepted here; send multipart/form-data or application/json`,
         );
       }
-      flip ??= c.req.query("lr_flip");
-      if (flip !== "true" && flip !== "false") {
+      flip ??= q.lr_flip;
+      const lrFlip = FLAG_VALUE.safeParse(flip);
+      if (!lrFlip.success) {
         throw new BadInputError(
-          `lr_flip must be true or false, got ${JSON.stringify(flip ?? null)}`,
+          `lr_flip must be true or false (or 1 or 0), got ${JSON.stringify(flip ?? null)}`,
           { field: "lr_flip" },
         );
       }
@@ -263,7 +281,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         }
       });
       const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
-      const { mask, square } = maskPreprocess(binary, width, height, flip === "true", params(c));
+      const { mask, square } = maskPreprocess(binary, width, height, lrFlip.data, params(q));
       return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
         "x-mammo-square": String(square),
       });

@@ -115,8 +115,13 @@ async function decodeAnswer(c: Context<AppEnv>, p: Params): Promise<Response> {
 
 const DIALECTS = ["siim", "kaggle", "coco"] as const;
 const size = {
-  width: intQuery("width", "mask width in pixels (COCO: taken from size when absent)", 1024),
-  height: intQuery("height", "mask height in pixels", 1024),
+  width: intQuery(
+    "width",
+    "mask width in pixels (COCO: taken from size when absent)",
+    1024,
+    { min: 1 },
+  ),
+  height: intQuery("height", "mask height in pixels", 1024, { min: 1 }),
 };
 const rleFormat = {
   dialect: enumQuery(DIALECTS, "RLE dialect (default siim)"),
@@ -172,11 +177,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       },
       responses: maskAnswer,
     }),
-    (c) => {
-      const q = c.req.query();
-      const rles = c.req.queries("rle");
-      return decodeAnswer(c, { ...q, rle: rles && rles.length > 1 ? rles : q.rle });
-    },
+    (c) => decodeAnswer(c, c.req.valid("query")),
   )
   .openapi(
     route({
@@ -184,12 +185,17 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       path: "/rle/decode",
       summary: "RLE(s) in a JSON body -> mask",
       request: {
-        query: z.object({ format: formatQuery(["png", "json", "raw"]) }),
+        query: z.object({
+          ...size,
+          ...rleFormat,
+          bits: enumQuery(["1", "8"], "PNG bit depth (default 8)"),
+          format: formatQuery(["png", "json", "raw"]),
+        }),
         body: jsonBody(DecodeBody, "the RLE and the mask size; query parameters fill in"),
       },
       responses: maskAnswer,
     }),
-    async (c) => decodeAnswer(c, { ...c.req.query(), ...(await readJsonObject(c)) }),
+    async (c) => decodeAnswer(c, { ...c.req.valid("query"), ...(await readJsonObject(c)) }),
   )
   .openapi(
     route({
@@ -214,17 +220,10 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     async (c) => {
       negotiate(c, ["json"] as const);
       requireContentType(c, ["image/png"]);
-      const dialect = parseDialect(c.req.query("dialect"));
-      const order = parseOrder(c.req.query("order"));
-      const counts = c.req.query("counts") ?? "string";
-      if (counts !== "string" && counts !== "array") {
-        throw new BadInputError(
-          `counts must be "string" or "array", got ${JSON.stringify(counts)}`,
-          {
-            field: "counts",
-          },
-        );
-      }
+      const q = c.req.valid("query");
+      const dialect = parseDialect(q.dialect);
+      const order = parseOrder(q.order);
+      const counts = q.counts ?? "string";
       const bytes = await readBytes(c);
       const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
       checkSize(img.width, img.height, maxDimension());
@@ -252,7 +251,10 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
             "all: merge rows of one ImageId across the file (default); contiguous: stream, merging adjacent rows",
           ),
         }),
-        body: bytesBody(["text/csv", "application/gzip"], "ImageId,EncodedPixels CSV"),
+        body: bytesBody(
+          ["text/csv", "application/gzip", "text/plain", "application/octet-stream"],
+          "ImageId,EncodedPixels CSV",
+        ),
       },
       responses: {
         200: {
@@ -274,17 +276,11 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           "application/gzip",
         ]);
       }
-      const q = c.req.query();
-      const width = intParam(q.width, "width", 1024);
-      const height = intParam(q.height, "height", 1024);
+      const q = c.req.valid("query");
+      const width = q.width ?? 1024;
+      const height = q.height ?? 1024;
       checkSize(width, height, maxDimension());
-      const grouping = (q.grouping ?? "all") as Grouping;
-      if (grouping !== "all" && grouping !== "contiguous") {
-        throw new BadInputError(
-          `grouping must be "all" or "contiguous", got ${JSON.stringify(grouping)}`,
-          { field: "grouping" },
-        );
-      }
+      const grouping: Grouping = q.grouping ?? "all";
       const raw = c.req.raw.body;
       if (!raw) throw new BadInputError("request body is empty");
       const body = gzip ? raw.pipeThrough(new DecompressionStream("gzip")) : raw;

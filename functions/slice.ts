@@ -12,20 +12,19 @@ import {
   concurrencyLimit,
   createApp,
   envInt,
-  flagParam,
   mediaType,
   negotiate,
   numberParam,
   readBytes,
   sendBytes,
   serve,
-  stringParam,
 } from "../lib/http/mod.ts";
 import { checkBudget } from "../lib/http/limits.ts";
 import {
   BINARY,
   bytesBody,
   enumQuery,
+  flagQuery,
   formatQuery,
   intQuery,
   JSON_OBJECT,
@@ -34,6 +33,7 @@ import {
   problems,
   route,
   textQuery,
+  validQuery,
   z,
 } from "../lib/http/openapi.ts";
 import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
@@ -119,14 +119,6 @@ function presetParams(c: Context<AppEnv>, card: ModelCard): Record<string, unkno
     params.channels ??= imageInput(card).order;
   }
   return params;
-}
-
-function numberQuery(c: Context<AppEnv>, name: string): number | undefined {
-  return numberParam(c.req.query(name), name);
-}
-
-function flag(c: Context<AppEnv>, name: string): boolean {
-  return flagParam(c.req.query(name), name);
 }
 
 /** The foreground probability per pixel: p for one output, 1 - p(class 0) for several. */
@@ -219,26 +211,19 @@ function requireSliceModel(name: string, card: ModelCard): void {
 
 async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["png", "json", "text"] as const);
-  const name = stringParam(c.req.query("model"), "model");
+  const q = validQuery(c, sliceQuery);
+  const name = q.model;
   if (!name) {
     throw new BadInputError(
       "model is required: ?model=<name> of an installed model (GET /models lists them)",
       { field: "model" },
     );
   }
-  const bits = c.req.query("bits") ?? "8";
-  if (bits !== "1" && bits !== "8") {
-    throw new BadInputError(`bits must be 1 or 8, got ${JSON.stringify(bits)}`, { field: "bits" });
-  }
-  const fit = c.req.query("fit") ?? "auto";
-  if (!(FITS as readonly string[]).includes(fit)) {
-    throw new BadInputError(`fit must be one of ${FITS.join(", ")}, got ${JSON.stringify(fit)}`, {
-      field: "fit",
-    });
-  }
-  const probsWanted = flag(c, "probs"), overlayWanted = flag(c, "overlay");
-  const rleQuery = c.req.query("rle");
-  const order = parseOrder(c.req.query("order"));
+  const bits = q.bits ?? "8";
+  const fit = q.fit ?? "auto";
+  const probsWanted = q.probs === true, overlayWanted = q.overlay === true;
+  const rleQuery = q.rle;
+  const order = parseOrder(q.order);
   const stages = new Stages(c);
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
 
@@ -256,8 +241,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
       `preset ${card.preprocess?.preset} changed the image size; segmentation needs it kept`,
     );
   }
-  const batch = numberQuery(c, "batch");
-  const overlap = numberQuery(c, "overlap");
+  const { batch, overlap } = q;
   const { probs, plan, passes } = await stages.run("infer", () =>
     segmentImage(loaded, x, {
       fit: fit as Fit | "auto",
@@ -265,7 +249,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
       ...(batch !== undefined ? { batch } : {}),
       ...(overlap !== undefined ? { overlap } : {}),
     }));
-  const threshold = numberQuery(c, "threshold") ?? card.threshold ?? 0.5;
+  const threshold = q.threshold ?? card.threshold ?? 0.5;
   const mask = await stages.run("threshold", () => toMask(probs, card, threshold));
   const { width, height } = image;
 
@@ -408,7 +392,39 @@ function listedCard(card: ModelCard): Record<string, unknown> {
     : rest;
 }
 
-const IMAGE_TYPES = ["application/dicom", "image/png", "image/jpeg", "image/tiff"];
+/**
+ * The query of /segment/slice, declared once: documented by the route and validated before the
+ * handler reads it. Card preprocess params of the same name are read apart (they vary by model).
+ */
+const sliceQuery = z.object({
+  model: textQuery("name of an installed model (required; GET /models)", "ct-liver"),
+  format: formatQuery(["png", "json", "text"]),
+  bits: enumQuery(["1", "8"], "mask PNG bit depth (default 8: 0/255)"),
+  probs: flagQuery("on: the foreground probability as an 8-bit PNG"),
+  overlay: flagQuery("on: the mask in red over the preprocessed image (RGB PNG)"),
+  rle: enumQuery(
+    ["siim", "kaggle", "coco"],
+    "RLE dialect of the answer (format=text, or in JSON); default the ground truth's",
+  ),
+  order: enumQuery(["column", "row"], "pixel order RLE runs count in (default column)"),
+  threshold: numberQueryDoc(
+    "threshold",
+    "probability threshold in [0, 1] (default the card's)",
+    0.5,
+    { min: 0, max: 1 },
+  ),
+  fit: enumQuery(FITS, "how the image meets the model's input (default auto: the card decides)"),
+  batch: intQuery("batch", "tiles per forward pass (default 4)", 4, { min: 1, max: 64 }),
+  overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32, { min: 0 }),
+});
+
+const IMAGE_TYPES = [
+  "application/dicom",
+  "image/png",
+  "image/jpeg",
+  "image/tiff",
+  "application/octet-stream",
+];
 
 const routes = openApiRoutes();
 // Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
@@ -453,28 +469,7 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
       path: "/segment/slice",
       summary: "2D segmentation of one slice or photo with an installed model",
       request: {
-        query: z.object({
-          model: textQuery("name of an installed model (required; GET /models)", "ct-liver"),
-          format: formatQuery(["png", "json", "text"]),
-          bits: enumQuery(["1", "8"], "mask PNG bit depth (default 8: 0/255)"),
-          probs: enumQuery(["0", "1"], "1: the foreground probability as an 8-bit PNG"),
-          overlay: enumQuery(
-            ["0", "1"],
-            "1: the mask in red over the preprocessed image (RGB PNG)",
-          ),
-          rle: enumQuery(
-            ["siim", "kaggle", "coco"],
-            "RLE dialect of the answer (format=text, or in JSON); default the ground truth's",
-          ),
-          order: enumQuery(["column", "row"], "pixel order RLE runs count in (default column)"),
-          threshold: numberQueryDoc("threshold", "probability threshold (default the card's)", 0.5),
-          fit: enumQuery(
-            ["auto", "resize", "tile", "pad"],
-            "how the image meets the model's input (default auto: the card decides)",
-          ),
-          batch: intQuery("batch", "tiles per forward pass (default 4)", 4),
-          overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32),
-        }),
+        query: sliceQuery,
         body: {
           ...bytesBody(
             [...IMAGE_TYPES, "multipart/form-data"],

@@ -34,7 +34,9 @@ import { statusFor } from "../lib/http/problem.ts";
 import {
   BINARY,
   enumQuery,
+  flagQuery,
   formatQuery,
+  intQuery,
   JSON_OBJECT,
   numberQuery,
   openApiRoutes,
@@ -249,41 +251,36 @@ async function readInputs(
   return { volumes, seg, bytes };
 }
 
-function numberParam(c: Context<AppEnv>, name: string, lo: number, hi: number, fallback: number) {
-  const v = c.req.query(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !(n >= lo && n <= hi)) {
-    throw new BadInputError(
-      `${name} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
-      {
-        field: name,
-      },
-    );
-  }
-  return n;
-}
-
 const BLENDS = ["gaussian", "linear", "constant"] as const;
 
+/** The query of POST /segment/volume, declared once: documented and validated by the route. */
+const volumeQuery = z.object({
+  model: textQuery(`installed volume model (default ${DEFAULT_VOLUME_MODEL})`),
+  wait: flagQuery("on: answer with the result (small volumes only)"),
+  format: formatQuery(["nifti", "json"]),
+  overlap: numberQuery(
+    "overlap",
+    "fraction of a window shared with a neighbour, in [0, 0.95]",
+    0.25,
+    { min: 0, max: 0.95 },
+  ),
+  blend: enumQuery(BLENDS, "how overlapping windows are averaged (default gaussian)"),
+  batch: intQuery("batch", "windows per forward pass, 1 to 16 (default 1)", 1, { min: 1, max: 16 }),
+  threshold: numberQuery(
+    "threshold",
+    "probability for a label, in [0, 1] (default the card's)",
+    0.5,
+    { min: 0, max: 1 },
+  ),
+});
+
 /** The request's inference parameters, with their defaults. */
-function inferParams(c: Context<AppEnv>, m: VolumeModel) {
-  const blend = c.req.query("blend") ?? m.blend;
-  if (!(BLENDS as readonly string[]).includes(blend)) {
-    throw new BadInputError(
-      `blend must be one of ${BLENDS.join(", ")}, got ${JSON.stringify(blend)}`,
-      { field: "blend" },
-    );
-  }
-  const batch = numberParam(c, "batch", 1, 16, 1);
-  if (!Number.isInteger(batch)) {
-    throw new BadInputError(`batch must be an integer, got ${batch}`, { field: "batch" });
-  }
+function inferParams(q: z.output<typeof volumeQuery>, m: VolumeModel) {
   return {
-    overlap: numberParam(c, "overlap", 0, 0.95, m.overlap),
-    blend: blend as Blend,
-    batch,
-    threshold: numberParam(c, "threshold", 0, 1, m.card.threshold ?? 0.5),
+    overlap: q.overlap ?? m.overlap,
+    blend: q.blend ?? m.blend,
+    batch: q.batch ?? 1,
+    threshold: q.threshold ?? m.card.threshold ?? 0.5,
     patch: m.patch,
   };
 }
@@ -398,15 +395,9 @@ function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti
   });
 }
 
-/** nifti (default) or json, from ?format= or Accept. */
-function resultFormat(c: Context<AppEnv>): "nifti" | "json" {
-  const f = c.req.query("format");
-  if (f !== undefined) {
-    if (f === "nifti" || f === "json") return f;
-    throw new BadInputError(`format must be nifti or json, got ${JSON.stringify(f)}`, {
-      field: "format",
-    });
-  }
+/** nifti (default) or json, from ?format= (validated by the route) or Accept. */
+function resultFormat(c: Context<AppEnv>, f: "nifti" | "json" | undefined): "nifti" | "json" {
+  if (f !== undefined) return f;
   const accept = c.req.header("accept") ?? "";
   return /application\/json/.test(accept) && !/application\/(gzip|octet-stream)/.test(accept)
     ? "json"
@@ -441,19 +432,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         summary:
           "3D BraTS segmentation of FLAIR, T1, T1CE, T2 (a job, or ?wait=1 for small volumes)",
         request: {
-          query: z.object({
-            model: textQuery(`installed volume model (default ${DEFAULT_VOLUME_MODEL})`),
-            wait: enumQuery(["0", "1"], "1: answer with the result (small volumes only)"),
-            format: formatQuery(["nifti", "json"]),
-            overlap: numberQuery("overlap", "fraction of a window shared with a neighbour", 0.25),
-            blend: enumQuery(BLENDS, "how overlapping windows are averaged (default gaussian)"),
-            batch: numberQuery("batch", "windows per forward pass (default 1)", 1),
-            threshold: numberQuery(
-              "threshold",
-              "probability for a label (default the card's)",
-              0.5,
-            ),
-          }),
+          query: volumeQuery,
           body: {
             description: "multipart form: flair, t1, t1ce, t2 (one NIfTI each, .nii or .nii.gz, " +
               "one grid) and optionally seg (ground truth) for dice",
@@ -487,20 +466,16 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         },
       }),
       async (c) => {
-        const wait = c.req.query("wait");
-        if (wait !== undefined && wait !== "0" && wait !== "1") {
-          throw new BadInputError(`wait must be 0 or 1, got ${JSON.stringify(wait)}`, {
-            field: "wait",
-          });
-        }
-        const format = wait === "1" ? resultFormat(c) : "json";
-        const name = c.req.query("model") ?? env("MEDIMG_VOLUME_MODEL") ?? DEFAULT_VOLUME_MODEL;
+        const q = c.req.valid("query");
+        const wait = q.wait === true;
+        const format = wait ? resultFormat(c, q.format) : "json";
+        const name = q.model ?? env("MEDIMG_VOLUME_MODEL") ?? DEFAULT_VOLUME_MODEL;
         const m = volumeModel((await findModel(name, root())).card);
-        const p = inferParams(c, m);
+        const p = inferParams(q, m);
         const input = await readInputs(c, maxVoxels);
         const ref = input.volumes[0];
         const voxels = ref.width * ref.height * ref.depth;
-        if (wait === "1" && voxels > waitVoxels) {
+        if (wait && voxels > waitVoxels) {
           throw new LimitExceededError(
             `wait=1 is for volumes up to ${waitVoxels} voxels; this one has ${voxels}: drop wait=1 and follow the job`,
             { field: "wait", limit: waitVoxels },
@@ -512,7 +487,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
           resultBytes: (r) => r.nifti.byteLength,
           meta: { model: m.card.name, shape: [ref.width, ref.height, ref.depth] },
         });
-        if (wait === "1") {
+        if (wait) {
           const done = await queue.settled(job.id);
           queue.delete(job.id);
           if (done.state === "failed") throw done.cause;
@@ -547,12 +522,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
       (c) => {
         const id = c.req.param("id") ?? "";
         const job = queue.get(id);
-        const f = c.req.query("format");
-        if (f !== undefined && f !== "events" && f !== "json") {
-          throw new BadInputError(`format must be events or json, got ${JSON.stringify(f)}`, {
-            field: "format",
-          });
-        }
+        const f = c.req.valid("query").format;
         const accept = c.req.header("accept") ?? "";
         const json = f === "json" ||
           (f === undefined && accept.includes("application/json") &&
@@ -609,7 +579,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         },
       }),
       (c) => {
-        const format = resultFormat(c);
+        const format = resultFormat(c, c.req.valid("query").format);
         const job = queue.get(c.req.param("id") ?? "");
         if (job.state === "failed") throw job.cause;
         if (job.state !== "done") {

@@ -1,6 +1,7 @@
 /**
- * The app every function is served by: request id, Server-Timing, optional CORS, API-key auth,
- * body limit, problem+json errors. A function defines only its routes and mounts them here.
+ * The app every function is served by: request id on every answer, Server-Timing, optional CORS,
+ * API-key auth, body limit, 415 for undocumented body types, 405 with Allow, GET /health,
+ * problem+json errors (see ./contract.ts). A function defines only its routes and mounts them here.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
@@ -8,6 +9,7 @@ import { cors } from "hono/cors";
 import { requestId, type RequestIdVariables } from "hono/request-id";
 import { timing, type TimingVariables } from "hono/timing";
 import { apiKeyAuth } from "./auth.ts";
+import { documentedBodyType, notFoundOr405, requestIdOnEveryAnswer } from "./contract.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
 import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
 import { openApiRoutes } from "./openapi.ts";
@@ -37,6 +39,8 @@ export interface AppOptions {
   bodyLimits?: Record<string, number>;
   /** Title of the function's OpenAPI document at /openapi.json. */
   title?: string;
+  /** More facts for GET /health than `{status: "ok"}` (the dev server adds memory, tensors). */
+  health?: () => Record<string, unknown>;
 }
 
 /** The version every function reports in its OpenAPI document. */
@@ -50,6 +54,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const defaultLimit = envInt("MEDIMG_BODY_LIMIT", DEFAULT_BODY_LIMIT);
   const limits = options.bodyLimits ?? {};
   const app = openApiRoutes();
+  app.use(requestIdOnEveryAnswer());
   app.use(requestId());
   app.use(timeBudget(() => envInt("MEDIMG_TIME_BUDGET_MS", DEFAULT_TIME_BUDGET_MS)));
   app.use(timing({ crossOrigin: true }));
@@ -68,8 +73,11 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   }
   app.use(apiKeyAuth(() => env("MEDIMG_API_KEY")));
   app.use(limitBody((c) => limits[c.req.path] ?? defaultLimit));
+  app.use(documentedBodyType(app));
   app.onError(onError);
-  app.notFound(notFound);
+  app.notFound(notFoundOr405(app, notFound));
+  // Platform health checks, on every function started alone and on the dev server.
+  app.get("/health", (c) => c.json({ status: "ok", ...options.health?.() }));
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

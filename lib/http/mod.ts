@@ -3,7 +3,7 @@ export { type AppEnv, createApp, env, envInt, serve } from "./app.ts";
 export { mediaType, readBytes, readJsonObject, requireContentType } from "./body.ts";
 export { type Format, MEDIA_TYPES, negotiate } from "./negotiate.ts";
 export { problem } from "./problem.ts";
-export { flagParam, intParam, numberParam, stringParam } from "./params.ts";
+export { intParam, numberParam, stringParam } from "./params.ts";
 export { timed, timedAsync } from "./timing.ts";
 export { sendBytes } from "./answer.ts";
 export {

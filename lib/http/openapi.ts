@@ -1,7 +1,8 @@
 /**
  * OpenAPI 3.1 from the route schemas (zod through @hono/zod-openapi). Query parameters are zod
- * schemas, validated before the handler: a failure becomes the same problem+json 400 as every other
- * bad parameter, its detail the schema's message. Bodies (images, DICOM, CSV, JSON) are documented
+ * schemas, validated by that same declaration before the handler: a failure becomes the same
+ * problem+json 400 as every other bad parameter, naming the field and what is allowed (the rule for
+ * 400 and 422 is in ./query.ts). Bodies (images, DICOM, CSV, JSON) are documented
  * as JSON Schema and read by the handlers, which stream them under the body limit; JSON body
  * schemas are still written in zod and converted, so one definition documents and validates.
  */
@@ -9,8 +10,19 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Hook, RouteConfig } from "@hono/zod-openapi";
 import { BadInputError } from "../errors.ts";
 import type { AppEnv } from "./app.ts";
+import { intIn, numberIn, type Range, zodProblem } from "./query.ts";
 
 export { z } from "@hono/zod-openapi";
+export {
+  caselessEnum,
+  FLAG_VALUE,
+  FLAG_VALUES,
+  flagQuery,
+  intIn,
+  numberIn,
+  type Range,
+  validQuery,
+} from "./query.ts";
 
 /**
  * A documented route. Its answers are documented, not typed: handlers answer PNG, NDJSON, raw bytes
@@ -99,16 +111,6 @@ export function jsonBody(schema: z.ZodType, description: string) {
   };
 }
 
-/** The detail for a failed zod parse: each issue's message, with its path unless it names it. */
-function detailOf(error: z.ZodError): { detail: string; field?: string } {
-  const parts = error.issues.map((i) => {
-    const path = i.path.map(String).join(".");
-    return path && !i.message.startsWith(path) ? `${path}: ${i.message}` : i.message;
-  });
-  const field = error.issues[0]?.path.map(String).join(".") || undefined;
-  return { detail: parts.join("; "), field };
-}
-
 /**
  * Validates a parsed JSON body with a zod schema; a failure is a 400 naming the field.
  * @example const body = parseBody(MaskBody, await readJsonObject(c))
@@ -116,13 +118,17 @@ function detailOf(error: z.ZodError): { detail: string; field?: string } {
 export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const { detail, field } = detailOf(r.error);
+  const { detail, field } = zodProblem(r.error, value);
   throw new BadInputError(detail, field ? { field } : {});
 }
 
+/** A query (or path) value that fails its declaration: a 400 naming the field and what is allowed. */
 const hook: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (!result.success) {
-    const { detail, field } = detailOf(result.error as z.ZodError);
+    const { detail, field } = zodProblem(
+      result.error as z.ZodError,
+      (result as { data?: unknown }).data, // the validator passes the input it checked
+    );
     throw new BadInputError(detail, field ? { field } : {});
   }
 };
@@ -135,34 +141,28 @@ export function openApiRoutes(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: hook });
 }
 
-/** Query values arrive as text: an integer parameter with a message that names it. */
-export function intQuery(name: string, description: string, example?: number) {
-  return z.string().regex(/^\s*-?\d+\s*$/, {
-    error: (i) => `${name} must be an integer, got ${JSON.stringify(i.input)}`,
-  }).optional().openapi({
-    type: "integer",
-    description,
-    ...(example === undefined ? {} : { example: String(example) }),
-  });
+/**
+ * Query values arrive as text: an integer parameter with a message that names it, and its range
+ * when it has one (see lib/http/query.ts for the 400 rule). The handler gets a number.
+ */
+export function intQuery(name: string, description: string, example?: number, range?: Range) {
+  return intIn(name, description, range, example);
 }
 
-/** A number parameter from the query. */
-export function numberQuery(name: string, description: string, example?: number) {
-  return z.string().refine((v) => v.trim() !== "" && Number.isFinite(Number(v)), {
-    error: (i) => `${name} must be a number, got ${JSON.stringify(i.input)}`,
-  }).optional().openapi({
-    type: "number",
-    description,
-    ...(example === undefined ? {} : { example: String(example) }),
-  });
+/** A number parameter from the query, with its range when it has one; the handler gets a number. */
+export function numberQuery(name: string, description: string, example?: number, range?: Range) {
+  return numberIn(name, description, range, example);
 }
 
 /**
- * One of a few values from the query, documented as an enum; the handler checks it, with a message
- * that says what each value means where that helps.
+ * One of a few values from the query, documented as an enum and validated by it: any other value
+ * is a 400 naming the parameter and listing the values.
  */
-export function enumQuery(values: readonly string[], description: string) {
-  return z.string().optional().openapi({ enum: [...values], description });
+export function enumQuery<const V extends readonly [string, ...string[]]>(
+  values: V,
+  description: string,
+) {
+  return z.enum(values).optional().openapi({ description });
 }
 
 /** A free-text query parameter. */
@@ -171,6 +171,6 @@ export function textQuery(description: string, example?: string) {
 }
 
 /** The answer-format parameter every route takes (?format=, else Accept). */
-export function formatQuery(formats: readonly string[]) {
+export function formatQuery<const V extends readonly [string, ...string[]]>(formats: V) {
   return enumQuery(formats, "answer format; overrides the Accept header");
 }

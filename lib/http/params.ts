@@ -1,6 +1,7 @@
 /**
- * Request parameters from query or JSON with errors that name the parameter. Values from a query
- * string arrive as text; from JSON as numbers: both are accepted.
+ * Parameters from JSON bodies (and a model card's preprocess params, which vary by model) with
+ * errors that name the parameter. Query parameters are declared and validated in zod instead (see
+ * ./query.ts). Values may arrive as text or as numbers: both are accepted.
  */
 import { BadInputError } from "../errors.ts";
 
@@ -51,15 +52,4 @@ export function numberParam(value: string | undefined, name: string): number | u
     });
   }
   return n;
-}
-
-/**
- * An on/off parameter: absent, "0" or "false" is off; "1", "true" or present without a value is on;
- * anything else is a 400 naming it.
- * @example flagParam("1", "overlay") // true
- */
-export function flagParam(value: string | undefined, name: string): boolean {
-  if (value === undefined || value === "0" || value === "false") return false;
-  if (value === "1" || value === "true" || value === "") return true;
-  throw new BadInputError(`${name} must be 0 or 1, got ${JSON.stringify(value)}`, { field: name });
 }
