@@ -97,15 +97,16 @@ export function numberIn(
   const inRange = (n: number) =>
     (range.min === undefined || n >= range.min) &&
     (range.max === undefined || (range.exclusiveMax ? n < range.max : n <= range.max));
+  const kind = integer ? "an integer" : "a number";
+  const wellFormed = (v: string) =>
+    shape.test(v) && Number.isFinite(Number(v)) && (!integer || Number.isSafeInteger(Number(v)));
   return z.string()
-    .regex(shape, {
-      error: (i) =>
-        `${name} must be ${integer ? "an integer" : "a number"}, got ${JSON.stringify(i.input)}`,
+    .refine((v) => wellFormed(v) && inRange(Number(v)), {
+      error: (i) => {
+        const v = i.input as string;
+        return wellFormed(v) ? out(v) : `${name} must be ${kind}, got ${JSON.stringify(v)}`;
+      },
     })
-    .refine((v) => Number.isSafeInteger(Number(v)) || !integer, {
-      error: (i) => out(i.input as string),
-    })
-    .refine((v) => inRange(Number(v)), { error: (i) => out(i.input as string) })
     .transform(Number)
     .optional()
     .openapi({
