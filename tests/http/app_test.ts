@@ -214,7 +214,7 @@ const ALONE: [string, string[], string, RequestInit, number][] = [
 ];
 
 for (const [name, paths, call, init, status] of ALONE) {
-  Deno.test(`deno run functions/${name}.ts serves just its routes and stops cleanly on SIGTERM`, async () => {
+  Deno.test(`deno run functions/${name}.ts serves just its routes and /health, and stops cleanly on SIGTERM`, async () => {
     const port = 18000 + Math.floor(Math.random() * 1000);
     const file = new URL(`../../functions/${name}.ts`, import.meta.url).pathname;
     const child = await startAlone(file, port);
@@ -224,6 +224,11 @@ for (const [name, paths, call, init, status] of ALONE) {
       const res = await fetch(`http://127.0.0.1:${port}${call}`, init);
       assertEquals(res.status, status, `${name}: ${call}`);
       await res.body?.cancel();
+      // Platform health checks reach each function alone (issue 15, point 15).
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      assertEquals(health.status, 200, `${name}: /health`);
+      assertEquals((await health.json()).status, "ok", `${name}: /health`);
+      assert(health.headers.get("x-request-id"), `${name}: /health`);
     } finally {
       child.kill("SIGTERM");
       const st = await child.status;
