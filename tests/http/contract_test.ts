@@ -147,7 +147,7 @@ Deno.test("the issue's own examples: deidentify=yes and threshold=1.5 are 400s n
   assertEquals(slice.detail, 'threshold must be a number in [0, 1], got "1.5"');
 });
 
-Deno.test("booleans: one set, 1/0/true/false, documented as a boolean on every route", async () => {
+Deno.test("booleans: one set, 1/0/true/false, documented as a boolean on every route", () => {
   const flag = flagQuery("x");
   for (const [v, want] of [["1", true], ["true", true], ["0", false], ["false", false]] as const) {
     assertEquals(flag.parse(v), want, v);
