@@ -185,7 +185,8 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       request: {
         query: z.object({
           lr_flip: flagQuery(
-            "the lr_flip /mammo/preprocess reported (required here, or as a form field or JSON member)",
+            "the lr_flip /mammo/preprocess reported",
+            "required here unless sent as a form field or JSON member",
           ),
           ...paramQuery,
         }),

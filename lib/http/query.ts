@@ -23,13 +23,15 @@ export const FLAG_VALUES = ["1", "0", "true", "false"] as const;
 const FLAG_TEXT = "1 or true: on; 0 or false: off";
 
 /**
- * A boolean query parameter (1/0/true/false), documented as a boolean.
- * @example flagQuery("1: add the overlay") // "?overlay=true" -> true
+ * A boolean query parameter (1/0/true/false), documented as a boolean; `absent` says what leaving
+ * it out means.
+ * @example flagQuery("on: add the overlay") // "?overlay=true" -> true
  */
-export function flagQuery(description: string) {
+export function flagQuery(description: string, absent = "absent: off") {
   return z.stringbool({ truthy: ["1", "true"], falsy: ["0", "false"] }).optional().openapi({
     type: "boolean",
-    description: `${description} (${FLAG_TEXT}; default off)`,
+    description:
+      `${description} (${FLAG_TEXT}; ${absent}; the bare name without a value is refused)`,
   });
 }
 
