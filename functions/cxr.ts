@@ -28,6 +28,7 @@ import {
   formatQuery,
   JSON_OBJECT,
   openApiRoutes,
+  parseBody,
   problems,
   route,
   textQuery,
@@ -170,6 +171,8 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
     }
   };
   const { bytes, fields } = await readBody(c);
+  // Form fields and JSON members follow the same declaration as the query parameters they mirror.
+  parseBody(cxrQuery.pick({ age: true, sex: true, view: true, spacing: true }), fields);
   const loaded = await stage("load", () => loadModel(CXR_MODEL));
   const film = await stage(
     "decode",

@@ -294,3 +294,38 @@ Deno.test("GET /health on every function's app, the dev server's with its memory
   assert(typeof health.memory_mb.rss === "number");
   assert("tfjs" in health);
 });
+
+Deno.test("body fields that mirror query parameters follow the same declaration", async () => {
+  const form = new FormData();
+  form.append("image", new File([new Uint8Array(10)], "film.png"));
+  form.append("view", "LL");
+  const view = await expectProblem(
+    await main.request("/cxr/classify", { method: "POST", body: form }),
+    400,
+    "cxr form view=LL",
+  );
+  assertEquals([view.field, view.detail], [
+    "view",
+    'view must be PA or AP (case ignored), got "LL"',
+  ]);
+  const sex = await expectProblem(
+    await main.request("/cxr/classify", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ image: "AAAA", sex: "x" }),
+    }),
+    400,
+    "cxr JSON sex=x",
+  );
+  assertEquals(sex.field, "sex");
+  const flip = new FormData();
+  flip.append("mask", new File([new Uint8Array(10)], "roi.png"));
+  flip.append("lr_flip", "yes");
+  const mask = await expectProblem(
+    await main.request("/mammo/mask", { method: "POST", body: flip }),
+    400,
+    "mammo form lr_flip=yes",
+  );
+  assertEquals(mask.field, "lr_flip");
+  assert(mask.detail.includes("true or false (or 1 or 0)"), mask.detail);
+});
