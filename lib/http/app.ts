@@ -10,7 +10,7 @@ import { timing, type TimingVariables } from "hono/timing";
 import { apiKeyAuth } from "./auth.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
 import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
-import { openApiRoutes } from "./openapi.ts";
+import { DOCUMENT_SERVERS, openApiRoutes } from "./openapi.ts";
 import { notFound, onError } from "./problem.ts";
 
 /** Context variables every route can use. */
@@ -78,6 +78,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
       description:
         "Medical-image preprocessing and segmentation as small HTTP functions. Errors are application/problem+json (RFC 9457).",
     },
+    servers: DOCUMENT_SERVERS,
   });
   return app;
 }
