@@ -428,7 +428,9 @@ const SliceAnswer = z.strictObject({
     version: z.string(),
     backend: z.string().describe("tfjs backend: wasm, cpu or webgpu"),
     loaded_now: z.boolean().describe("false when the model was already in memory"),
-    load_ms: num,
+    load_ms: z.strictObject({ read: num, warmup: num }).describe(
+      "reading the artifacts and the warm-up pass, when it was loaded",
+    ),
   }),
   input: z.strictObject({
     format: z.enum(["dicom", "png", "jpeg", "tiff", "gif"]),
