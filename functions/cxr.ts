@@ -330,11 +330,20 @@ const ClassifyAnswer = z.strictObject({
   timings_ms: z.record(z.string(), num),
 });
 const CXR_TYPES = ["application/dicom", "image/png", "image/jpeg"];
+// Empty examples: Swagger UI would otherwise fill "string" in and send it.
 const metaFields = {
-  age: { type: "string", description: "years, or a DICOM age string (058Y, 006M, 003W, 010D)" },
+  age: {
+    type: "string",
+    description: "years, or a DICOM age string (058Y, 006M, 003W, 010D)",
+    example: "",
+  },
   sex: { type: "string", enum: ["M", "F", "O"], description: "PatientSex (reported only)" },
   view: { type: "string", enum: ["PA", "AP"], description: "ViewPosition" },
-  spacing: { type: "string", description: "pixel spacing in mm: one number, or row,column" },
+  spacing: {
+    type: "string",
+    description: "pixel spacing in mm: one number, or row,column",
+    example: "",
+  },
 };
 
 const routes = openApiRoutes();
@@ -371,12 +380,12 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
           "parameters, form fields beside `image`, or JSON members beside `image` (base64) override " +
           "the DICOM's",
         {
-          ...binaryContent(CXR_TYPES),
           ...formContent(
             { image: filePart("the film: DICOM, PNG or JPEG"), ...metaFields },
             ["image"],
             { image: CXR_TYPES },
           ),
+          ...binaryContent(CXR_TYPES),
           "application/json": {
             schema: {
               type: "object",

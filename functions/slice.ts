@@ -568,7 +568,6 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
             "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
             "as the card's preprocess params override them.",
           {
-            ...binaryContent(IMAGE_TYPES),
             ...formContent(
               {
                 image: filePart("the image (DICOM, PNG, JPEG or TIFF)"),
@@ -582,6 +581,7 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
                 rle: {
                   type: "string",
                   description: "ground truth as an RLE instead of `mask` (COCO: JSON)",
+                  example: "",
                 },
                 dialect: {
                   type: "string",
@@ -592,6 +592,7 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
               ["image"],
               { image: IMAGE_TYPES, mask: IMAGE_TYPES, fov: IMAGE_TYPES },
             ),
+            ...binaryContent(IMAGE_TYPES),
           },
         ),
       },
