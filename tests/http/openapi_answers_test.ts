@@ -76,7 +76,7 @@ class Contract {
     // (that every answer carries them is app_test's: here, that the document says so)
     assert(documented.has("x-request-id") && documented.has("server-timing"));
     Contract.checked.add(`${op.operationId} ${res.status} ${type}`);
-    if (type !== "application/json") {
+    if (type !== "application/json" && type !== "application/problem+json") {
       await res.body?.cancel();
       return undefined;
     }
@@ -141,6 +141,15 @@ Deno.test("rle: decode, encode and batch answers match their documented schemas"
     body: JSON.stringify({ rle: { size: [4, 5], counts: [3, 4, 13] }, dialect: "coco" }),
   });
   assertEquals((await contract.check("post", "/rle/decode", coco) as { area: number }).area, 4);
+  // Errors too: problem+json as documented (extra facts allowed).
+  const bad = await main.request("/rle/decode?rle=1%202&width=abc&height=4");
+  assertEquals(
+    (await contract.check("get", "/rle/decode", bad) as { field: string }).field,
+    "width",
+  );
+  const tooBig = await main.request("/rle/decode?rle=1%202&width=100000&height=100000");
+  assertEquals(tooBig.status, 422);
+  await contract.check("get", "/rle/decode", tooBig);
   const mask = await encodeMaskPng(Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 1]), 3, 3, 8);
   for (
     const q of ["", "?dialect=kaggle&order=row", "?dialect=coco&counts=array", "?dialect=coco"]
@@ -246,6 +255,13 @@ Deno.test({
       const models = await contract.check("get", "/models", await main.request("/models"));
       const names = (models as { models: { name: string }[] }).models.map((m) => m.name);
       assert(names.includes("fundus-vessels"), names.join());
+      const missing = await main.request("/segment/slice?model=ct-liver", {
+        method: "POST",
+        headers: { "content-type": "image/png" },
+        body: await Deno.readFile(driveImage!),
+      });
+      assertEquals(missing.status, 404);
+      await contract.check("post", "/segment/slice", missing);
       const form = new FormData();
       form.append("image", await file(driveImage!, "21_training.png"));
       form.append("mask", await file(driveManual!, "21_manual1.png"));
