@@ -25,11 +25,13 @@ import {
   enumQuery,
   flagQuery,
   formatQuery,
+  header,
   intQuery,
-  JSON_OBJECT,
+  jsonContent,
   numberQuery,
   openApiRoutes,
   problems,
+  RAW_HEADERS,
   route,
   z,
 } from "../lib/http/openapi.ts";
@@ -77,12 +79,67 @@ function windowParam(
 
 const dicomBody = bytesBody(DICOM_TYPES, "a DICOM Part 10 file (or a bare dataset)");
 
+const num = z.number(), int = z.number().int(), text = z.string();
+/** lib/dicom/parse.ts DicomMeta without phi, as /dicom/info answers it. */
+const InfoAnswer = z.strictObject({
+  transferSyntaxUID: text.nullable(),
+  sopInstanceUID: text.nullable().describe("replaced by a 2.25 UID with deidentify=1"),
+  modality: text.nullable(),
+  rows: int,
+  columns: int,
+  frames: int,
+  samplesPerPixel: int,
+  bitsAllocated: int,
+  bitsStored: int,
+  highBit: int,
+  pixelRepresentation: int,
+  planarConfiguration: int,
+  photometricInterpretation: text,
+  pixelSpacing: z.tuple([num, num]).nullable().describe("[row, column] in mm"),
+  pixelSpacingSource: z.enum(["PixelSpacing", "ImagerPixelSpacing"]).nullable(),
+  rescaleSlope: num,
+  rescaleIntercept: num,
+  windowCenter: num.nullable(),
+  windowWidth: num.nullable(),
+  patientAge: num.nullable().describe("years"),
+  patientAgeRaw: text.nullable(),
+  patientSex: text.nullable(),
+  viewPosition: text.nullable(),
+  instanceNumber: num.nullable(),
+  sliceLocation: num.nullable(),
+  imagePositionPatient: z.tuple([num, num, num]).nullable(),
+  problems: z.array(text).describe("header values present but unreadable"),
+  warnings: z.array(text).describe("what the parser had to work around"),
+  phi: z.strictObject({
+    patientName: text.nullable(),
+    patientId: text.nullable(),
+    patientBirthDate: text.nullable(),
+    accessionNumber: text.nullable(),
+  }).optional().describe("only with phi=1"),
+  patientIdentityRemoved: z.literal("YES").optional().describe("only with deidentify=1"),
+  deidentificationMethod: text.optional().describe("only with deidentify=1"),
+});
+const RenderAnswer = z.strictObject({
+  width: int,
+  height: int,
+  channels: int,
+  frame: int,
+  frames: int,
+  applied: z.strictObject({
+    rescale: z.strictObject({ slope: num, intercept: num }).nullable(),
+    inverted: z.boolean().describe("MONOCHROME1 inverted"),
+    window: z.strictObject({ center: num, width: num }).nullable(),
+    colour: text.nullable(),
+  }),
+});
+
 /** The dicom routes, to mount on an app made by createApp. */
 export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
   .openapi(
     route({
       method: "post",
       path: "/dicom/info",
+      operationId: "dicomInfo",
       summary: "DICOM -> typed metadata (no patient name, id or birth date unless phi=1)",
       request: {
         query: z.object({
@@ -101,7 +158,7 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       responses: {
         200: {
           description: "metadata: modality, rows, columns, spacing, age in years, view, ...",
-          content: { "application/json": JSON_OBJECT },
+          content: { "application/json": jsonContent(InfoAnswer) },
         },
         ...problems(415, 422),
       },
@@ -133,6 +190,7 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/dicom/render",
+      operationId: "dicomRender",
       summary: "one frame through the Modality LUT and a window -> PNG (or its values raw)",
       request: {
         query: z.object({
@@ -151,9 +209,15 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         200: {
           description:
             "PNG (8-bit grey or RGB), JSON {width, height, channels, frame, frames, applied}, or raw values with X-Image-* headers",
+          headers: {
+            ...RAW_HEADERS,
+            "X-Image-Channels": header("samples per pixel, interleaved (raw answers)", {
+              type: "integer",
+            }),
+          },
           content: {
             "image/png": BINARY,
-            "application/json": JSON_OBJECT,
+            "application/json": jsonContent(RenderAnswer),
             "application/octet-stream": BINARY,
           },
         },

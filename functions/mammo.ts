@@ -20,12 +20,15 @@ import {
   BINARY,
   bytesBody,
   enumQuery,
+  fileParts,
   FLAG_VALUE,
   FLAG_VALUES,
   flagQuery,
   formatQuery,
+  formContent,
+  header,
   intQuery,
-  JSON_OBJECT,
+  jsonContent,
   numberQuery,
   openApiRoutes,
   problems,
@@ -113,12 +116,35 @@ const paramQuery = Object.fromEntries(
   }),
 ) as Record<keyof MammoParams, ReturnType<typeof numberQuery>>;
 
+const int = z.number().int();
+const Box = z.strictObject({ x0: int, y0: int, x1: int, y1: int });
+const PreprocessAnswer = z.strictObject({
+  lr_flip: z.boolean().describe("the image was flipped left-right (the seed's lr_flip)"),
+  crop: Box.describe("crop in input pixels: columns [x0, x1), rows [y0, y1)"),
+  square: int.describe("side of the square answer"),
+  breast_bbox: Box.nullable().describe("the breast in the square image"),
+  input: z.strictObject({ width: int, height: int }),
+  params: z.strictObject(
+    Object.fromEntries(Object.keys(MAMMO_DEFAULTS).map((k) => [k, z.number()])),
+  ).describe("the parameters used (query values over the defaults)"),
+  timings_ms: z.record(z.string(), z.number()),
+});
+const MAMMO_HEADERS = {
+  "X-Mammo-Lr-Flip": header("true when the image was flipped left-right (send it to /mammo/mask)", {
+    type: "string",
+    enum: ["true", "false"],
+  }),
+  "X-Mammo-Square": header("side of the square image in pixels", { type: "integer" }),
+};
+const MASK_TYPES = ["image/png", "application/dicom"];
+
 /** The mammo routes, to mount on an app made by createApp. */
 export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
   .openapi(
     route({
       method: "post",
       path: "/mammo/preprocess",
+      operationId: "mammoPreprocess",
       summary: "full mammogram -> the seed's six steps -> square image (or its numbers)",
       request: {
         query: z.object({
@@ -136,9 +162,10 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         200: {
           description:
             "square PNG (X-Mammo-Lr-Flip, X-Mammo-Square headers), the stage strip, or JSON: lr_flip, crop, square, breast_bbox, params, timings_ms",
+          headers: MAMMO_HEADERS,
           content: {
             "image/png": BINARY,
-            "application/json": JSON_OBJECT,
+            "application/json": jsonContent(PreprocessAnswer),
           },
         },
         ...problems(415, 422),
@@ -181,6 +208,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/mammo/mask",
+      operationId: "mammoMask",
       summary: "ROI masks of one mammogram -> summed, cropped, flipped, padded like the image",
       request: {
         query: z.object({
@@ -194,15 +222,22 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           description: "the masks (PNG or DICOM), as multipart fields 'mask' or JSON base64",
           required: true,
           content: {
-            "multipart/form-data": {
-              schema: {
-                type: "object",
-                properties: {
-                  mask: { type: "array", items: { type: "string", format: "binary" } },
-                  lr_flip: { type: "string", enum: [...FLAG_VALUES] },
+            ...formContent(
+              {
+                mask: fileParts(
+                  "one ROI mask per part (PNG or DICOM, any non-zero pixel is mask; one size), " +
+                    "summed",
+                ),
+                lr_flip: {
+                  type: "string",
+                  enum: [...FLAG_VALUES],
+                  description: "the X-Mammo-Lr-Flip /mammo/preprocess answered for the image " +
+                    "(or the lr_flip query parameter)",
                 },
-              } as const,
-            },
+              },
+              ["mask"],
+              { mask: MASK_TYPES },
+            ),
             "application/json": {
               schema: {
                 type: "object",
@@ -217,7 +252,11 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         },
       },
       responses: {
-        200: { description: "the square 8-bit mask PNG", content: { "image/png": BINARY } },
+        200: {
+          description: "the square 8-bit mask PNG",
+          headers: { "X-Mammo-Square": MAMMO_HEADERS["X-Mammo-Square"] },
+          content: { "image/png": BINARY },
+        },
         ...problems(415, 422),
       },
     }),

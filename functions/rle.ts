@@ -26,11 +26,14 @@ import {
   enumQuery,
   formatQuery,
   intQuery,
-  JSON_OBJECT,
   jsonBody,
+  jsonContent,
+  ndjsonContent,
   openApiRoutes,
   problems,
+  RAW_HEADERS,
   route,
+  withSchemas,
   z,
 } from "../lib/http/openapi.ts";
 import { BadInputError } from "../lib/errors.ts";
@@ -127,13 +130,51 @@ const rleFormat = {
   dialect: enumQuery(DIALECTS, "RLE dialect (default siim)"),
   order: enumQuery(["column", "row"], "pixel order the runs count in (default column)"),
 };
+/** Bounding box in pixels, inclusive (null for an empty mask). */
+const Bbox = z.strictObject({
+  rmin: z.number().int(),
+  rmax: z.number().int(),
+  cmin: z.number().int(),
+  cmax: z.number().int(),
+}).nullable();
+const DecodeSummary = z.strictObject({
+  width: z.number().int(),
+  height: z.number().int(),
+  dialect: z.enum(DIALECTS),
+  order: z.enum(["column", "row"]),
+  area: z.number().int().describe("mask pixels"),
+  bbox: Bbox,
+  runs: z.number().int().describe("runs after merging"),
+});
+const CocoRle = z.strictObject({
+  size: z.tuple([z.number().int(), z.number().int()]).describe("[height, width]"),
+  counts: z.union([z.string(), z.array(z.number().int())]),
+});
+const EncodeAnswer = z.strictObject({
+  rle: z.union([z.string(), CocoRle]).describe("SIIM/Kaggle text, or a COCO object"),
+  dialect: z.enum(DIALECTS),
+  order: z.enum(["column", "row"]),
+  width: z.number().int(),
+  height: z.number().int(),
+  area: z.number().int(),
+});
+/** One NDJSON line of /rle/batch (components.schemas.RleBatchLine). */
+export const RleBatchLine = z.strictObject({
+  ImageId: z.string(),
+  rows: z.number().int().describe("CSV rows merged into this image"),
+  has_mask: z.boolean(),
+  area: z.number().int(),
+  bbox: Bbox,
+  errors: z.array(z.string()).describe("rows that could not be read, and why"),
+});
 const maskAnswer = {
   200: {
     description:
       "the mask: PNG (8-bit 0/255, or 1-bit with bits=1), JSON summary {width, height, area, bbox, runs}, or raw bytes",
+    headers: RAW_HEADERS,
     content: {
       "image/png": BINARY,
-      "application/json": JSON_OBJECT,
+      "application/json": jsonContent(DecodeSummary),
       "application/octet-stream": BINARY,
     },
   },
@@ -157,11 +198,12 @@ const DecodeBody = z.object({
 });
 
 /** The rle routes, to mount on an app made by createApp. */
-export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
+export const rleRoutes: OpenAPIHono<AppEnv> = withSchemas(openApiRoutes(), { RleBatchLine })
   .openapi(
     route({
       method: "get",
       path: "/rle/decode",
+      operationId: "rleDecode",
       summary: "RLE -> mask (PNG, JSON summary or raw)",
       request: {
         query: z.object({
@@ -183,6 +225,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/rle/decode",
+      operationId: "rleDecodeJson",
       summary: "RLE(s) in a JSON body -> mask",
       request: {
         query: z.object({
@@ -201,6 +244,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/rle/encode",
+      operationId: "rleEncode",
       summary: "mask PNG (any non-zero pixel is mask) -> RLE in a dialect",
       request: {
         query: z.object({
@@ -212,7 +256,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       responses: {
         200: {
           description: "{rle, dialect, order, width, height, area}",
-          content: { "application/json": JSON_OBJECT },
+          content: { "application/json": jsonContent(EncodeAnswer) },
         },
         ...problems(415, 422),
       },
@@ -241,6 +285,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/rle/batch",
+      operationId: "rleBatch",
       summary: "a whole RLE CSV (plain or gzip, streamed) -> one NDJSON line per ImageId",
       request: {
         query: z.object({
@@ -258,8 +303,10 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       },
       responses: {
         200: {
-          description: "NDJSON: ImageId, rows, has_mask, area, bbox, errors",
-          content: { "application/x-ndjson": { schema: { type: "string" } as const } },
+          description:
+            "NDJSON: one RleBatchLine (components.schemas) per ImageId: ImageId, rows, has_mask, " +
+            "area, bbox, errors; a failure after the first line ends the stream with {error}",
+          content: { "application/x-ndjson": ndjsonContent("RleBatchLine") },
         },
         ...problems(415, 422),
       },

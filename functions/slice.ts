@@ -22,12 +22,17 @@ import {
 import { checkBudget } from "../lib/http/limits.ts";
 import {
   BINARY,
-  bytesBody,
+  binaryContent,
+  body,
   enumQuery,
+  filePart,
   flagQuery,
   formatQuery,
+  formContent,
+  header,
   intQuery,
-  JSON_OBJECT,
+  jsonContent,
+  MODEL_HEADERS,
   numberQuery as numberQueryDoc,
   openApiRoutes,
   problems,
@@ -397,7 +402,7 @@ function listedCard(card: ModelCard): Record<string, unknown> {
  * handler reads it. Card preprocess params of the same name are read apart (they vary by model).
  */
 const sliceQuery = z.object({
-  model: textQuery("name of an installed model (required; GET /models)", "ct-liver"),
+  model: textQuery("name of an installed model (required; GET /models)", "fundus-vessels"),
   format: formatQuery(["png", "json", "text"]),
   bits: enumQuery(["1", "8"], "mask PNG bit depth (default 8: 0/255)"),
   probs: flagQuery("on: the foreground probability as an 8-bit PNG"),
@@ -426,6 +431,86 @@ const IMAGE_TYPES = [
   "application/octet-stream",
 ];
 
+const int = z.number().int(), num = z.number();
+const pair = z.tuple([int, int]);
+const RleValue = z.union([
+  z.string(),
+  z.strictObject({ size: pair, counts: z.union([z.string(), z.array(int)]) }),
+]);
+/** The JSON answer of /segment/slice, field by field as segmentSlice makes it. */
+const SliceAnswer = z.strictObject({
+  model: z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    backend: z.string().describe("tfjs backend: wasm, cpu or webgpu"),
+    loaded_now: z.boolean().describe("false when the model was already in memory"),
+    load_ms: z.strictObject({ read: num, warmup: num }).describe(
+      "reading the artifacts and the warm-up pass, when it was loaded",
+    ),
+  }),
+  input: z.strictObject({
+    format: z.enum(["dicom", "png", "jpeg", "tiff", "gif"]),
+    width: int,
+    height: int,
+    channels: int,
+    spacing: z.tuple([num, num]).nullable().describe("[row, column] mm per pixel, from DICOM"),
+  }),
+  preprocess: z.strictObject({
+    preset: z.string(),
+    params: z.record(z.string(), z.unknown()).describe("the card's, with query overrides"),
+  }),
+  fit: z.strictObject({
+    fit: z.enum(["resize", "tile", "pad"]),
+    size: pair.describe("[height, width] the model ran at"),
+    overlap: int,
+    runAt: pair.describe("the image was resized to this first (fit resize)"),
+    tiles: int,
+    batch: int,
+    passes: int.describe("forward passes run"),
+  }),
+  threshold: num,
+  area: z.strictObject({ pixels: int, mm2: num.nullable() }),
+  bbox: z.strictObject({ x: int, y: int, width: int, height: int }).nullable(),
+  fov_pixels: int.optional().describe("pixels inside the field-of-view mask, when one was sent"),
+  ground_truth: z.strictObject({
+    dice: num,
+    iou: num,
+    intersection: int,
+    truth_area: int,
+  }).optional().describe("when a ground truth (mask or rle) was sent"),
+  rle: z.strictObject({
+    dialect: z.enum(["siim", "kaggle", "coco"]),
+    order: z.enum(["column", "row"]),
+    value: RleValue,
+  }).optional().describe("the mask as RLE, with ?rle= or a ground truth"),
+  timings_ms: z.record(z.string(), num),
+});
+/** A model card as GET /models lists it (lib/models/card.ts; replay samples left out). */
+const ListedCard = z.looseObject({
+  name: z.string(),
+  version: z.string(),
+  task: z.enum(["segmentation", "classification"]),
+  format: z.enum(["layers", "graph"]),
+  inputs: z.array(z.looseObject({ name: z.string(), shape: z.array(int.nullable()) })),
+  output: z.looseObject({ activation: z.enum(["sigmoid", "softmax", "linear"]) }),
+  replay: z.strictObject({
+    inputs: z.array(z.strictObject({ shape: z.array(int) })),
+    output: z.strictObject({ shape: z.array(int) }),
+    tolerance: num,
+  }).optional(),
+});
+const ModelsAnswer = z.strictObject({
+  models: z.array(z.union([
+    z.strictObject({ name: z.string(), card: ListedCard }),
+    z.strictObject({ name: z.string(), error: z.string().describe("why it cannot be used") }),
+  ])),
+});
+const SLICE_HEADERS = {
+  ...MODEL_HEADERS,
+  "X-Image-Width": header("columns of the image (and of the mask)", { type: "integer" }),
+  "X-Image-Height": header("rows of the image (and of the mask)", { type: "integer" }),
+};
+
 const routes = openApiRoutes();
 // Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
 routes.use(
@@ -445,11 +530,12 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
     route({
       method: "get",
       path: "/models",
+      operationId: "listModels",
       summary: "installed models (folders of MEDIMG_MODELS_DIR, default models/) with their cards",
       responses: {
         200: {
           description: "{models: [{name, card} | {name, error}]}; replay samples left out",
-          content: { "application/json": JSON_OBJECT },
+          content: { "application/json": jsonContent(ModelsAnswer) },
         },
         ...problems(),
       },
@@ -467,27 +553,53 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
     route({
       method: "post",
       path: "/segment/slice",
+      operationId: "segmentSlice",
       summary: "2D segmentation of one slice or photo with an installed model",
       request: {
         query: sliceQuery,
-        body: {
-          ...bytesBody(
-            [...IMAGE_TYPES, "multipart/form-data"],
-            "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
-              "ground truth as `mask` (an image) or `rle` (+ `dialect`), and a field-of-view " +
-              "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
-              "as the card's preprocess params override them.",
-          ),
-        },
+        body: body(
+          "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
+            "ground truth as `mask` (an image) or `rle` (+ `dialect`), and a field-of-view " +
+            "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
+            "as the card's preprocess params override them.",
+          {
+            ...formContent(
+              {
+                image: filePart("the image (DICOM, PNG, JPEG or TIFF)"),
+                mask: filePart(
+                  "ground truth as a mask image of the image's size (any non-zero pixel is mask)",
+                ),
+                fov: filePart(
+                  "field-of-view mask of the image's size (DRIVE's *_mask.gif): nothing outside " +
+                    "it is foreground or scored",
+                ),
+                rle: {
+                  type: "string",
+                  description: "ground truth as an RLE instead of `mask` (COCO: JSON)",
+                  example: "",
+                },
+                dialect: {
+                  type: "string",
+                  enum: ["siim", "kaggle", "coco"],
+                  description: "dialect of `rle` (default siim)",
+                },
+              },
+              ["image"],
+              { image: IMAGE_TYPES, mask: IMAGE_TYPES, fov: IMAGE_TYPES },
+            ),
+            ...binaryContent(IMAGE_TYPES),
+          },
+        ),
       },
       responses: {
         200: {
           description:
             "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
             "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms",
+          headers: SLICE_HEADERS,
           content: {
             "image/png": BINARY,
-            "application/json": JSON_OBJECT,
+            "application/json": jsonContent(SliceAnswer),
             "text/plain": { schema: { type: "string" } as const },
           },
         },

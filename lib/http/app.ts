@@ -12,7 +12,7 @@ import { apiKeyAuth } from "./auth.ts";
 import { documentedBodyType, notFoundOr405, requestIdOnEveryAnswer } from "./contract.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
 import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
-import { openApiRoutes } from "./openapi.ts";
+import { DOCUMENT_SERVERS, openApiRoutes } from "./openapi.ts";
 import { notFound, onError } from "./problem.ts";
 
 /** Context variables every route can use. */
@@ -86,6 +86,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
       description:
         "Medical-image preprocessing and segmentation as small HTTP functions. Errors are application/problem+json (RFC 9457).",
     },
+    servers: DOCUMENT_SERVERS,
   });
   return app;
 }

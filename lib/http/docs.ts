@@ -24,7 +24,18 @@ const PAGE = `<!doctype html>
 </body>
 </html>`;
 
-const INIT = `SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui", deepLinking: true });`;
+/**
+ * Try-it-out is on from the start (every operation can be sent as documented, multipart forms
+ * field by field), the API key entered under Authorize survives a reload, and operationIds show.
+ */
+const INIT = `SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#ui",
+  deepLinking: true,
+  tryItOutEnabled: true,
+  persistAuthorization: true,
+  displayOperationId: true,
+});`;
 
 const cache = new Map<string, Uint8Array>();
 

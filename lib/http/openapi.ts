@@ -26,14 +26,96 @@ export {
 
 /**
  * A documented route. Its answers are documented, not typed: handlers answer PNG, NDJSON, raw bytes
- * or JSON through the shared helpers and return a plain Response.
+ * or JSON through the shared helpers and return a plain Response. Every answer is documented with
+ * the headers every answer has ({@link COMMON_HEADERS}); every route needs the API key
+ * ({@link API_KEY_SECURITY}) unless it sets `security` itself (`[]` for an open route).
  * @example openApiRoutes().openapi(route({ method: "get", path: "/x", responses }), handler)
  */
 export function route<R extends RouteConfig>(
   config: R,
 ): Omit<R, "responses"> & { responses: RouteConfig["responses"] } {
-  return createRoute(config);
+  return createRoute({
+    ...config,
+    security: config.security ?? API_KEY_SECURITY,
+    responses: withCommonHeaders(config.responses),
+  });
 }
+
+/** Adds {@link COMMON_HEADERS} (and Retry-After, WWW-Authenticate where they are sent) to answers. */
+function withCommonHeaders(responses: RouteConfig["responses"]): RouteConfig["responses"] {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, r]) => {
+      if ("$ref" in r) return [status, r];
+      const extra = status === "401"
+        ? { "WWW-Authenticate": header('Bearer realm="medimg-edge"') }
+        : status === "503"
+        ? { "Retry-After": header("seconds to wait before trying again", { type: "integer" }) }
+        : {};
+      return [status, { ...r, headers: { ...COMMON_HEADERS, ...extra, ...(r.headers ?? {}) } }];
+    }),
+  );
+}
+
+/** A documented response header. */
+export function header(
+  description: string,
+  schema: Record<string, unknown> = { type: "string" },
+): { description: string; schema: Record<string, unknown> } {
+  return { description, schema };
+}
+
+/** Headers every answer has, errors and streams included (lib/http/app.ts's middleware). */
+export const COMMON_HEADERS = {
+  "X-Request-Id": header(
+    "this request's id (also request_id in problem bodies); send X-Request-Id to choose it",
+  ),
+  "Server-Timing": header("time per stage in ms (total, and each step the route ran)"),
+};
+
+/** Headers of raw pixel answers (application/octet-stream): how to read the bytes. */
+export const RAW_HEADERS = {
+  "X-Image-Width": header("columns (raw answers)", { type: "integer" }),
+  "X-Image-Height": header("rows (raw answers)", { type: "integer" }),
+  "X-Image-Dtype": header("sample type of raw answers, little-endian, row-major", {
+    type: "string",
+    enum: ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"],
+  }),
+};
+
+/** Headers of answers made by a model. */
+export const MODEL_HEADERS = {
+  "X-Model": header("name of the model that answered"),
+  "X-Model-Version": header("its version (card.json)"),
+};
+
+/**
+ * The API key of lib/http/auth.ts, as the two security schemes it accepts. Enforced only where
+ * MEDIMG_API_KEY is set; /health, /, /openapi.json, /docs and the page stay open.
+ */
+export const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    description: "Authorization: Bearer <key>, the key being MEDIMG_API_KEY (when it is set)",
+  },
+  apiKeyHeader: {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: "x-api-key: <key>, the same key as for Bearer",
+  },
+} as const;
+
+/** Either scheme of {@link SECURITY_SCHEMES}: the requirement of every data route. */
+export const API_KEY_SECURITY: { [scheme: string]: string[] }[] = [
+  { bearerAuth: [] },
+  { apiKeyHeader: [] },
+];
+
+/** What a document needs beside its paths: where to send requests (the server it came from). */
+export const DOCUMENT_SERVERS = [
+  { url: "/", description: "the server this document was served by" },
+];
 
 /** The problem+json body every error answer has (RFC 9457). */
 const PROBLEM_SCHEMA = {
@@ -81,6 +163,77 @@ export function problems(
 
 /** Content of bytes (a PNG, a NIfTI, raw pixels), for request bodies and answers. */
 export const BINARY = { schema: { type: "string", format: "binary" } as const };
+
+/**
+ * Content of a JSON answer typed by a zod schema (strict objects where every field is known, so a
+ * field added to the handler but not here fails tests/http/openapi_answers_test.ts).
+ * @example { "application/json": jsonContent(z.strictObject({ id: z.string() })) }
+ */
+export function jsonContent<T extends z.ZodType>(schema: T): { schema: T } {
+  return { schema };
+}
+
+/**
+ * Content of an NDJSON answer whose lines are the component schema `name` (put in the document by
+ * {@link withSchemas}); JSON Schema's `$defs` names it, since OpenAPI 3.1 has no item schema.
+ * @example { "application/x-ndjson": ndjsonContent("RleBatchLine") }
+ */
+export function ndjsonContent(name: string) {
+  return {
+    schema: {
+      type: "string",
+      description: `one JSON object per line: components.schemas.${name}`,
+      $defs: { line: { $ref: `#/components/schemas/${name}` } },
+    } as const,
+  };
+}
+
+/** A request body with several media types (e.g. raw bytes beside a multipart form). */
+export function body(
+  description: string,
+  content: Record<string, Record<string, unknown>>,
+): { description: string; required: true; content: Record<string, Record<string, unknown>> } {
+  return { description, required: true, content };
+}
+
+/** Raw-bytes content for each of `types`, for {@link body}. */
+export function binaryContent(types: string[]): Record<string, typeof BINARY> {
+  return Object.fromEntries(types.map((t) => [t, BINARY]));
+}
+
+/** One file part of a multipart form. */
+export function filePart(description: string) {
+  return { type: "string", format: "binary", description } as const;
+}
+
+/** Several file parts of one name in a multipart form. */
+export function fileParts(description: string) {
+  return { type: "array", items: { type: "string", format: "binary" }, description } as const;
+}
+
+/**
+ * multipart/form-data content naming its parts, so Swagger UI's Try-it-out offers a field for
+ * each; `types` gives each file part's accepted media types.
+ * @example formContent({ image: filePart("the image") }, ["image"], { image: ["image/png"] })
+ */
+export function formContent(
+  properties: Record<string, Record<string, unknown>>,
+  required: string[],
+  types: Record<string, string[]> = {},
+): Record<string, Record<string, unknown>> {
+  return {
+    "multipart/form-data": {
+      schema: { type: "object", required, properties },
+      ...(Object.keys(types).length
+        ? {
+          encoding: Object.fromEntries(
+            Object.entries(types).map(([k, t]) => [k, { contentType: t.join(", ") }]),
+          ),
+        }
+        : {}),
+    },
+  };
+}
 
 /** Content of a JSON object, documented by the route's description. */
 export const JSON_OBJECT = { schema: { type: "object" } as const };
@@ -138,7 +291,27 @@ const hook: Hook<unknown, AppEnv, string, unknown> = (result) => {
  * @example export const rleRoutes = openApiRoutes().openapi(decodeRoute, handler)
  */
 export function openApiRoutes(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({ defaultHook: hook });
+  const routes = new OpenAPIHono<AppEnv>({ defaultHook: hook });
+  // Components travel with the routes when they are mounted, so each document declares them.
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
+    routes.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
+  return routes;
+}
+
+/**
+ * Puts zod schemas in the document's components.schemas by name, for what an answer holds but
+ * cannot be a response schema (an NDJSON line, a Server-Sent Event's data).
+ * @example withSchemas(openApiRoutes(), { RleBatchLine })
+ */
+export function withSchemas(
+  routes: OpenAPIHono<AppEnv>,
+  schemas: Record<string, z.ZodType>,
+): OpenAPIHono<AppEnv> {
+  for (const [name, schema] of Object.entries(schemas)) {
+    routes.openAPIRegistry.register(name, schema);
+  }
+  return routes;
 }
 
 /**
