@@ -46,18 +46,64 @@ async function readDicom(c: Context<AppEnv>): Promise<Uint8Array> {
   return await readBytes(c);
 }
 
-/** Min-max scaling to 0-255 (for frames without a window). */
-function toByte(data: Image["data"]): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+/** The frame's value range (for the min-max window). */
+function range(data: Image["data"]): [number, number] {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < data.length; i++) {
     if (data[i] < lo) lo = data[i];
     if (data[i] > hi) hi = data[i];
   }
+  return [lo, hi];
+}
+
+/** Min-max scaling of [lo, hi] to 0-255 (for frames without a window). */
+function toByte(data: Image["data"], [lo, hi]: [number, number]): Uint8Array {
   const out = new Uint8Array(data.length);
   const scale = hi > lo ? 255 / (hi - lo) : 0;
   for (let i = 0; i < data.length; i++) out[i] = Math.round((data[i] - lo) * scale);
   return out;
+}
+
+/** Which window a render used and why, as the answer reports it (headers and JSON). */
+interface UsedWindow {
+  center: number | null;
+  width: number | null;
+  source: string;
+}
+
+function usedWindow(
+  asked: Window | "dataset" | undefined,
+  applied: { window: Window | null; windowUnusable: string | null },
+  image: Image,
+): { used: UsedWindow; minmax: [number, number] | null } {
+  if (applied.window) {
+    return {
+      used: { ...applied.window, source: asked === "dataset" ? "dataset" : "request" },
+      minmax: null,
+    };
+  }
+  if (image.data instanceof Uint8Array) {
+    const what = image.channels === 1 ? "8-bit frame as stored" : "colour frame as stored";
+    return { used: { center: null, width: null, source: `none (${what})` }, minmax: null };
+  }
+  const [lo, hi] = range(image.data);
+  const why = image.channels !== 1
+    ? "colour frame"
+    : asked === "dataset"
+    ? applied.windowUnusable ?? "no dataset window"
+    : "requested";
+  return {
+    used: { center: (lo + hi) / 2, width: hi - lo, source: `minmax (${why})` },
+    minmax: [lo, hi],
+  };
+}
+
+function windowHeaders(w: UsedWindow): Record<string, string> {
+  return {
+    ...(w.center !== null ? { "x-window-center": String(w.center) } : {}),
+    ...(w.width !== null ? { "x-window-width": String(w.width) } : {}),
+    "x-window-source": w.source,
+  };
 }
 
 function windowParam(c: Context<AppEnv>): Window | "dataset" | undefined {
@@ -66,6 +112,10 @@ function windowParam(c: Context<AppEnv>): Window | "dataset" | undefined {
     const w = { center: Number(center), width: Number(width) };
     if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) {
       throw new InvalidInputError("center and width must both be numbers", { field: "center" });
+    }
+    // Only a window the caller sent is theirs to fix; the dataset's falls back to min-max.
+    if (!(w.width >= 1)) {
+      throw new InvalidInputError(`width must be at least 1, got ${w.width}`, { field: "width" });
     }
     return w;
   }
@@ -168,12 +218,14 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       const format = negotiate(c, ["png", "json", "raw"] as const);
       const bytes = await readDicom(c);
       const frame = intParam(c.req.query("frame"), "frame", 0);
+      const window = windowParam(c);
       const decoded = await timedAsync(
         c,
         "decode",
-        () => decodeDicom(bytes, { frame, window: windowParam(c), pixelLimit: pixelLimit() }),
+        () => decodeDicom(bytes, { frame, window, pixelLimit: pixelLimit() }),
       );
       const { image, meta, applied } = decoded;
+      const { used, minmax } = usedWindow(window, applied, image);
       if (format === "raw") {
         return sendBytes(
           c,
@@ -184,26 +236,34 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
             "x-image-height": String(image.height),
             "x-image-channels": String(image.channels),
             "x-image-dtype": image.data.constructor.name.replace("Array", "").toLowerCase(),
+            ...windowHeaders(used),
           },
         );
       }
-      const display = timed(c, "scale", () => toByte(image.data));
       if (format === "json") {
-        return c.json({
-          width: image.width,
-          height: image.height,
-          channels: image.channels,
-          frame,
-          frames: meta.frames,
-          applied,
-        });
+        return c.json(
+          {
+            width: image.width,
+            height: image.height,
+            channels: image.channels,
+            frame,
+            frames: meta.frames,
+            applied,
+            window: used,
+          },
+          200,
+          windowHeaders(used),
+        );
       }
+      const display = minmax
+        ? timed(c, "scale", () => toByte(image.data, minmax))
+        : image.data as Uint8Array;
       const png = await timedAsync(
         c,
         "png",
         () => encodeImagePng(display, image.width, image.height, image.channels),
       );
-      return sendBytes(c, png, "image/png");
+      return sendBytes(c, png, "image/png", windowHeaders(used));
     },
   );
 
