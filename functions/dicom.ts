@@ -33,6 +33,7 @@ import {
   route,
   z,
 } from "../lib/http/openapi.ts";
+import { bodyFormat } from "../lib/decode/mod.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
 import { deidentifyMeta } from "../lib/dicom/deidentify.ts";
 import { parseDataSet, readMeta } from "../lib/dicom/parse.ts";
@@ -43,7 +44,10 @@ const pixelLimit = () => envInt("MEDIMG_PIXEL_LIMIT", DEFAULT_PIXEL_LIMIT);
 
 async function readDicom(c: Context<AppEnv>): Promise<Uint8Array> {
   requireContentType(c, DICOM_TYPES);
-  return await readBytes(c);
+  const bytes = await readBytes(c);
+  // A PNG or JPEG sent here is told so (415), not parsed into a puzzling "not DICOM".
+  bodyFormat(bytes, ["dicom"]);
+  return bytes;
 }
 
 /** The frame's value range (for the min-max window). */

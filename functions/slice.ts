@@ -54,7 +54,7 @@ import {
   segmentImage,
   toMask,
 } from "../lib/models/infer.ts";
-import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
+import { decodeImage, DEFAULT_MAX_PIXELS, maskFromBytes } from "../lib/decode/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
 import { listModels } from "../lib/models/registry.ts";
@@ -246,7 +246,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const { card } = loaded;
   requireSliceModel(name, card);
   const inputs = await readInputs(c);
-  const decoded = await stages.run("decode", () => decodeImageBytes(inputs.image, maxPixels));
+  const decoded = await stages.run("decode", () => decodeImage(inputs.image, { maxPixels }));
   const { image, meta } = decoded;
   const preset = await getPreset(card.preprocess?.preset ?? "scale");
   const params = presetParams(c, card);
@@ -273,7 +273,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   let truth: Uint8Array | undefined;
   let dialect: Dialect = parseDialect(rleQuery ?? inputs.rleDialect);
   if (inputs.maskFile) {
-    const gt = await stages.run("truth", () => decodeMaskBytes(inputs.maskFile!, maxPixels));
+    const gt = await stages.run("truth", () => maskFromBytes(inputs.maskFile!, { maxPixels }));
     if (gt.width !== width || gt.height !== height) {
       throw new InvalidInputError(
         `the ground-truth mask is ${gt.width}x${gt.height}, the image ${width}x${height}`,
@@ -302,7 +302,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   // A field-of-view mask (DRIVE ships one per photo): nothing outside it is foreground or scored.
   let fovPixels: number | undefined;
   if (inputs.fovFile) {
-    const fov = await stages.run("fov", () => decodeMaskBytes(inputs.fovFile!, maxPixels));
+    const fov = await stages.run("fov", () => maskFromBytes(inputs.fovFile!, { maxPixels }));
     if (fov.width !== width || fov.height !== height) {
       throw new InvalidInputError(
         `the field-of-view mask is ${fov.width}x${fov.height}, the image ${width}x${height}`,
@@ -408,7 +408,15 @@ function listedCard(card: ModelCard): Record<string, unknown> {
     : rest;
 }
 
-const IMAGE_TYPES = ["application/dicom", "image/png", "image/jpeg", "image/tiff"];
+// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
+const IMAGE_TYPES = [
+  "application/dicom",
+  "image/png",
+  "image/jpeg",
+  "image/tiff",
+  "image/gif",
+  "application/octet-stream",
+];
 
 const routes = openApiRoutes();
 // Inference is CPU-bound: one at a time per isolate by default, a short queue, then 503.
@@ -478,8 +486,8 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
         body: {
           ...bytesBody(
             [...IMAGE_TYPES, "multipart/form-data"],
-            "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
-              "ground truth as `mask` (an image) or `rle` (+ `dialect`), and a field-of-view " +
+            "the image (DICOM, PNG, JPEG, TIFF or GIF, recognised by its bytes), or a form with `image`, and optionally the " +
+              "ground truth as `mask` (an image of any of those formats; any non-zero colour is mask) or `rle` (+ `dialect`), and a field-of-view " +
               "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
               "as the card's preprocess params override them.",
           ),
