@@ -182,6 +182,43 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a PNG with a spacing that makes it no plausible chest: answered, with a warning",
+  ignore: !ready,
+  async fn() {
+    const dcm = await Deno.readFile(dcmPath!);
+    const { image } = await decodeDicom(dcm);
+    const pixels = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length);
+    const png = await encodeImagePng(pixels, image.width, image.height);
+    const at = (spacing: number, format = "json") =>
+      post(`/cxr/classify?age=32&view=AP&format=${format}&spacing=${spacing}`, png, "image/png");
+    // 1024 px: the lower bound 100 mm lies between 0.09 and 0.1 mm, the upper 600 mm between
+    // 0.58 and 0.59 mm. Its own 0.139 mm (142 mm, as the RSNA films were trained) is no warning.
+    for (const ok of [0.1, 0.139, 0.58]) {
+      const body = await json(await at(ok));
+      assertEquals(body.warnings, [], `spacing ${ok}`);
+    }
+    for (const [bad, mm, side] of [[0.09, 92.2, "under"], [0.59, 604.2, "over"]] as const) {
+      const res = await at(bad);
+      const body = await json(res);
+      assertEquals(body.warnings.length, 1, `spacing ${bad}`);
+      assert(
+        body.warnings[0].startsWith(`the film is ${mm} mm across (1024 px x ${bad} mm), ${side}`),
+        body.warnings[0],
+      );
+      assertEquals(res.headers.get("x-warning"), body.warnings[0]);
+      assert(body.probability > 0 && body.probability < 1);
+    }
+    const picture = await at(0.01, "png");
+    assertEquals(picture.status, 200);
+    assertEquals(picture.headers.get("content-type"), "image/png");
+    assert(picture.headers.get("x-warning")?.startsWith("the film is 10.2 mm across"));
+    // The DICOM's own spacing is the scanner's, not a typing error: no warning.
+    const fromDicom = await json(await post("/cxr/classify", dcm, "application/dicom"));
+    assertEquals(fromDicom.warnings, []);
+  },
+});
+
+Deno.test({
   name: "heatmap=1: a 224x224 RGB Grad-CAM overlay; format=png answers it alone",
   ignore: !ready,
   async fn() {
