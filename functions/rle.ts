@@ -34,7 +34,8 @@ import {
   z,
 } from "../lib/http/openapi.ts";
 import { BadInputError } from "../lib/errors.ts";
-import { checkPixels, decodePng, encodeMaskPng, maskFromPng } from "../lib/image/png.ts";
+import { maskFromBytes } from "../lib/decode/mod.ts";
+import { checkPixels, encodeMaskPng } from "../lib/image/png.ts";
 import {
   checkSize,
   DEFAULT_MAX_DIMENSION,
@@ -48,6 +49,16 @@ import {
   summarizeRuns,
 } from "../lib/rle/mod.ts";
 import { type Grouping, summarizeCsv } from "../lib/rle/batch.ts";
+
+// The bytes decide the format (lib/decode); these are the Content-Types documented for a mask.
+const MASK_TYPES = [
+  "image/png",
+  "image/gif",
+  "image/tiff",
+  "image/jpeg",
+  "application/dicom",
+  "application/octet-stream",
+];
 
 const maxDimension = () => envInt("MEDIMG_MAX_DIMENSION", DEFAULT_MAX_DIMENSION);
 /** Largest mask made as pixels (PNG, raw): 8192x8192 by default. */
@@ -195,13 +206,17 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     route({
       method: "post",
       path: "/rle/encode",
-      summary: "mask PNG (any non-zero pixel is mask) -> RLE in a dialect",
+      summary: "mask image (any non-zero pixel is mask) -> RLE in a dialect",
       request: {
         query: z.object({
           ...rleFormat,
           counts: enumQuery(["string", "array"], "COCO counts as compressed string or array"),
         }),
-        body: bytesBody(["image/png"], "the mask"),
+        body: bytesBody(
+          MASK_TYPES,
+          "the mask: PNG, GIF, TIFF, JPEG or DICOM, recognised by its bytes; a pixel is mask " +
+            "when any of its samples is non-zero",
+        ),
       },
       responses: {
         200: {
@@ -213,7 +228,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     }),
     async (c) => {
       negotiate(c, ["json"] as const);
-      requireContentType(c, ["image/png"]);
+      requireContentType(c, MASK_TYPES);
       const dialect = parseDialect(c.req.query("dialect"));
       const order = parseOrder(c.req.query("order"));
       const counts = c.req.query("counts") ?? "string";
@@ -226,13 +241,13 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         );
       }
       const bytes = await readBytes(c);
-      const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
-      checkSize(img.width, img.height, maxDimension());
-      const runs = timed(
+      const img = await timedAsync(
         c,
-        "encode",
-        () => maskToRuns(maskFromPng(img), img.width, img.height, order),
+        "decode",
+        () => maskFromBytes(bytes, { maxPixels: maxPixels() }),
       );
+      checkSize(img.width, img.height, maxDimension());
+      const runs = timed(c, "encode", () => maskToRuns(img.mask, img.width, img.height, order));
       const rle = formatRle(runs, dialect, img.width, img.height, counts);
       const { area } = summarizeRuns(runs, img.width, img.height, order);
       return c.json({ rle, dialect, order, width: img.width, height: img.height, area });

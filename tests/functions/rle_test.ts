@@ -347,10 +347,16 @@ Deno.test("bad POST bodies: wrong media type 415, broken JSON 400, COCO size mis
 Deno.test("bad encode bodies: not a PNG 400, wrong type 415, empty 400, truncated 400, huge declared size 422", async () => {
   const png = { "content-type": "image/png" };
   await expectProblem(await post("/rle/encode", "hello", png), 400, "body is not a PNG");
+  // Issue 15: any image type is a mask now (the bytes decide); an undocumented type is still 415.
   await expectProblem(
-    await post("/rle/encode", "x", { "content-type": "image/jpeg" }),
+    await post("/rle/encode", "x", { "content-type": "text/plain" }),
     415,
     "send image/png",
+  );
+  await expectProblem(
+    await post("/rle/encode", "x", { "content-type": "image/jpeg" }),
+    400,
+    "the body is not a PNG, JPEG, TIFF or GIF, and not DICOM either",
   );
   await expectProblem(
     await app.request("/rle/encode", { method: "POST", headers: png }),
@@ -577,4 +583,28 @@ Deno.test("grouping=contiguous streams: lines arrive while the rest of the CSV i
     clearTimeout(timer);
     release();
   }
+});
+
+// Issue 15: DRIVE ships its masks as GIF; the bytes decide, whatever the Content-Type says.
+const driveGif = dataFile("drive/original/test/1st_manual/01_manual1.gif");
+const drivePng = dataFile("drive/png/test/1st_manual/01_manual1.png");
+
+Deno.test({
+  name: "POST /rle/encode: DRIVE's GIF vessel mask gives the RLE of its PNG version",
+  ignore: !driveGif || !drivePng,
+  async fn() {
+    const fromPng = await post("/rle/encode?dialect=kaggle", await Deno.readFile(drivePng!), {
+      "content-type": "image/png",
+    });
+    assertEquals(fromPng.status, 200, await fromPng.clone().text());
+    const want = await fromPng.json();
+    assertEquals([want.width, want.height], [565, 584]);
+    assert(want.area > 0);
+    const gif = await Deno.readFile(driveGif!);
+    for (const type of ["image/gif", "image/png", "application/octet-stream"]) {
+      const res = await post("/rle/encode?dialect=kaggle", gif, { "content-type": type });
+      assertEquals(res.status, 200, await res.clone().text());
+      assertEquals(await res.json(), want, type);
+    }
+  },
 });
