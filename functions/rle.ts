@@ -34,7 +34,7 @@ import {
   z,
 } from "../lib/http/openapi.ts";
 import { BadInputError } from "../lib/errors.ts";
-import { maskFromBytes } from "../lib/decode/mod.ts";
+import { maskFromLightBytes } from "../lib/decode/light.ts";
 import { checkPixels, encodeMaskPng } from "../lib/image/png.ts";
 import {
   checkSize,
@@ -50,15 +50,10 @@ import {
 } from "../lib/rle/mod.ts";
 import { type Grouping, summarizeCsv } from "../lib/rle/batch.ts";
 
-// The bytes decide the format (lib/decode); these are the Content-Types documented for a mask.
-const MASK_TYPES = [
-  "image/png",
-  "image/gif",
-  "image/tiff",
-  "image/jpeg",
-  "application/dicom",
-  "application/octet-stream",
-];
+// The bytes decide the format (lib/decode/light.ts); these are the Content-Types documented for a
+// mask. DICOM and JPEG masks are not taken here: their wasm codecs and lib/dicom would enter this
+// function's module graph (edge cold start), and a JPEG mask is lossy anyway.
+const MASK_TYPES = ["image/png", "image/gif", "image/tiff", "application/octet-stream"];
 
 const maxDimension = () => envInt("MEDIMG_MAX_DIMENSION", DEFAULT_MAX_DIMENSION);
 /** Largest mask made as pixels (PNG, raw): 8192x8192 by default. */
@@ -214,7 +209,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         }),
         body: bytesBody(
           MASK_TYPES,
-          "the mask: PNG, GIF, TIFF, JPEG or DICOM, recognised by its bytes; a pixel is mask " +
+          "the mask: PNG, GIF or TIFF, recognised by its bytes; a pixel is mask " +
             "when any of its samples is non-zero",
         ),
       },
@@ -244,7 +239,7 @@ export const rleRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       const img = await timedAsync(
         c,
         "decode",
-        () => maskFromBytes(bytes, { maxPixels: maxPixels() }),
+        () => maskFromLightBytes(bytes, { maxPixels: maxPixels() }),
       );
       checkSize(img.width, img.height, maxDimension());
       const runs = timed(c, "encode", () => maskToRuns(img.mask, img.width, img.height, order));

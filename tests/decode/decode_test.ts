@@ -7,6 +7,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   bodyFormat,
   decodeImage,
+  decodeLightImage,
   maskFromBytes,
   maskFromImage,
   sniffImage,
@@ -109,9 +110,16 @@ Deno.test("problems name the formats: a known other format is 415, no signature 
   );
   assert(u.message.startsWith("the body is not a PNG, JPEG, TIFF or GIF, and not DICOM either: "));
   await assertRejects(
-    () => decodeImage(new TextEncoder().encode("no image"), { accept: ["png", "gif"] }),
+    () => decodeLightImage(new TextEncoder().encode("no image")),
+    BadInputError,
+    "the body is not a PNG, TIFF or GIF (its first bytes match no signature)",
+  );
+  const dicom = new Uint8Array(200);
+  dicom.set(new TextEncoder().encode("DICM"), 128);
+  await assertRejects(
+    () => decodeLightImage(dicom),
     UnsupportedError,
-    "the body is none of PNG or GIF",
+    "the body is a DICOM (by its bytes); this route takes PNG, TIFF or GIF",
   );
   await assertRejects(() => decodeImage(new Uint8Array(0)), BadInputError, "empty");
   const cut = (await smallGif()).slice(0, 20);
