@@ -13,6 +13,7 @@ import { loadModel } from "../../lib/models/load.ts";
 import { modelsRoot } from "../../lib/models/registry.ts";
 import { checkReplay } from "../../lib/models/replay.ts";
 import { cxrClassify } from "../../lib/pipelines/cxr.ts";
+import { encodeGreyTiff } from "../decode/_encode.ts";
 import { dataFile } from "../_data.ts";
 
 const model = `${modelsRoot()}/${CXR_MODEL}/card.json`;
@@ -212,9 +213,37 @@ Deno.test({
     assertEquals(picture.status, 200);
     assertEquals(picture.headers.get("content-type"), "image/png");
     assert(picture.headers.get("x-warning")?.startsWith("the film is 10.2 mm across"));
+    // The same film as TIFF, declared as TIFF or as octet-stream: the bytes decide, the answer is the PNG's.
+    const tiff = encodeGreyTiff(pixels, image.width, image.height);
+    const asPng = await json(await at(0.139));
+    for (const type of ["image/tiff", "application/octet-stream"]) {
+      const r = await json(
+        await post("/cxr/classify?age=32&view=AP&spacing=0.139", tiff, type),
+      );
+      assertEquals([r.input.format, r.probability], ["tiff", asPng.probability], type);
+    }
     // The DICOM's own spacing is the scanner's, not a typing error: no warning.
     const fromDicom = await json(await post("/cxr/classify", dcm, "application/dicom"));
     assertEquals(fromDicom.warnings, []);
+  },
+});
+
+const ircadb = dataFile("ircadb-liver/subset/3Dircadb1.1/PATIENT_DICOM/image_60");
+
+Deno.test({
+  name: "a DICOM whose window is unusable (3D-IRCADb, width 0) is scaled min-max, and said so",
+  ignore: !shipped || !ircadb,
+  async fn() {
+    const body = await json(
+      await post("/cxr/classify", await Deno.readFile(ircadb!), "application/dicom"),
+    );
+    assert(
+      body.assumed.includes(
+        "dataset window width 0 unusable: the film was scaled min-max to 8-bit instead",
+      ),
+      JSON.stringify(body.assumed),
+    );
+    assertEquals(body.preprocess.grey8, "min-max -1024..1023 to 8-bit");
   },
 });
 
