@@ -94,9 +94,12 @@ async function readBody(
     }
     const o = body as Record<string, unknown>;
     if (typeof o.image !== "string" || o.image === "") {
-      throw new BadInputError("image must be the film as a base64 string (DICOM, PNG or JPEG)", {
-        field: "image",
-      });
+      throw new BadInputError(
+        "image must be the film as a base64 string (DICOM, PNG, JPEG, TIFF or GIF)",
+        {
+          field: "image",
+        },
+      );
     }
     let bytes: Uint8Array;
     try {

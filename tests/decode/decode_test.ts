@@ -42,6 +42,9 @@ async function smallGif(): Promise<Uint8Array> {
 Deno.test("sniffImage: each format by its magic number, never by a name", () => {
   const at128 = new Uint8Array(132);
   at128.set([0x44, 0x49, 0x43, 0x4d], 128);
+  // dicom-conformance/CT1_UNC's preamble is a TIFF header: "DICM" at 128 wins.
+  const dualTiff = at128.slice();
+  dualTiff.set([0x49, 0x49, 42, 0]);
   const cases: [number[] | Uint8Array, string | null][] = [
     [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "png"],
     [[0xff, 0xd8, 0xff, 0xe0], "jpeg"],
@@ -50,6 +53,7 @@ Deno.test("sniffImage: each format by its magic number, never by a name", () => 
     [[...new TextEncoder().encode("GIF89a")], "gif"],
     [[...new TextEncoder().encode("GIF87a")], "gif"],
     [at128, "dicom"],
+    [dualTiff, "dicom"],
     [[0x08, 0x00, 0x05, 0x00], "dicom"],
     [[...new TextEncoder().encode("hello")], null],
     [[0x89, 0x50, 0x4e], null],

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { app } from "../../functions/dicom.ts";
 import { decodeDicom } from "../../lib/dicom/pixels.ts";
-import { decodePng } from "../../lib/image/png.ts";
+import { decodePng, encodeImagePng } from "../../lib/image/png.ts";
 import { dataFile } from "../_data.ts";
 
 const rsna = dataFile("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm");
@@ -199,4 +199,14 @@ Deno.test({
     assertEquals(res.headers.get("x-window-width"), "100");
     assertEquals(decodePng(new Uint8Array(await res.arrayBuffer())).data, lib.image.data);
   },
+});
+
+Deno.test("POST /dicom/*: an image of another format is named by its bytes (415), not parsed", async () => {
+  const png = await encodeImagePng(new Uint8Array(4), 2, 2);
+  for (const path of ["/dicom/info", "/dicom/render"]) {
+    const res = await post(path, png, "application/octet-stream");
+    await problem(res, 415, "the body is a PNG (by its bytes); this route takes DICOM");
+  }
+  const gif = new TextEncoder().encode("GIF89a\x01\x00\x01\x00");
+  await problem(await post("/dicom/render", gif), 415, "the body is a GIF");
 });
