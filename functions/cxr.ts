@@ -42,14 +42,29 @@ import {
 } from "../lib/http/openapi.ts";
 import type { Image } from "../lib/image/image.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
-import { decodeImageBytes, DEFAULT_MAX_PIXELS, sniffFormat } from "../lib/models/input.ts";
+import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
-import { AGE_EDGES, cxrClassify, type CxrMetaInput, FEATURE_NAMES } from "../lib/pipelines/cxr.ts";
+import {
+  AGE_EDGES,
+  chestWidthWarning,
+  cxrClassify,
+  type CxrMetaInput,
+  FEATURE_NAMES,
+} from "../lib/pipelines/cxr.ts";
 
 /** The model this function runs. */
 export const CXR_MODEL = "cxr-pneumonia";
 
 const FIELDS = ["age", "sex", "view", "spacing"] as const;
+// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
+const IMAGE_TYPES = [
+  "application/dicom",
+  "application/octet-stream",
+  "image/png",
+  "image/jpeg",
+  "image/tiff",
+  "image/gif",
+];
 type Field = typeof FIELDS[number];
 type Source = "request" | "dicom" | "missing";
 
@@ -86,9 +101,12 @@ async function readBody(
     }
     const o = body as Record<string, unknown>;
     if (typeof o.image !== "string" || o.image === "") {
-      throw new BadInputError("image must be the film as a base64 string (DICOM, PNG or JPEG)", {
-        field: "image",
-      });
+      throw new BadInputError(
+        "image must be the film as a base64 string (DICOM, PNG, JPEG, TIFF or GIF)",
+        {
+          field: "image",
+        },
+      );
     }
     let bytes: Uint8Array;
     try {
@@ -110,12 +128,7 @@ async function readBody(
     }
     return { bytes, fields };
   }
-  requireContentType(c, [
-    "application/dicom",
-    "application/octet-stream",
-    "image/png",
-    "image/jpeg",
-  ]);
+  requireContentType(c, IMAGE_TYPES);
   return { bytes: await readBytes(c), fields };
 }
 
@@ -125,24 +138,21 @@ async function readFilm(bytes: Uint8Array, maxPixels: number): Promise<{
   format: string;
   dicom: Partial<Record<Field, string>>;
   window: { center: number; width: number } | null;
+  windowUnusable: string | null;
 }> {
-  if (sniffFormat(bytes) !== "dicom") {
-    const { image, format } = await decodeImageBytes(bytes, maxPixels);
-    return { image, format, dicom: {}, window: null };
-  }
-  const { decodeDicom } = await import("../lib/dicom/pixels.ts");
-  const { checkPixels } = await import("../lib/image/png.ts");
-  const { image, meta } = await decodeDicom(bytes, { pixelLimit: maxPixels * 8 });
-  checkPixels(image.width, image.height, maxPixels);
+  const { image, meta, format } = await decodeImage(bytes, { maxPixels });
   const dicom: Partial<Record<Field, string>> = {};
-  if (meta.patientAgeRaw) dicom.age = meta.patientAgeRaw;
-  if (meta.patientSex) dicom.sex = meta.patientSex;
-  if (meta.viewPosition) dicom.view = meta.viewPosition;
-  if (meta.pixelSpacing) dicom.spacing = meta.pixelSpacing.join("\\");
-  const window = meta.windowCenter !== null && meta.windowWidth !== null
-    ? { center: meta.windowCenter, width: meta.windowWidth }
-    : null;
-  return { image, format: "dicom", dicom, window };
+  if (meta.age) dicom.age = meta.age;
+  if (meta.sex) dicom.sex = meta.sex;
+  if (meta.view) dicom.view = meta.view;
+  if (meta.spacing) dicom.spacing = meta.spacing.join("\\");
+  return {
+    image,
+    format,
+    dicom,
+    window: meta.window ?? null,
+    windowUnusable: meta.windowUnusable ?? null,
+  };
 }
 
 function bucketName(i: number): string {
@@ -213,7 +223,17 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
         `(${pre.spacing[1].toFixed(4)} mm per pixel); only the 1 mm resampling step uses it`,
     );
   }
+  if (film.windowUnusable) {
+    assumed.push(`${film.windowUnusable}: the film was scaled min-max to 8-bit instead`);
+  }
+  // A spacing the caller typed is checked against a chest's width; a DICOM's own is the scanner's.
+  const warnings: string[] = [];
+  const implausible = sources.spacing.source === "request"
+    ? chestWidthWarning(film.image.width, pre.spacing)
+    : null;
+  if (implausible) warnings.push(implausible);
   const headers = {
+    ...(warnings.length ? { "x-warning": warnings.join("; ") } : {}),
     "x-model": loaded.card.name,
     "x-model-version": loaded.card.version,
     "x-cxr-probability": r.probability.toFixed(6),
@@ -248,6 +268,7 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
       },
       metadata: sources,
       assumed,
+      warnings,
       input: {
         format: film.format,
         width: film.image.width,
@@ -340,9 +361,11 @@ const ClassifyAnswer = z.strictObject({
     image: z.string(),
     png_base64: z.string().describe("the overlay PNG"),
   }).optional().describe("with heatmap=1"),
+  warnings: z.array(z.string()).describe(
+    "what may make the answer mislead (e.g. an implausible spacing)",
+  ),
   timings_ms: z.record(z.string(), num),
 });
-const CXR_TYPES = ["application/dicom", "image/png", "image/jpeg", "application/octet-stream"];
 // Empty examples: Swagger UI would otherwise fill "string" in and send it.
 const metaFields = {
   age: {
@@ -382,16 +405,17 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
     request: {
       query: cxrQuery,
       body: body(
-        "a DICOM (age, sex, view and spacing read from it), or a PNG/JPEG; metadata fields as query " +
+        "a DICOM (age, sex, view and spacing read from it), or a PNG, JPEG, TIFF or GIF " +
+          "(recognised by its bytes); metadata fields as query " +
           "parameters, form fields beside `image`, or JSON members beside `image` (base64) override " +
           "the DICOM's",
         {
           ...formContent(
-            { image: filePart("the film: DICOM, PNG or JPEG"), ...metaFields },
+            { image: filePart("the film: DICOM, PNG, JPEG, TIFF or GIF"), ...metaFields },
             ["image"],
-            { image: CXR_TYPES },
+            { image: IMAGE_TYPES },
           ),
-          ...binaryContent(CXR_TYPES),
+          ...binaryContent(IMAGE_TYPES),
           "application/json": {
             schema: {
               type: "object",
@@ -400,7 +424,7 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
                 image: {
                   type: "string",
                   contentEncoding: "base64",
-                  description: "the film (DICOM, PNG or JPEG), base64",
+                  description: "the film (DICOM, PNG, JPEG, TIFF or GIF), base64",
                 },
                 ...metaFields,
                 age: { type: ["string", "number"], description: metaFields.age.description },
@@ -422,11 +446,13 @@ export const cxrRoutes: OpenAPIHono<AppEnv> = routes.openapi(
         description:
           "JSON: probability, label, threshold, model, features, metadata (value and source of each " +
           "field), assumed (what was missing and what was used instead), preprocess, heatmap, " +
-          "timings_ms; or (format=png) the Grad-CAM overlay",
+          "warnings (e.g. a spacing that makes the film no plausible chest), timings_ms; or " +
+          "(format=png) the Grad-CAM overlay, warnings in X-Warning",
         headers: {
           ...MODEL_HEADERS,
           "X-Cxr-Probability": header("the probability, 6 decimals", { type: "number" }),
           "X-Cxr-Label": header("the label"),
+          "X-Warning": header("the answer's warnings joined by '; ', when it has any"),
         },
         content: {
           "application/json": jsonContent(ClassifyAnswer),

@@ -35,6 +35,7 @@ import {
   route,
   z,
 } from "../lib/http/openapi.ts";
+import { bodyFormat } from "../lib/decode/mod.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
 import { deidentifyMeta } from "../lib/dicom/deidentify.ts";
 import { parseDataSet, readMeta } from "../lib/dicom/parse.ts";
@@ -45,21 +46,70 @@ const pixelLimit = () => envInt("MEDIMG_PIXEL_LIMIT", DEFAULT_PIXEL_LIMIT);
 
 async function readDicom(c: Context<AppEnv>): Promise<Uint8Array> {
   requireContentType(c, DICOM_TYPES);
-  return await readBytes(c);
+  const bytes = await readBytes(c);
+  // A PNG or JPEG sent here is told so (415), not parsed into a puzzling "not DICOM".
+  bodyFormat(bytes, ["dicom"]);
+  return bytes;
 }
 
-/** Min-max scaling to 0-255 (for frames without a window). */
-function toByte(data: Image["data"]): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+/** The frame's value range (for the min-max window). */
+function range(data: Image["data"]): [number, number] {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < data.length; i++) {
     if (data[i] < lo) lo = data[i];
     if (data[i] > hi) hi = data[i];
   }
+  return [lo, hi];
+}
+
+/** Min-max scaling of [lo, hi] to 0-255 (for frames without a window). */
+function toByte(data: Image["data"], [lo, hi]: [number, number]): Uint8Array {
   const out = new Uint8Array(data.length);
   const scale = hi > lo ? 255 / (hi - lo) : 0;
   for (let i = 0; i < data.length; i++) out[i] = Math.round((data[i] - lo) * scale);
   return out;
+}
+
+/** Which window a render used and why, as the answer reports it (headers and JSON). */
+interface UsedWindow {
+  center: number | null;
+  width: number | null;
+  source: string;
+}
+
+function usedWindow(
+  asked: Window | "dataset" | undefined,
+  applied: { window: Window | null; windowUnusable: string | null },
+  image: Image,
+): { used: UsedWindow; minmax: [number, number] | null } {
+  if (applied.window) {
+    return {
+      used: { ...applied.window, source: asked === "dataset" ? "dataset" : "request" },
+      minmax: null,
+    };
+  }
+  if (image.data instanceof Uint8Array) {
+    const what = image.channels === 1 ? "8-bit frame as stored" : "colour frame as stored";
+    return { used: { center: null, width: null, source: `none (${what})` }, minmax: null };
+  }
+  const [lo, hi] = range(image.data);
+  const why = image.channels !== 1
+    ? "colour frame"
+    : asked === "dataset"
+    ? applied.windowUnusable ?? "no dataset window"
+    : "requested";
+  return {
+    used: { center: (lo + hi) / 2, width: hi - lo, source: `minmax (${why})` },
+    minmax: [lo, hi],
+  };
+}
+
+function windowHeaders(w: UsedWindow): Record<string, string> {
+  return {
+    ...(w.center !== null ? { "x-window-center": String(w.center) } : {}),
+    ...(w.width !== null ? { "x-window-width": String(w.width) } : {}),
+    "x-window-source": w.source,
+  };
 }
 
 function windowParam(
@@ -71,6 +121,10 @@ function windowParam(
       throw new InvalidInputError("center and width must both be numbers", {
         field: center === undefined ? "center" : "width",
       });
+    }
+    // Only a window the caller sent is theirs to fix; the dataset's falls back to min-max.
+    if (!(width >= 1)) {
+      throw new InvalidInputError(`width must be at least 1, got ${width}`, { field: "width" });
     }
     return { center, width };
   }
@@ -130,7 +184,13 @@ const RenderAnswer = z.strictObject({
     inverted: z.boolean().describe("MONOCHROME1 inverted"),
     window: z.strictObject({ center: num, width: num }).nullable(),
     colour: text.nullable(),
+    windowUnusable: text.nullable().describe("why the dataset's window could not be used"),
   }),
+  window: z.strictObject({
+    center: num.nullable(),
+    width: num.nullable(),
+    source: text.describe("dataset, request, minmax (why) or none (8-bit / colour as stored)"),
+  }).describe("the window the render used and why"),
 });
 
 /** The dicom routes, to mount on an app made by createApp. */
@@ -208,9 +268,14 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       responses: {
         200: {
           description:
-            "PNG (8-bit grey or RGB), JSON {width, height, channels, frame, frames, applied}, or raw values with X-Image-* headers",
+            "PNG (8-bit grey or RGB), JSON {width, height, channels, frame, frames, applied, window}, or raw values with X-Image-* headers; X-Window-* say which window was used and why",
           headers: {
             ...RAW_HEADERS,
+            "X-Window-Center": header("centre of the window used", { type: "number" }),
+            "X-Window-Width": header("width of the window used", { type: "number" }),
+            "X-Window-Source": header(
+              "dataset, request, minmax (and why, e.g. an unusable dataset window) or none",
+            ),
             "X-Image-Channels": header("samples per pixel, interleaved (raw answers)", {
               type: "integer",
             }),
@@ -229,12 +294,14 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       const bytes = await readDicom(c);
       const q = c.req.valid("query");
       const frame = q.frame ?? 0;
+      const window = windowParam(q);
       const decoded = await timedAsync(
         c,
         "decode",
-        () => decodeDicom(bytes, { frame, window: windowParam(q), pixelLimit: pixelLimit() }),
+        () => decodeDicom(bytes, { frame, window, pixelLimit: pixelLimit() }),
       );
       const { image, meta, applied } = decoded;
+      const { used, minmax } = usedWindow(window, applied, image);
       if (format === "raw") {
         return sendBytes(
           c,
@@ -245,26 +312,34 @@ export const dicomRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
             "x-image-height": String(image.height),
             "x-image-channels": String(image.channels),
             "x-image-dtype": image.data.constructor.name.replace("Array", "").toLowerCase(),
+            ...windowHeaders(used),
           },
         );
       }
-      const display = timed(c, "scale", () => toByte(image.data));
       if (format === "json") {
-        return c.json({
-          width: image.width,
-          height: image.height,
-          channels: image.channels,
-          frame,
-          frames: meta.frames,
-          applied,
-        });
+        return c.json(
+          {
+            width: image.width,
+            height: image.height,
+            channels: image.channels,
+            frame,
+            frames: meta.frames,
+            applied,
+            window: used,
+          },
+          200,
+          windowHeaders(used),
+        );
       }
+      const display = minmax
+        ? timed(c, "scale", () => toByte(image.data, minmax))
+        : image.data as Uint8Array;
       const png = await timedAsync(
         c,
         "png",
         () => encodeImagePng(display, image.width, image.height, image.channels),
       );
-      return sendBytes(c, png, "image/png");
+      return sendBytes(c, png, "image/png", windowHeaders(used));
     },
   );
 

@@ -1,6 +1,7 @@
 /**
  * mammo function: the seed's CBIS-DDSM full-mammogram pipeline (`/mammo/preprocess`) and its ROI
- * mask pipeline (`/mammo/mask`), for DICOM (16-bit MG) or PNG input.
+ * mask pipeline (`/mammo/mask`), for DICOM (16-bit MG), PNG, JPEG, TIFF or GIF input, recognised by
+ * its bytes (lib/decode).
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -36,9 +37,10 @@ import {
   route,
   z,
 } from "../lib/http/openapi.ts";
-import { decodePng, encodeImagePng, encodeMaskPng, isPng } from "../lib/image/png.ts";
+import { decodeImage, maskFromImage } from "../lib/decode/mod.ts";
+import type { Image } from "../lib/image/image.ts";
+import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
-import { decodeDicom } from "../lib/dicom/pixels.ts";
 import {
   type GreyInput,
   MAMMO_DEFAULTS,
@@ -47,18 +49,19 @@ import {
   maskPreprocess,
 } from "../lib/pipelines/mammo.ts";
 
-/** A grey image from a DICOM (after Modality LUT and MONOCHROME1 inversion) or a PNG body. */
+/** A body of any image format (DICOM after Modality LUT and MONOCHROME1 inversion). */
+async function readImage(bytes: Uint8Array): Promise<{ image: Image; format: string }> {
+  const { image, format } = await decodeImage(bytes);
+  return { image, format: format.toUpperCase() };
+}
+
+/** A grey image from a body of any image format; colour is a 422. */
 async function readGrey(bytes: Uint8Array, what: string): Promise<GreyInput> {
-  if (isPng(bytes)) {
-    const png = decodePng(bytes, 1 << 26);
-    if (png.channels !== 1) {
-      throw new InvalidInputError(`${what} must be a grey PNG, got ${png.channels} channels`);
-    }
-    return { width: png.width, height: png.height, data: png.data };
-  }
-  const { image } = await decodeDicom(bytes);
+  const { image, format } = await readImage(bytes);
   if (image.channels !== 1) {
-    throw new InvalidInputError(`${what} must be a grey image, got ${image.channels} channels`);
+    throw new InvalidInputError(
+      `${what} must be a grey ${format}, got ${image.channels} channels`,
+    );
   }
   const d = image.data;
   const data = d instanceof Uint8Array || d instanceof Uint16Array || d instanceof Int16Array ||
@@ -76,13 +79,24 @@ function widen(image: Uint8Array): Uint16Array {
   return out;
 }
 
+// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
+const IMAGE_TYPES = [
+  "image/png",
+  "application/dicom",
+  "image/jpeg",
+  "image/tiff",
+  "image/gif",
+  "application/octet-stream",
+];
+
 function requireImageBody(c: Context<AppEnv>): void {
   const type = mediaType(c);
-  if (!["image/png", "application/dicom", "application/octet-stream"].includes(type)) {
+  if (!IMAGE_TYPES.includes(type)) {
     throw new UnsupportedError(
       `Content-Type ${
         JSON.stringify(type || "(none)")
-      } is not accepted here; send image/png or application/dicom`,
+      } is not accepted here; send image/png or application/dicom (or image/jpeg, image/tiff, ` +
+        `image/gif, application/octet-stream: the bytes decide)`,
     );
   }
 }
@@ -136,7 +150,6 @@ const MAMMO_HEADERS = {
   }),
   "X-Mammo-Square": header("side of the square image in pixels", { type: "integer" }),
 };
-const MASK_TYPES = ["image/png", "application/dicom"];
 
 /** The mammo routes, to mount on an app made by createApp. */
 export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
@@ -154,8 +167,9 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           ...paramQuery,
         }),
         body: bytesBody(
-          ["image/png", "application/dicom", "application/octet-stream"],
-          "the mammogram: DICOM (e.g. 16-bit MG) or grey PNG (8 or 16-bit)",
+          IMAGE_TYPES,
+          "the mammogram: DICOM (e.g. 16-bit MG) or a grey PNG (8 or 16-bit), JPEG, TIFF or GIF, " +
+            "recognised by its bytes",
         ),
       },
       responses: {
@@ -219,13 +233,16 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           ...paramQuery,
         }),
         body: {
-          description: "the masks (PNG or DICOM), as multipart fields 'mask' or JSON base64",
+          description:
+            "the masks (PNG, DICOM, JPEG, TIFF or GIF; any non-zero colour is mask, so RGB ROI " +
+            "PNGs are masks), as multipart fields 'mask' or JSON base64",
           required: true,
           content: {
             ...formContent(
               {
                 mask: fileParts(
-                  "one ROI mask per part (PNG or DICOM, any non-zero pixel is mask; one size), " +
+                  "one ROI mask per part (DICOM, PNG, JPEG, TIFF or GIF; any non-zero colour is mask; " +
+                    "one size), " +
                     "summed",
                 ),
                 lr_flip: {
@@ -236,7 +253,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
                 },
               },
               ["mask"],
-              { mask: MASK_TYPES },
+              { mask: IMAGE_TYPES },
             ),
             "application/json": {
               schema: {
@@ -280,7 +297,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           throw new BadInputError("request body is not valid JSON");
         });
         if (!Array.isArray(body?.masks)) {
-          throw new BadInputError("masks must be a list of base64 PNG or DICOM files", {
+          throw new BadInputError("masks must be a list of base64 image files (PNG, DICOM...)", {
             field: "masks",
           });
         }
@@ -311,7 +328,8 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         );
       }
       if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
-      const images = await Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`)));
+      // Any non-zero sample is mask: CBIS-DDSM's ROI PNGs are RGB.
+      const images = await Promise.all(masks.map(async (m) => (await readImage(m)).image));
       const { width, height } = images[0];
       images.forEach((m, i) => {
         if (m.width !== width || m.height !== height) {
@@ -320,7 +338,7 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           );
         }
       });
-      const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
+      const binary = images.map(maskFromImage);
       const { mask, square } = maskPreprocess(binary, width, height, lrFlip.data, params(q));
       return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
         "x-mammo-square": String(square),

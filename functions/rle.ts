@@ -37,7 +37,8 @@ import {
   z,
 } from "../lib/http/openapi.ts";
 import { BadInputError } from "../lib/errors.ts";
-import { checkPixels, decodePng, encodeMaskPng, maskFromPng } from "../lib/image/png.ts";
+import { maskFromLightBytes } from "../lib/decode/light.ts";
+import { checkPixels, encodeMaskPng } from "../lib/image/png.ts";
 import {
   checkSize,
   DEFAULT_MAX_DIMENSION,
@@ -51,6 +52,11 @@ import {
   summarizeRuns,
 } from "../lib/rle/mod.ts";
 import { type Grouping, summarizeCsv } from "../lib/rle/batch.ts";
+
+// The bytes decide the format (lib/decode/light.ts); these are the Content-Types documented for a
+// mask. DICOM and JPEG masks are not taken here: their wasm codecs and lib/dicom would enter this
+// function's module graph (edge cold start), and a JPEG mask is lossy anyway.
+const MASK_TYPES = ["image/png", "image/gif", "image/tiff", "application/octet-stream"];
 
 const maxDimension = () => envInt("MEDIMG_MAX_DIMENSION", DEFAULT_MAX_DIMENSION);
 /** Largest mask made as pixels (PNG, raw): 8192x8192 by default. */
@@ -245,13 +251,17 @@ export const rleRoutes: OpenAPIHono<AppEnv> = withSchemas(openApiRoutes(), { Rle
       method: "post",
       path: "/rle/encode",
       operationId: "rleEncode",
-      summary: "mask PNG (any non-zero pixel is mask) -> RLE in a dialect",
+      summary: "mask image (any non-zero pixel is mask) -> RLE in a dialect",
       request: {
         query: z.object({
           ...rleFormat,
           counts: enumQuery(["string", "array"], "COCO counts as compressed string or array"),
         }),
-        body: bytesBody(["image/png"], "the mask"),
+        body: bytesBody(
+          MASK_TYPES,
+          "the mask: PNG, GIF or TIFF, recognised by its bytes; a pixel is mask " +
+            "when any of its samples is non-zero",
+        ),
       },
       responses: {
         200: {
@@ -263,19 +273,19 @@ export const rleRoutes: OpenAPIHono<AppEnv> = withSchemas(openApiRoutes(), { Rle
     }),
     async (c) => {
       negotiate(c, ["json"] as const);
-      requireContentType(c, ["image/png"]);
+      requireContentType(c, MASK_TYPES);
       const q = c.req.valid("query");
       const dialect = parseDialect(q.dialect);
       const order = parseOrder(q.order);
       const counts = q.counts ?? "string";
       const bytes = await readBytes(c);
-      const img = timed(c, "png", () => decodePng(bytes, maxPixels()));
-      checkSize(img.width, img.height, maxDimension());
-      const runs = timed(
+      const img = await timedAsync(
         c,
-        "encode",
-        () => maskToRuns(maskFromPng(img), img.width, img.height, order),
+        "decode",
+        () => maskFromLightBytes(bytes, { maxPixels: maxPixels() }),
       );
+      checkSize(img.width, img.height, maxDimension());
+      const runs = timed(c, "encode", () => maskToRuns(img.mask, img.width, img.height, order));
       const rle = formatRle(runs, dialect, img.width, img.height, counts);
       const { area } = summarizeRuns(runs, img.width, img.height, order);
       return c.json({ rle, dialect, order, width: img.width, height: img.height, area });

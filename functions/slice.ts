@@ -59,7 +59,7 @@ import {
   segmentImage,
   toMask,
 } from "../lib/models/infer.ts";
-import { decodeImageBytes, decodeMaskBytes, DEFAULT_MAX_PIXELS } from "../lib/models/input.ts";
+import { decodeImage, DEFAULT_MAX_PIXELS, maskFromBytes } from "../lib/decode/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
 import { getPreset } from "../lib/models/presets.ts";
 import { listModels } from "../lib/models/registry.ts";
@@ -236,7 +236,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const { card } = loaded;
   requireSliceModel(name, card);
   const inputs = await readInputs(c);
-  const decoded = await stages.run("decode", () => decodeImageBytes(inputs.image, maxPixels));
+  const decoded = await stages.run("decode", () => decodeImage(inputs.image, { maxPixels }));
   const { image, meta } = decoded;
   const preset = await getPreset(card.preprocess?.preset ?? "scale");
   const params = presetParams(c, card);
@@ -262,7 +262,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   let truth: Uint8Array | undefined;
   let dialect: Dialect = parseDialect(rleQuery ?? inputs.rleDialect);
   if (inputs.maskFile) {
-    const gt = await stages.run("truth", () => decodeMaskBytes(inputs.maskFile!, maxPixels));
+    const gt = await stages.run("truth", () => maskFromBytes(inputs.maskFile!, { maxPixels }));
     if (gt.width !== width || gt.height !== height) {
       throw new InvalidInputError(
         `the ground-truth mask is ${gt.width}x${gt.height}, the image ${width}x${height}`,
@@ -291,7 +291,7 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   // A field-of-view mask (DRIVE ships one per photo): nothing outside it is foreground or scored.
   let fovPixels: number | undefined;
   if (inputs.fovFile) {
-    const fov = await stages.run("fov", () => decodeMaskBytes(inputs.fovFile!, maxPixels));
+    const fov = await stages.run("fov", () => maskFromBytes(inputs.fovFile!, { maxPixels }));
     if (fov.width !== width || fov.height !== height) {
       throw new InvalidInputError(
         `the field-of-view mask is ${fov.width}x${fov.height}, the image ${width}x${height}`,
@@ -423,14 +423,15 @@ const sliceQuery = z.object({
   overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32, { min: 0 }),
 });
 
+// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
 const IMAGE_TYPES = [
   "application/dicom",
   "image/png",
   "image/jpeg",
   "image/tiff",
+  "image/gif",
   "application/octet-stream",
 ];
-
 const int = z.number().int(), num = z.number();
 const pair = z.tuple([int, int]);
 const RleValue = z.union([
@@ -558,16 +559,18 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
       request: {
         query: sliceQuery,
         body: body(
-          "the image (DICOM, PNG, JPEG or TIFF), or a form with `image`, and optionally the " +
-            "ground truth as `mask` (an image) or `rle` (+ `dialect`), and a field-of-view " +
+          "the image (DICOM, PNG, JPEG, TIFF or GIF, recognised by its bytes), or a form with `image`, " +
+            "and optionally the " +
+            "ground truth as `mask` (an image of any of those formats; any non-zero colour is mask) " +
+            "or `rle` (+ `dialect`), and a field-of-view " +
             "mask `fov` outside which nothing is foreground or scored. Query parameters named " +
             "as the card's preprocess params override them.",
           {
             ...formContent(
               {
-                image: filePart("the image (DICOM, PNG, JPEG or TIFF)"),
+                image: filePart("the image (DICOM, PNG, JPEG, TIFF or GIF)"),
                 mask: filePart(
-                  "ground truth as a mask image of the image's size (any non-zero pixel is mask)",
+                  "ground truth as a mask image of the image's size (any non-zero colour is mask)",
                 ),
                 fov: filePart(
                   "field-of-view mask of the image's size (DRIVE's *_mask.gif): nothing outside " +

@@ -322,6 +322,22 @@ export interface Window {
 }
 
 /**
+ * The dataset's own VOI window (first WindowCenter/WindowWidth), or why it cannot be used: absent,
+ * or a width under 1 (3D-IRCADb ships WindowWidth 0), which PS3.3 C.11.2.1.2 does not allow.
+ * @example datasetWindow(meta) // { window: { center: 40, width: 400 }, unusable: null }
+ */
+export function datasetWindow(
+  meta: Pick<DicomMeta, "windowCenter" | "windowWidth">,
+): { window: Window | null; unusable: string | null } {
+  const { windowCenter: center, windowWidth: width } = meta;
+  if (center === null || width === null) return { window: null, unusable: "no dataset window" };
+  if (!Number.isFinite(center) || !(width >= 1)) {
+    return { window: null, unusable: `dataset window width ${width} unusable` };
+  }
+  return { window: { center, width }, unusable: null };
+}
+
+/**
  * Applies a VOI linear window to 8-bit output (0-255).
  * @example applyWindow(hu, { center: 40, width: 400 })
  */
@@ -360,7 +376,10 @@ export interface DecodeOptions {
   rescale?: boolean;
   /** Invert MONOCHROME1 so bright means dense (default true). */
   invertMonochrome1?: boolean;
-  /** A VOI window for 8-bit output: explicit, or "dataset" for WindowCenter/Width. */
+  /**
+   * A VOI window for 8-bit output: explicit, or "dataset" for WindowCenter/Width when usable (see
+   * {@link datasetWindow}; otherwise none is applied and `applied.windowUnusable` says why).
+   */
   window?: Window | "dataset";
   /** Largest declared pixel data in bytes (default 512 MiB). */
   pixelLimit?: number;
@@ -375,6 +394,8 @@ export interface DicomImage {
     rescale: { slope: number; intercept: number } | null;
     inverted: boolean;
     window: Window | null;
+    /** With window "dataset": why the dataset's window was not applied (else null). */
+    windowUnusable: string | null;
     colour: string | null;
   };
 }
@@ -397,6 +418,7 @@ export async function decodeDicom(
     rescale: null,
     inverted: false,
     window: null,
+    windowUnusable: null,
     colour: null,
   };
   const grey = meta.samplesPerPixel === 1;
@@ -417,11 +439,12 @@ export async function decodeDicom(
     applied.inverted = true;
   }
   if (grey && options.window) {
-    const w = options.window === "dataset"
-      ? meta.windowCenter !== null && meta.windowWidth !== null
-        ? { center: meta.windowCenter, width: meta.windowWidth }
-        : null
-      : options.window;
+    let w: Window | null = null;
+    if (options.window === "dataset") {
+      const found = datasetWindow(meta);
+      w = found.window;
+      applied.windowUnusable = found.unusable;
+    } else w = options.window;
     if (w) {
       data = applyWindow(data, w);
       applied.window = w;

@@ -68,6 +68,10 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
         "X-Image-Width",
         "X-Image-Height",
         "X-Image-Dtype",
+        "X-Window-Center",
+        "X-Window-Width",
+        "X-Window-Source",
+        "X-Warning",
       ],
     }));
   }

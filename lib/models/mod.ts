@@ -23,14 +23,6 @@ export {
 export { accelerate, useFastConcat } from "./fast.ts";
 export { fileHandler } from "./io.ts";
 export {
-  type DecodedInput,
-  decodeImageBytes,
-  decodeMaskBytes,
-  DEFAULT_MAX_PIXELS,
-  type ImageFormat,
-  sniffFormat,
-} from "./input.ts";
-export {
   DEFAULT_WASM_HEAP_MAX_MB,
   holdModels,
   type LoadedModel,

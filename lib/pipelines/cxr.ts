@@ -171,6 +171,27 @@ export function readSpacing(v: CxrMetaInput["spacing"]): [number, number] | null
 }
 
 /**
+ * The widths in mm a film may span and still be a chest as this model knows one: a chest field is
+ * at most 43 cm (the largest detector) and the RSNA training films span 118-199 mm as stored (their
+ * PixelSpacing predates the 1024 px downsampling), so the lower bound sits below those. Outside it
+ * the spacing, not the patient, is the likely error.
+ */
+export const CHEST_WIDTH_MM: readonly [number, number] = [100, 600];
+
+/**
+ * A warning when `width` pixels at `spacing` ([row, column] mm) is no plausible chest, else null.
+ * @example chestWidthWarning(1024, [0.05, 0.05]) // "the film is 51.2 mm across (1024 px x 0.05 mm) ..."
+ */
+export function chestWidthWarning(width: number, spacing: [number, number]): string | null {
+  const mm = width * spacing[1];
+  const [lo, hi] = CHEST_WIDTH_MM;
+  if (mm >= lo && mm <= hi) return null;
+  return `the film is ${Math.round(mm * 10) / 10} mm across (${width} px x ${spacing[1]} mm), ` +
+    `${mm < lo ? "under" : "over"} the ${lo}-${hi} mm of a chest: check spacing; ` +
+    `the 1 mm resampling used it as given`;
+}
+
+/**
  * The six model features from metadata. A missing age or view is replaced by its training mean
  * (FEATURE_MEANS, or `means` from the model card) and said so in `assumed`.
  * @example cxrFeatures({ age: "058Y", view: "PA" }).vector // [0, 0, 1, 0, 0, 1]

@@ -13,6 +13,7 @@ import { loadModel } from "../../lib/models/load.ts";
 import { modelsRoot } from "../../lib/models/registry.ts";
 import { checkReplay } from "../../lib/models/replay.ts";
 import { cxrClassify } from "../../lib/pipelines/cxr.ts";
+import { encodeGreyTiff } from "../decode/_encode.ts";
 import { dataFile } from "../_data.ts";
 
 const model = `${modelsRoot()}/${CXR_MODEL}/card.json`;
@@ -178,6 +179,71 @@ Deno.test({
     assertEquals(body.metadata.age, { value: null, source: "missing" });
     assertEquals(body.preprocess.spacing_assumed, true);
     assertAlmostEquals(body.preprocess.spacing_mm[0], 172 / 1024, 1e-12);
+  },
+});
+
+Deno.test({
+  name: "a PNG with a spacing that makes it no plausible chest: answered, with a warning",
+  ignore: !ready,
+  async fn() {
+    const dcm = await Deno.readFile(dcmPath!);
+    const { image } = await decodeDicom(dcm);
+    const pixels = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length);
+    const png = await encodeImagePng(pixels, image.width, image.height);
+    const at = (spacing: number, format = "json") =>
+      post(`/cxr/classify?age=32&view=AP&format=${format}&spacing=${spacing}`, png, "image/png");
+    // 1024 px: the lower bound 100 mm lies between 0.09 and 0.1 mm, the upper 600 mm between
+    // 0.58 and 0.59 mm. Its own 0.139 mm (142 mm, as the RSNA films were trained) is no warning.
+    for (const ok of [0.1, 0.139, 0.58]) {
+      const body = await json(await at(ok));
+      assertEquals(body.warnings, [], `spacing ${ok}`);
+    }
+    for (const [bad, mm, side] of [[0.09, 92.2, "under"], [0.59, 604.2, "over"]] as const) {
+      const res = await at(bad);
+      const body = await json(res);
+      assertEquals(body.warnings.length, 1, `spacing ${bad}`);
+      assert(
+        body.warnings[0].startsWith(`the film is ${mm} mm across (1024 px x ${bad} mm), ${side}`),
+        body.warnings[0],
+      );
+      assertEquals(res.headers.get("x-warning"), body.warnings[0]);
+      assert(body.probability > 0 && body.probability < 1);
+    }
+    const picture = await at(0.01, "png");
+    assertEquals(picture.status, 200);
+    assertEquals(picture.headers.get("content-type"), "image/png");
+    assert(picture.headers.get("x-warning")?.startsWith("the film is 10.2 mm across"));
+    // The same film as TIFF, declared as TIFF or as octet-stream: the bytes decide, the answer is the PNG's.
+    const tiff = encodeGreyTiff(pixels, image.width, image.height);
+    const asPng = await json(await at(0.139));
+    for (const type of ["image/tiff", "application/octet-stream"]) {
+      const r = await json(
+        await post("/cxr/classify?age=32&view=AP&spacing=0.139", tiff, type),
+      );
+      assertEquals([r.input.format, r.probability], ["tiff", asPng.probability], type);
+    }
+    // The DICOM's own spacing is the scanner's, not a typing error: no warning.
+    const fromDicom = await json(await post("/cxr/classify", dcm, "application/dicom"));
+    assertEquals(fromDicom.warnings, []);
+  },
+});
+
+const ircadb = dataFile("ircadb-liver/subset/3Dircadb1.1/PATIENT_DICOM/image_60");
+
+Deno.test({
+  name: "a DICOM whose window is unusable (3D-IRCADb, width 0) is scaled min-max, and said so",
+  ignore: !shipped || !ircadb,
+  async fn() {
+    const body = await json(
+      await post("/cxr/classify", await Deno.readFile(ircadb!), "application/dicom"),
+    );
+    assert(
+      body.assumed.includes(
+        "dataset window width 0 unusable: the film was scaled min-max to 8-bit instead",
+      ),
+      JSON.stringify(body.assumed),
+    );
+    assertEquals(body.preprocess.grey8, "min-max -1024..1023 to 8-bit");
   },
 });
 

@@ -1,12 +1,15 @@
 import { assert, assertEquals } from "@std/assert";
 import { app } from "../../functions/dicom.ts";
 import { decodeDicom } from "../../lib/dicom/pixels.ts";
-import { decodePng } from "../../lib/image/png.ts";
+import { decodePng, encodeImagePng } from "../../lib/image/png.ts";
 import { dataFile } from "../_data.ts";
 
 const rsna = dataFile("rsna-pneumonia/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm");
 const ct = dataFile("dicom-conformance/CT1_UNC.explicit_little_endian.dcm");
 const rgb2 = dataFile("dicom-conformance/SC_rgb_rle_16bit_2frame.dcm");
+// 3D-IRCADb ships WindowCenter 0, WindowWidth 0 in every slice.
+const windowed = dataFile("dicom-conformance/693_J2KI.dcm"); // WindowCenter 40, WindowWidth 100
+const ircadb = dataFile("ircadb-liver/subset/3Dircadb1.1/PATIENT_DICOM/image_60");
 
 const post = async (path: string, body: BodyInit, type = "application/dicom") =>
   await app.request(path, { method: "POST", headers: { "content-type": type }, body });
@@ -148,4 +151,67 @@ Deno.test({
     }
     await problem(await post("/dicom/info?deidentify=1&phi=1", bytes), 422, "opposite");
   },
+});
+
+Deno.test({
+  name:
+    "POST /dicom/render: an unusable dataset window (3D-IRCADb, width 0) falls back to min-max, and says so",
+  ignore: !ircadb,
+  async fn() {
+    const bytes = await Deno.readFile(ircadb!);
+    const res = await post("/dicom/render", bytes);
+    assertEquals(res.status, 200, await res.clone().text());
+    // pydicom: pixel_array * 1 + 0 spans -1024..1023 HU on this slice.
+    assertEquals(res.headers.get("x-window-source"), "minmax (dataset window width 0 unusable)");
+    assertEquals(res.headers.get("x-window-center"), "-0.5");
+    assertEquals(res.headers.get("x-window-width"), "2047");
+    const png = decodePng(new Uint8Array(await res.arrayBuffer()));
+    const hu = (await decodeDicom(bytes)).image.data;
+    const want = Uint8Array.from(hu, (v) => Math.round((v + 1024) * 255 / 2047));
+    assertEquals(png.data, want);
+    const minmax = await post("/dicom/render?window=minmax", bytes);
+    assertEquals(decodePng(new Uint8Array(await minmax.arrayBuffer())).data, want);
+    assertEquals(minmax.headers.get("x-window-source"), "minmax (requested)");
+    const json = await (await post("/dicom/render?format=json", bytes)).json();
+    assertEquals(json.window, {
+      center: -0.5,
+      width: 2047,
+      source: "minmax (dataset window width 0 unusable)",
+    });
+    // A window the caller sends is used as sent and named as theirs.
+    const asked = await post("/dicom/render?center=40&width=400", bytes);
+    assertEquals(asked.headers.get("x-window-source"), "request");
+    assertEquals(asked.headers.get("x-window-width"), "400");
+    // Only the caller's own unusable window is a 422, and it names the caller's field.
+    const bad = await post("/dicom/render?center=40&width=0", bytes);
+    const body = await bad.json();
+    assertEquals([bad.status, body.field], [422, "width"]);
+    assert(String(body.detail).includes("width must be at least 1, got 0"), body.detail);
+  },
+});
+
+Deno.test({
+  name: "POST /dicom/render: a usable dataset window is applied and reported as the dataset's",
+  ignore: !windowed,
+  async fn() {
+    const bytes = await Deno.readFile(windowed!);
+    const res = await post("/dicom/render", bytes);
+    assertEquals(res.status, 200);
+    const lib = await decodeDicom(bytes, { window: "dataset" });
+    assertEquals(lib.applied.window, { center: 40, width: 100 });
+    assertEquals(res.headers.get("x-window-source"), "dataset");
+    assertEquals(res.headers.get("x-window-center"), "40");
+    assertEquals(res.headers.get("x-window-width"), "100");
+    assertEquals(decodePng(new Uint8Array(await res.arrayBuffer())).data, lib.image.data);
+  },
+});
+
+Deno.test("POST /dicom/*: an image of another format is named by its bytes (415), not parsed", async () => {
+  const png = await encodeImagePng(new Uint8Array(4), 2, 2);
+  for (const path of ["/dicom/info", "/dicom/render"]) {
+    const res = await post(path, png, "application/octet-stream");
+    await problem(res, 415, "the body is a PNG (by its bytes); this route takes DICOM");
+  }
+  const gif = new TextEncoder().encode("GIF89a\x01\x00\x01\x00");
+  await problem(await post("/dicom/render", gif), 415, "the body is a GIF");
 });

@@ -3,6 +3,8 @@ import { decode } from "fast-png";
 import { app } from "../../functions/mammo.ts";
 import { decodePng, encodeImagePng, encodeMaskPng } from "../../lib/image/png.ts";
 import { mammoPreprocess } from "../../lib/pipelines/mammo.ts";
+import { decodeImage } from "../../lib/decode/mod.ts";
+import { encodeGreyTiff, encodeJpeg } from "../decode/_encode.ts";
 import { dataFile } from "../_data.ts";
 
 const full = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
@@ -154,4 +156,69 @@ Deno.test("POST /mammo/mask bad requests: size mismatch 422, lr_flip missing 400
   await problem(await json({ masks: ["@@@"], lr_flip: true }), 400, "masks[0] is not valid base64");
   await problem(await json({ masks: [], lr_flip: true }), 400, "no mask given");
   await problem(await post("/mammo/mask", small), 415, "multipart/form-data or application/json");
+});
+
+// Issue 15: a mammogram or mask in any image format, recognised by its bytes.
+const roiRgb = dataFile("cbis-ddsm/Mass-Test_P_00016_LEFT_CC_1.roi-box.png");
+
+Deno.test({
+  name: "POST /mammo/preprocess takes the same film as JPEG and as TIFF, by their bytes",
+  ignore: !full,
+  async fn() {
+    const png = decodePng(await Deno.readFile(full!));
+    const grey = png.data as Uint8Array;
+    const fromPng = new Uint8Array(
+      await (await post("/mammo/preprocess", await Deno.readFile(full!)))
+        .arrayBuffer(),
+    );
+    // TIFF is lossless: the very answer of the PNG, whatever Content-Type says.
+    const tiff = encodeGreyTiff(grey, png.width, png.height);
+    for (const type of ["image/tiff", "application/octet-stream", "image/png"]) {
+      const res = await post("/mammo/preprocess", tiff, type);
+      assertEquals(res.status, 200, await res.clone().text());
+      assertEquals(new Uint8Array(await res.arrayBuffer()), fromPng, type);
+    }
+    // JPEG is lossy: the answer is the pipeline's over the JPEG's own pixels.
+    const jpeg = await encodeJpeg(grey, png.width, png.height, 1, 95);
+    const res = await post("/mammo/preprocess", jpeg, "image/jpeg");
+    assertEquals(res.status, 200, await res.clone().text());
+    const { image } = await decodeImage(jpeg);
+    assertEquals([image.width, image.height, image.channels], [png.width, png.height, 1]);
+    const lib = mammoPreprocess({
+      width: image.width,
+      height: image.height,
+      data: image.data as Uint8Array,
+    });
+    assertEquals(decodePng(new Uint8Array(await res.arrayBuffer())).data, lib.image);
+    const json = await (await post("/mammo/preprocess?format=json", jpeg, "image/jpeg")).json();
+    assertEquals(json.input, { width: png.width, height: png.height });
+  },
+});
+
+Deno.test({
+  name: "POST /mammo/mask: CBIS-DDSM's RGB ROI PNG is a mask, equal to its grey version",
+  ignore: !roiRgb,
+  async fn() {
+    const bytes = await Deno.readFile(roiRgb!);
+    const rgb = decodePng(bytes);
+    assertEquals([rgb.channels, rgb.depth], [3, 16]); // as CBIS-DDSM ships it
+    const n = rgb.width * rgb.height;
+    const grey = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      grey[i] = rgb.data[3 * i] || rgb.data[3 * i + 1] || rgb.data[3 * i + 2] ? 1 : 0;
+    }
+    const greyPng = await encodeMaskPng(grey, rgb.width, rgb.height, 8);
+    const send = async (mask: Uint8Array<ArrayBuffer>) => {
+      const form = new FormData();
+      form.append("mask", new File([mask], "roi.png"));
+      form.append("lr_flip", "false");
+      const res = await app.request("/mammo/mask", { method: "POST", body: form });
+      assertEquals(res.status, 200, await res.clone().text());
+      return decodePng(new Uint8Array(await res.arrayBuffer()));
+    };
+    const fromRgb = await send(bytes), fromGrey = await send(greyPng);
+    assertEquals([fromRgb.width, fromRgb.height], [fromGrey.width, fromGrey.height]);
+    assertEquals(fromRgb.data, fromGrey.data);
+    assert(fromRgb.data.some((v) => v === 255), "the ROI survives");
+  },
 });

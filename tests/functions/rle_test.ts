@@ -579,3 +579,35 @@ Deno.test("grouping=contiguous streams: lines arrive while the rest of the CSV i
     release();
   }
 });
+
+// Issue 15: DRIVE ships its masks as GIF; the bytes decide, whatever the Content-Type says.
+const driveGif = dataFile("drive/original/test/1st_manual/01_manual1.gif");
+const drivePng = dataFile("drive/png/test/1st_manual/01_manual1.png");
+
+Deno.test({
+  name: "POST /rle/encode: DRIVE's GIF vessel mask gives the RLE of its PNG version",
+  ignore: !driveGif || !drivePng,
+  async fn() {
+    const fromPng = await post("/rle/encode?dialect=kaggle", await Deno.readFile(drivePng!), {
+      "content-type": "image/png",
+    });
+    assertEquals(fromPng.status, 200, await fromPng.clone().text());
+    const want = await fromPng.json();
+    assertEquals([want.width, want.height], [565, 584]);
+    assert(want.area > 0);
+    const gif = await Deno.readFile(driveGif!);
+    for (const type of ["image/gif", "image/png", "application/octet-stream"]) {
+      const res = await post("/rle/encode?dialect=kaggle", gif, { "content-type": type });
+      assertEquals(res.status, 200, await res.clone().text());
+      assertEquals(await res.json(), want, type);
+    }
+    // A DICOM mask is named as such, with the formats this edge-light function takes.
+    const dicomLike = new Uint8Array(200);
+    dicomLike.set(new TextEncoder().encode("DICM"), 128);
+    await expectProblem(
+      await post("/rle/encode", dicomLike, { "content-type": "application/octet-stream" }),
+      415,
+      "the body is a DICOM (by its bytes); this route takes PNG, TIFF or GIF",
+    );
+  },
+});

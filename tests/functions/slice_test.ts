@@ -269,6 +269,42 @@ Deno.test("POST /segment/slice: a field-of-view mask limits the mask and the sco
   assertEquals(j.ground_truth, overlapScores(inside, truth.map((v, i) => v & fov[i])));
 });
 
+Deno.test({
+  name: "POST /segment/slice: DRIVE's own GIF truth and FOV give the scores of their PNG versions",
+  ignore: !dataFile("drive/original/test/1st_manual/01_manual1.gif") ||
+    !dataFile("drive/png/test/1st_manual/01_manual1.png"),
+  async fn() {
+    const d = (rel: string) => Deno.readFile(dataFile(`drive/${rel}`)!);
+    const photo = await d("original/test/images/01_test.tif");
+    const scores = async (truth: Uint8Array<ArrayBuffer>, fov: Uint8Array<ArrayBuffer>) => {
+      const form = new FormData();
+      form.append("image", new Blob([photo]), "01_test.tif");
+      form.append("mask", new Blob([truth]), "01_manual1");
+      form.append("fov", new Blob([fov]), "01_test_mask");
+      const res = await app.request("/segment/slice?model=green&format=json", {
+        method: "POST",
+        body: form,
+      });
+      const body = await res.json();
+      assertEquals(res.status, 200, JSON.stringify(body));
+      return body;
+    };
+    const fromPng = await scores(
+      await d("png/test/1st_manual/01_manual1.png"),
+      await d("png/test/mask/01_test_mask.png"),
+    );
+    const fromGif = await scores(
+      await d("original/test/1st_manual/01_manual1.gif"),
+      await d("original/test/mask/01_test_mask.gif"),
+    );
+    assertEquals(fromGif.ground_truth, fromPng.ground_truth);
+    assertEquals([fromGif.fov_pixels, fromGif.area], [fromPng.fov_pixels, fromPng.area]);
+    // The FOV is DRIVE's disc, not the whole 565x584 frame, and the scores are real ones.
+    assert(fromGif.fov_pixels > 0.6 * 565 * 584 && fromGif.fov_pixels < 0.8 * 565 * 584);
+    assert(fromGif.ground_truth.dice > 0 && fromGif.ground_truth.dice < 1);
+  },
+});
+
 Deno.test("overlapScores: dice and IoU by hand, both 1 for two empty masks", () => {
   const s = overlapScores(Uint8Array.of(1, 1, 0, 0), Uint8Array.of(1, 0, 1, 0));
   assertAlmostEquals(s.dice, 0.5, 1e-12);
