@@ -1,9 +1,9 @@
 /**
- * Which installed models each function can run, from GET /models: a model's card says its task, and
- * its first input's rank says its dimensions (NHWC, rank 4: a 2D image, models/README.md; NDHWC,
- * rank 5: a volume, as brats-demo's card). Slice segmentation gets 2D segmentation models only, the volume
- * function 3D ones and chest X-ray classification the classifiers, so no function is offered a
- * model its route would refuse with 422.
+ * Which installed models each function can run, from GET /models: a model's card says its task,
+ * and its first input's rank its dimensions (NHWC, rank 4: a 2D image, models/README.md; NDHWC,
+ * rank 5: a volume, as brats-demo's card). Slice segmentation gets 2D segmentation models only,
+ * the volume function 3D ones and chest X-ray classification the classifiers, so no function is
+ * offered a model its route would refuse with 422.
  */
 
 /**
