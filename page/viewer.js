@@ -104,8 +104,8 @@ export function viewer(host, opts) {
   );
   const help = el("p", {
     className: "hint",
-    textContent: "Drag on the picture: left-right sets the window width, up-down the level. " +
-      "Wheel or the buttons zoom.",
+    textContent: "Drag on the picture (or use the arrow keys on it): left-right sets the window " +
+      "width, up-down the level. Wheel, + and - or the buttons zoom.",
   });
   host.append(figure, tools, help);
 
@@ -190,6 +190,22 @@ export function viewer(host, opts) {
     drag = null;
     canvas.classList.remove("dragging");
   };
+  // The same from the keyboard on the focused picture: arrows move the window by 10 drag pixels
+  // (left/right the width, up/down the level), + and - zoom.
+  canvas.addEventListener("keydown", (e) => {
+    const d = { ArrowLeft: [-10, 0], ArrowRight: [10, 0], ArrowUp: [0, -10], ArrowDown: [0, 10] }[
+      e.key
+    ];
+    if (d) {
+      e.preventDefault();
+      const { center, width } = state.window;
+      setWindow({
+        width: round(width + d[0] * perPixel, integer),
+        center: round(center + d[1] * perPixel, integer),
+      });
+    } else if (e.key === "+" || e.key === "=") step(1);
+    else if (e.key === "-") step(-1);
+  });
   canvas.addEventListener("pointerup", stop);
   canvas.addEventListener("pointercancel", stop);
 

@@ -1186,6 +1186,23 @@ Deno.test({
           assert((await sha(dragged)) !== (await sha(lung)), "the drag changed the pixels");
           assertEquals(differing(dragged, await rendered(c, w)), 0);
           assertEquals(await page.$eval("#dicom-preset", (s) => s.value), "custom");
+          // The keyboard does the same on the focused picture: 10 drag pixels per arrow press.
+          await page.$eval("#dicom-canvas", (c) => c.focus());
+          for (const key of ["ArrowRight", "ArrowUp"]) {
+            await page.send("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code: key });
+            await page.send("Input.dispatchKeyEvent", { type: "keyUp", key, code: key });
+          }
+          assertEquals(
+            await page.textContent("#dicom-wl"),
+            `W ${Math.round(w + 10 * perPixel)} L ${Math.round(c - 10 * perPixel)} HU`,
+          );
+          // Back to lung dragged in one move: the same window as the five small moves gave.
+          await page.fill("#dicom-preset", "lung");
+          const [tx, ty] = await page.canvasPoint("#dicom-canvas", 200, 200);
+          await page.mouse("mousePressed", tx, ty, { button: "left", buttons: 1, clickCount: 1 });
+          await page.mouse("mouseMoved", tx + 100, ty + 50, { button: "left", buttons: 1 });
+          await page.mouse("mouseReleased", tx + 100, ty + 50, { button: "left", clickCount: 1 });
+          assertEquals(await page.textContent("#dicom-wl"), `W ${w} L ${c} HU`);
 
           // Zoom: the buttons and the wheel change the scale the canvas is drawn at.
           const scale = () =>
