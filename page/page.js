@@ -276,6 +276,14 @@ async function greyBodyOf(entry) {
   return { body: entry.file, type: MEDIA[entry.kind] ?? "application/octet-stream" };
 }
 
+/** A row-major Kaggle RLE (1-based start, length pairs) as a 0/255 mask. */
+function kaggleRowMask(rle, width, height) {
+  const mask = new Uint8Array(width * height);
+  const n = String(rle ?? "").trim().split(/\s+/).map(Number).filter(Number.isFinite);
+  for (let i = 0; i + 1 < n.length; i += 2) mask.fill(255, n[i] - 1, n[i] - 1 + n[i + 1]);
+  return mask;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Calls: every failure becomes a ProblemError holding the problem+json body.
 
@@ -761,11 +769,11 @@ const RUNNERS = {
       if (fov) fd.append("fov", fov.file, fov.file.name);
       return await call(path, { body: fd, accept });
     };
-    const [mask, png, probs, json] = await Promise.all([
-      send({}, "image/png"),
+    // Two passes of the model: the overlay shown, and the numbers with the mask as row-major
+    // Kaggle RLE, from which the mask PNG is made here (the same pixels as the route's mask PNG).
+    const [png, json] = await Promise.all([
       send({ overlay: "1" }, "image/png"),
-      send({ probs: "1" }, "image/png"),
-      send({ format: "json" }, "application/json"),
+      send({ format: "json", rle: "kaggle", order: "row" }, "application/json"),
     ]);
     const numbers = await json.res.json();
     const p = panel(`Segmentation (${model}): ${f.file.name}`);
@@ -778,18 +786,34 @@ const RUNNERS = {
     );
     const { rle: _r, timings_ms: _t, ...rest } = numbers;
     const stem = `${stemOf(f.file.name)}_${model}`;
-    addDownloads(p.nums, objectUrl, [
-      { blob: await mask.res.blob(), name: `${stem}_mask.png`, label: "mask (PNG, 0/255)" },
-      { blob: overlayBlob, name: `${stem}_overlay.png`, label: "overlay (PNG)" },
+    const { width, height } = numbers.input;
+    const downloads = addDownloads(p.nums, objectUrl, [
       {
-        blob: await probs.res.blob(),
-        name: `${stem}_probability.png`,
-        label: "probability map (8-bit PNG)",
+        blob: await encodePng(kaggleRowMask(numbers.rle.value, width, height), width, height, 1),
+        name: `${stem}_mask.png`,
+        label: "mask (PNG, 0/255)",
       },
+      { blob: overlayBlob, name: `${stem}_overlay.png`, label: "overlay (PNG)" },
       { blob: jsonBlob(numbers), name: `${stem}.json`, label: "numbers (JSON)" },
     ]);
     addNumbers(p, "Numbers", rest);
-    addTiming(p, json, png, mask, probs);
+    addTiming(p, json, png);
+    // The probability map is a third pass: asked for once the answer is shown, its link added
+    // when it comes.
+    send({ probs: "1" }, "image/png").then(async (probs) => {
+      const a = setDownload(downloads, objectUrl, {
+        blob: await probs.res.blob(),
+        name: `${stem}_probability.png`,
+        label: "probability map (8-bit PNG)",
+      });
+      const json = downloads.querySelector('a[data-key="numbers (JSON)"]')?.closest("li");
+      if (json) downloads.insertBefore(a.closest("li"), json);
+      addTiming(p, probs);
+    }).catch((err) => {
+      const li = document.createElement("li");
+      li.textContent = `probability map: ${err.message}`;
+      downloads.append(li);
+    });
   },
 
   async cxr() {
