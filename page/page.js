@@ -663,12 +663,11 @@ const RUNNERS = {
       ? { center: given.center, width: given.width }
       : fullWindow(min, max);
     const invert = render?.applied?.inverted === true;
+    // Named as the route applied it: the route may itself replace an unusable dataset window.
     const initialName = note
       ? "min-max (the dataset's is unusable)"
       : given
-      ? `${
-        win === "custom" ? "centre / width given" : "the dataset's"
-      } (W ${given.width}, L ${given.center})`
+      ? `as rendered (W ${given.width}, L ${given.center})`
       : "min-max";
     let viewDownload;
     const v = viewer(p.pics, {
