@@ -1,8 +1,9 @@
 /**
  * The dev server's page at `/`: drop a file, pick a function, see the answer as pictures with its
- * numbers. Serves page/ (plain HTML, CSS and an ES module: no build step, no CDN) with its content
- * type, a strong ETag (304 on If-None-Match) and cache headers: the HTML is revalidated every time,
- * the assets it names carry a content hash (`?v=`) and are cached as immutable.
+ * numbers. Serves page/ (plain HTML, CSS and native ES modules: no build step, no CDN) with its
+ * content type, a strong ETag (304 on If-None-Match) and cache headers: the HTML is revalidated
+ * every time, the assets it names carry a content hash (`?v=`) and are cached as immutable; the
+ * modules page.js imports (`./viewer.js`, ...) are fetched by their plain URL and revalidated.
  * Mounted only by functions/main.ts; no edge function carries it.
  */
 import { Hono } from "hono";
@@ -16,15 +17,22 @@ const TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "page.js": "text/javascript; charset=utf-8",
   "page.css": "text/css; charset=utf-8",
+  // The modules page.js imports: a module script must come as JavaScript or the browser refuses it.
+  "viewer.js": "text/javascript; charset=utf-8",
+  "downloads.js": "text/javascript; charset=utf-8",
+  "models.js": "text/javascript; charset=utf-8",
 };
 
-/** The page may talk to its own origin only; images are blob: URLs made from answers. */
+/**
+ * The page may talk to its own origin only; images and download links are blob: URLs made from
+ * answers, which may be read back (connect-src blob:) as the page test does to check each link.
+ */
 const CSP = [
   "default-src 'self'",
   "img-src 'self' blob: data:",
   "style-src 'self'",
   "script-src 'self'",
-  "connect-src 'self'",
+  "connect-src 'self' blob:",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
@@ -46,7 +54,7 @@ async function hashOf(body: Uint8Array): Promise<string> {
 }
 
 /**
- * The three files, read again when one of them changed on disk, so that an edit shows on reload
+ * The files, read again when one of them changed on disk, so that an edit shows on reload
  * without restarting `deno task dev`. The HTML is rewritten to name each asset with its hash.
  */
 async function load(): Promise<Map<string, Asset>> {
@@ -84,7 +92,7 @@ function send(c: Context<AppEnv>, a: Asset, cacheControl: string): Response {
 }
 
 /**
- * The page routes: GET / and GET /page/{page.js,page.css}.
+ * The page routes: GET / and GET /page/<file> for page.js, page.css and the modules page.js imports.
  * @example createApp().route("/", pageRoutes)
  */
 export const pageRoutes = new Hono<AppEnv>()

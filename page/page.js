@@ -1,9 +1,14 @@
 /**
  * medimg-edge page: drop files, pick a function, show the answer as pictures with its numbers and
- * the Server-Timing of each call. A plain ES module with no dependencies, served by
- * functions/page.ts. NIfTI volumes (.nii, .nii.gz through DecompressionStream) are read here so a
- * label volume can be browsed slice by slice over its image.
+ * the Server-Timing of each call. Native ES modules with no dependencies, served by
+ * functions/page.ts: this one wires the form and the functions; viewer.js is the windowed image view
+ * (drag for W/L, presets, value under the cursor, zoom), downloads.js the links that save each
+ * answer, models.js which installed model each function can run. NIfTI volumes (.nii, .nii.gz
+ * through DecompressionStream) are read here so a label volume can be browsed slice by slice.
  */
+import { addDownloads, setDownload, stemOf } from "./downloads.js";
+import { fillSelect, modelsByKind } from "./models.js";
+import { fullWindow, viewer } from "./viewer.js";
 
 const $ = (s) => document.querySelector(s);
 const form = $("#run-form");
@@ -30,7 +35,13 @@ const NAMES = {
   cxr: "chest X-ray classification",
   volume: "volume segmentation",
 };
-const MEDIA = { dicom: "application/dicom", png: "image/png", jpeg: "image/jpeg" };
+const MEDIA = {
+  dicom: "application/dicom",
+  png: "image/png",
+  jpeg: "image/jpeg",
+  tiff: "image/tiff",
+  gif: "image/gif",
+};
 
 const state = { files: [], available: new Set(Object.keys(ROUTES)), openapi: null, urls: [] };
 
@@ -38,6 +49,8 @@ const state = { files: [], available: new Set(Object.keys(ROUTES)), openapi: nul
 // Which functions this server has: /openapi.json when served, else the /health list.
 
 async function discover() {
+  // The model lists are filled before the status line says the page is ready.
+  const models = fillModels();
   let names = null, source = "";
   try {
     const r = await fetch("/openapi.json", { headers: { accept: "application/json" } });
@@ -63,6 +76,7 @@ async function discover() {
     label.hidden = !state.available.has(id) && id !== "volume";
     label.querySelector("input").disabled = label.hidden;
   }
+  await models;
   const here = [...state.available].map((id) => NAMES[id]).join(", ") || "none";
   const absent = Object.keys(ROUTES).filter((id) => !state.available.has(id));
   $("#functions-status").textContent = names
@@ -73,25 +87,17 @@ async function discover() {
     $("#volume-hint").textContent +=
       " This server has no /segment/volume: the files are shown as they are.";
   }
-  if (state.available.has("slice")) fillModels();
 }
 
-/** The segmentation models installed on the server (GET /models), for the slice function. */
+/** The installed models (GET /models), each function offered only those of its kind. */
 async function fillModels() {
-  const select = $("#slice-model");
-  let models = [];
-  try {
-    const r = await fetch("/models", { headers: { accept: "application/json" } });
-    if (r.ok) models = (await r.json()).models ?? [];
-  } catch { /* shown as no model below */ }
-  const usable = models.filter((m) => m.card && (m.card.task ?? "segmentation") === "segmentation");
-  select.replaceChildren(...usable.map((m) => {
-    const o = new Option(`${m.name}${m.card.version ? ` ${m.card.version}` : ""}`, m.name);
-    o.title = m.card.description ?? "";
-    return o;
-  }));
-  select.disabled = !usable.length;
-  $("#slice-none").hidden = usable.length > 0;
+  const byKind = await modelsByKind();
+  const slice = fillSelect($("#slice-model"), byKind.slice);
+  $("#slice-model").disabled = !slice;
+  $("#slice-none").hidden = slice > 0;
+  $("#volume-model").disabled = !fillSelect($("#volume-model"), byKind.volume, "brats-demo");
+  // The cxr route runs cxr-pneumonia whatever is installed beside it: shown, not chosen.
+  fillSelect($("#cxr-model"), byKind.cxr, "cxr-pneumonia");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +109,10 @@ async function sniff(file) {
   const text = (a, b) => String.fromCharCode(...head.subarray(a, b));
   if (text(1, 4) === "PNG" && head[0] === 0x89) return "png";
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "jpeg";
+  // DICM before TIFF: a DICOM preamble may itself be a TIFF header (PS3.10 7.5; CT_small.dcm's is).
   if (text(128, 132) === "DICM") return "dicom";
+  if (text(0, 4) === "II*\0" || text(0, 4) === "MM\0*") return "tiff";
+  if (text(0, 4) === "GIF8") return "gif";
   if (/\.nii(\.gz)?$/.test(name)) return "nifti";
   if (head.length >= 4) {
     const v = new DataView(head.buffer);
@@ -138,7 +147,33 @@ async function setFiles(list) {
     li.textContent = `${file.name} — ${kind}${extra}, ${formatBytes(file.size)}`;
     return li;
   }));
+  fillSliceRoles();
   suggestFunction();
+}
+
+/**
+ * Slice segmentation's three inputs among the files: the image, the ground truth and the field of
+ * view, guessed from the names (DRIVE: `21_training.tif`, `21_manual1.gif`, `21_training_mask.gif`,
+ * the last being the field of view), else by order; each can be changed in its select.
+ */
+function fillSliceRoles() {
+  const pictures = state.files.map((e, i) => ({ ...e, i })).filter((e) => e.kind !== "nifti");
+  const isFov = (e) => /fov|_(training|test)_mask\b/i.test(e.file.name);
+  const isTruth = (e) => /manual|label|truth|_gt\b|seg|mask/i.test(e.file.name);
+  const fov = pictures.find(isFov);
+  const rest = pictures.filter((e) => e !== fov);
+  const image = rest.find((e) => !isTruth(e)) ?? rest[0];
+  const truth = rest.find((e) => e !== image && isTruth(e)) ?? rest.find((e) => e !== image);
+  const others = pictures.filter((e) => ![image, truth].includes(e));
+  const roles = { image, mask: truth, fov: fov ?? (truth && others[0]) };
+  for (const role of ["image", "mask", "fov"]) {
+    const select = $(`#slice-${role}`);
+    select.replaceChildren(
+      ...(role === "image" ? [] : [new Option("none", "")]),
+      ...pictures.map((e) => new Option(`${e.file.name} (${e.kind})`, String(e.i))),
+    );
+    select.value = roles[role] ? String(roles[role].i) : "";
+  }
 }
 
 /** Picks the function a file most likely wants, unless the user has picked one. */
@@ -241,6 +276,14 @@ async function greyBodyOf(entry) {
   return { body: entry.file, type: MEDIA[entry.kind] ?? "application/octet-stream" };
 }
 
+/** A row-major Kaggle RLE (1-based start, length pairs) as a 0/255 mask. */
+function kaggleRowMask(rle, width, height) {
+  const mask = new Uint8Array(width * height);
+  const n = String(rle ?? "").trim().split(/\s+/).map(Number).filter(Number.isFinite);
+  for (let i = 0; i + 1 < n.length; i += 2) mask.fill(255, n[i] - 1, n[i] - 1 + n[i + 1]);
+  return mask;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Calls: every failure becomes a ProblemError holding the problem+json body.
 
@@ -291,6 +334,11 @@ async function call(path, { method = "POST", body, type, accept } = {}) {
 
 // ---------------------------------------------------------------------------------------------
 // Output: a panel per result with pictures on one side and the numbers beside them.
+
+/** A JSON answer as a file to save, indented as people read it. */
+function jsonBlob(value) {
+  return new Blob([JSON.stringify(value, null, 2) + "\n"], { type: "application/json" });
+}
 
 function objectUrl(blob) {
   const url = URL.createObjectURL(blob);
@@ -479,7 +527,19 @@ function oneFile(kinds, what) {
   return f;
 }
 
-const images = ["dicom", "png", "jpeg", "unknown"];
+const images = ["dicom", "png", "jpeg", "tiff", "gif", "unknown"];
+
+/** Typed arrays by the X-Image-Dtype of raw answers. */
+const TYPED = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
 
 const RUNNERS = {
   async rle() {
@@ -526,33 +586,130 @@ const RUNNERS = {
         `mask ${summary.width}×${summary.height}`,
       );
     }
+    addDownloads(p.nums, objectUrl, [
+      { blob: mask, name: `rle_${summary.width}x${summary.height}_mask.png`, label: "mask (PNG)" },
+      {
+        blob: jsonBlob(summary),
+        name: `rle_${summary.width}x${summary.height}.json`,
+        label: "numbers (JSON)",
+      },
+    ]);
     addNumbers(p, "Mask", summary);
     addTiming(p, json, png);
   },
 
   async dicom() {
     const f = oneFile(["dicom", "unknown"], "a DICOM file");
-    const q = new URLSearchParams({ frame: $("#dicom-frame").value || "0" });
+    const frame = $("#dicom-frame").value || "0";
     const win = $("#dicom-window").value;
+    const q = new URLSearchParams({ frame });
     if (win === "custom") {
       q.set("center", $("#dicom-center").value);
       q.set("width", $("#dicom-width").value);
     } else q.set("window", win);
     const type = MEDIA.dicom;
-    const [png, info] = await Promise.all([
-      call(`${ROUTES.dicom}?${q}`, { body: f.file, type, accept: "image/png" }),
+    // The true values (Modality LUT applied: HU for CT) for the view, and the window the route
+    // applies for the option chosen, which the view opens with.
+    const raw = new URLSearchParams({ frame, window: "minmax", format: "raw" });
+    const [values, info, applied] = await Promise.all([
+      call(`${ROUTES.dicom}?${raw}`, { body: f.file, type, accept: "application/octet-stream" }),
       call("/dicom/info", { body: f.file, type, accept: "application/json" }),
+      call(`${ROUTES.dicom}?${q}&format=json`, { body: f.file, type, accept: "application/json" })
+        .catch((err) => err),
     ]);
+    // A dataset window the route cannot use (3D-IRCADb's width 0) is not the end: the view opens
+    // on the frame's min-max and says why.
+    let note = "";
+    if (applied instanceof Error) {
+      if (
+        !(applied instanceof ProblemError && applied.problem.status === 422 && win === "dataset")
+      ) {
+        throw applied;
+      }
+      note = `the dataset's window is unusable (${applied.problem.detail}): min-max shown`;
+    }
+    const render = applied instanceof Error ? null : await applied.res.json();
     const meta = await info.res.json();
     const p = panel(`DICOM: ${f.file.name}`);
-    await addPicture(
-      p,
-      await png.res.blob(),
-      `Frame ${q.get("frame")} of ${f.file.name}`,
-      `frame ${q.get("frame")}, window ${win}`,
-    );
+    const h = (k) => values.res.headers.get(`x-image-${k}`);
+    const [width, height, channels] = ["width", "height", "channels"].map((k) => Number(h(k)));
+    const bytes = await values.res.arrayBuffer();
+    const stem = `${stemOf(f.file.name)}_frame${frame}`;
+    const downloads = addDownloads(p.nums, objectUrl, [
+      {
+        blob: new Blob([bytes], { type: "application/octet-stream" }),
+        name: `${stem}_${width}x${height}x${channels}_${h("dtype")}le.raw`,
+        label: `values (raw little-endian ${h("dtype")})`,
+      },
+      { blob: jsonBlob(meta), name: `${stemOf(f.file.name)}_info.json`, label: "metadata (JSON)" },
+    ]);
+    const Typed = TYPED[h("dtype")];
+    if (channels !== 1 || !Typed) {
+      // Colour frames have no window: the route's PNG is the picture.
+      const png = await call(`${ROUTES.dicom}?${q}`, { body: f.file, type, accept: "image/png" });
+      const blob = await png.res.blob();
+      await addPicture(p, blob, `Frame ${frame} of ${f.file.name}`, `frame ${frame}`);
+      setDownload(downloads, objectUrl, { blob, name: `${stem}.png`, label: "frame (PNG)" });
+      addNumbers(p, "Metadata", meta);
+      addTiming(p, values, info, png);
+      return;
+    }
+    const data = new Typed(bytes);
+    let [min, max] = [Infinity, -Infinity];
+    for (const v of data) [min, max] = [Math.min(min, v), Math.max(max, v)];
+    const unit = meta.modality === "CT" ? "HU" : "";
+    const given = render?.applied?.window;
+    const initial = given && given.width >= 1
+      ? { center: given.center, width: given.width }
+      : fullWindow(min, max);
+    const invert = render?.applied?.inverted === true;
+    // Named as the route applied it: the route may itself replace an unusable dataset window.
+    const initialName = note
+      ? "min-max (the dataset's is unusable)"
+      : given
+      ? `as rendered (W ${given.width}, L ${given.center})`
+      : "min-max";
+    let viewDownload;
+    const v = viewer(p.pics, {
+      id: "dicom",
+      width,
+      height,
+      unit,
+      integer: Number.isInteger(min) && Number.isInteger(max) && !(data instanceof Float32Array),
+      range: [min, max],
+      initial,
+      initialName,
+      valueAt: (x, y) => data[y * width + x],
+      paint(rgba, toByte) {
+        for (let i = 0, o = 0; i < data.length; i++, o += 4) {
+          const b = invert ? 255 - toByte(data[i]) : toByte(data[i]);
+          rgba[o] = rgba[o + 1] = rgba[o + 2] = b;
+          rgba[o + 3] = 255;
+        }
+      },
+      // The picture as shown, saved at the window of the moment.
+      onWindow: () => saveView(),
+    });
+    v.setCaption(`Frame ${frame} of ${f.file.name}${note ? `; ${note}` : ""}`);
+    let pending = 0;
+    const saveView = () => {
+      const ticket = ++pending;
+      clearTimeout(viewDownload);
+      viewDownload = setTimeout(() =>
+        v.canvas.toBlob((blob) => {
+          if (!blob || ticket !== pending) return;
+          const { center, width: ww } = v.window;
+          setDownload(downloads, objectUrl, {
+            blob,
+            name: `${stem}_W${Math.round(ww)}_L${Math.round(center)}.png`,
+            label: "view as shown (PNG)",
+            key: "view",
+          });
+        }, "image/png"), 150);
+    };
+    saveView();
     addNumbers(p, "Metadata", meta);
-    addTiming(p, png, info);
+    addTiming(p, values, info, ...(render ? [applied] : []));
   },
 
   async mammo() {
@@ -564,49 +721,98 @@ const RUNNERS = {
     ]);
     const numbers = await json.res.json();
     const p = panel(`Mammogram: ${f.file.name}`);
+    const stripBlob = await strip.res.blob();
     await addPicture(
       p,
-      await strip.res.blob(),
+      stripBlob,
       "The six stages side by side: cropped, normalised, artefacts removed, flipped, CLAHE, padded to a square",
       "1 crop · 2 normalise · 3 artefacts removed · 4 flip · 5 CLAHE · 6 square",
     );
     const { timings_ms: _, ...rest } = numbers;
+    const stem = `${stemOf(f.file.name)}_mammo`;
+    addDownloads(p.nums, objectUrl, [
+      { blob: stripBlob, name: `${stem}_stages.png`, label: "the six stages (PNG)" },
+      { blob: jsonBlob(numbers), name: `${stem}.json`, label: "numbers (JSON)" },
+    ]);
     addNumbers(p, "Numbers", rest);
     addTiming(p, json, strip);
   },
 
   async slice() {
-    const f = oneFile(images, "an image (DICOM, PNG or JPEG)");
     const model = $("#slice-model").value;
     if (!model) {
-      throw new InputError("This server has no segmentation model installed.", "#slice-model");
+      throw new InputError("This server has no 2D segmentation model installed.", "#slice-model");
     }
-    // The route reads JPEG itself; a second image among the files is the ground truth.
+    const pick = (role) => state.files[Number($(`#slice-${role}`).value)] ?? null;
+    const f = $("#slice-image").value ? pick("image") : null;
+    if (!f) {
+      throw new InputError("Drop or choose an image (DICOM, PNG, JPEG or TIFF) first.", "#file");
+    }
+    const truth = $("#slice-mask").value ? pick("mask") : null;
+    const fov = $("#slice-fov").value ? pick("fov") : null;
+    if ((truth && truth === f) || (fov && (fov === f || fov === truth))) {
+      throw new InputError(
+        "The image, ground truth and field of view must be different files.",
+        "#slice-mask",
+      );
+    }
+    // The route reads the image's kind from its bytes; the ground truth and the field of view go as
+    // the form's `mask` and `fov`.
     const image = { body: f.file, type: MEDIA[f.kind] ?? "application/octet-stream" };
-    const truth = state.files.find((e) => e !== f && ["png", "jpeg", "dicom"].includes(e.kind));
     const send = async (query, accept) => {
       const path = `${ROUTES.slice}?${new URLSearchParams({ model, ...query })}`;
-      if (!truth) return await call(path, { ...image, accept });
+      if (!truth && !fov) return await call(path, { ...image, accept });
       const fd = new FormData();
       fd.append("image", new File([f.file], f.file.name, { type: image.type }));
-      fd.append("mask", truth.file, truth.file.name);
+      if (truth) fd.append("mask", truth.file, truth.file.name);
+      if (fov) fd.append("fov", fov.file, fov.file.name);
       return await call(path, { body: fd, accept });
     };
+    // Two passes of the model: the overlay shown, and the numbers with the mask as row-major
+    // Kaggle RLE, from which the mask PNG is made here (the same pixels as the route's mask PNG).
     const [png, json] = await Promise.all([
       send({ overlay: "1" }, "image/png"),
-      send({ format: "json" }, "application/json"),
+      send({ format: "json", rle: "kaggle", order: "row" }, "application/json"),
     ]);
     const numbers = await json.res.json();
     const p = panel(`Segmentation (${model}): ${f.file.name}`);
+    const overlayBlob = await png.res.blob();
     await addPicture(
       p,
-      await png.res.blob(),
+      overlayBlob,
       `Predicted mask in red over ${f.file.name}`,
       `${model}: mask over the preprocessed image`,
     );
     const { rle: _r, timings_ms: _t, ...rest } = numbers;
+    const stem = `${stemOf(f.file.name)}_${model}`;
+    const { width, height } = numbers.input;
+    const downloads = addDownloads(p.nums, objectUrl, [
+      {
+        blob: await encodePng(kaggleRowMask(numbers.rle.value, width, height), width, height, 1),
+        name: `${stem}_mask.png`,
+        label: "mask (PNG, 0/255)",
+      },
+      { blob: overlayBlob, name: `${stem}_overlay.png`, label: "overlay (PNG)" },
+      { blob: jsonBlob(numbers), name: `${stem}.json`, label: "numbers (JSON)" },
+    ]);
     addNumbers(p, "Numbers", rest);
     addTiming(p, json, png);
+    // The probability map is a third pass: asked for once the answer is shown, its link added
+    // when it comes.
+    send({ probs: "1" }, "image/png").then(async (probs) => {
+      const a = setDownload(downloads, objectUrl, {
+        blob: await probs.res.blob(),
+        name: `${stem}_probability.png`,
+        label: "probability map (8-bit PNG)",
+      });
+      const json = downloads.querySelector('a[data-key="numbers (JSON)"]')?.closest("li");
+      if (json) downloads.insertBefore(a.closest("li"), json);
+      addTiming(p, probs);
+    }).catch((err) => {
+      const li = document.createElement("li");
+      li.textContent = `probability map: ${err.message}`;
+      downloads.append(li);
+    });
   },
 
   async cxr() {
@@ -624,8 +830,10 @@ const RUNNERS = {
     const out = await json.res.json();
     const p = panel(`Chest X-ray: ${f.file.name}`);
     const heat = out.heatmap?.png_base64;
+    const stem = `${stemOf(f.file.name)}_${out.model?.name ?? "cxr"}`;
+    let png = null;
     if (heat) {
-      const png = new Blob([Uint8Array.from(atob(heat), (ch) => ch.charCodeAt(0))], {
+      png = new Blob([Uint8Array.from(atob(heat), (ch) => ch.charCodeAt(0))], {
         type: "image/png",
       });
       await addPicture(
@@ -636,6 +844,10 @@ const RUNNERS = {
       );
     }
     probabilityBar(p, out.probability, out.threshold);
+    addDownloads(p.nums, objectUrl, [
+      png && { blob: png, name: `${stem}_heatmap.png`, label: "heatmap over the input (PNG)" },
+      { blob: jsonBlob(out), name: `${stem}.json`, label: "numbers (JSON)" },
+    ]);
     const { heatmap, timings_ms: _t, ...rest } = out;
     const { png_base64: _b, ...heatInfo } = heatmap ?? {};
     addNumbers(p, "Numbers", heatmap ? { ...rest, heatmap: heatInfo } : rest);
@@ -671,6 +883,17 @@ const RUNNERS = {
     }
     volumeViewer(p, base, baseEntry.file.name, overlays);
     if (job) {
+      const stem = `${stemOf(byRole.flair.file.name).replace(/[_-]?(flair|t2f)$/i, "")}_${
+        job.summary.model?.name ?? job.model ?? "volume"
+      }`;
+      addDownloads(p.nums, objectUrl, [
+        {
+          blob: new Blob([job.bytes], { type: "application/gzip" }),
+          name: `${stem}_labels.nii.gz`,
+          label: "label volume (NIfTI)",
+        },
+        { blob: jsonBlob(job.summary), name: `${stem}.json`, label: "numbers (JSON)" },
+      ]);
       // The job's stage timings come back as the result's Server-Timing.
       const { links: _l, timings_ms: _t, ...numbers } = job.summary;
       addNumbers(p, "Numbers", numbers);
@@ -704,7 +927,9 @@ async function volumeJob(byRole) {
     if (byRole[r]) fd.append(r, byRole[r].file, byRole[r].file.name);
   }
   statusLine.textContent = "Uploading the volumes…";
-  const start = await call(ROUTES.volume, { body: fd, accept: "application/json" });
+  const model = $("#volume-model").value;
+  const path = model ? `${ROUTES.volume}?${new URLSearchParams({ model })}` : ROUTES.volume;
+  const start = await call(path, { body: fd, accept: "application/json" });
   const job = await start.res.json();
   const events = job.links?.events ?? `${ROUTES.volume}/jobs/${job.id}`;
   const result = job.links?.result ?? `${events}/result`;
@@ -754,11 +979,9 @@ async function volumeJob(byRole) {
   progressBar.value = progressBar.max;
   statusLine.textContent = "Fetching the label volume…";
   const nii = await call(result, { method: "GET", accept: "application/gzip" });
-  const volume = await niftiFromBytes(
-    new Uint8Array(await nii.res.arrayBuffer()),
-    "the label volume",
-  );
-  return { volume, summary, calls: [start, nii] };
+  const bytes = new Uint8Array(await nii.res.arrayBuffer());
+  const volume = await niftiFromBytes(bytes, "the label volume");
+  return { volume, bytes, summary, model: model || job.model, calls: [start, nii] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -871,11 +1094,10 @@ function volumeViewer(p, base, baseName, overlays) {
   const [nx, ny, nz] = base.dims;
   const [lo, hi] = windowOf(base.data);
   const stats = overlays.map((o) => labelStats(o.volume, nx * ny));
-  const canvas = document.createElement("canvas");
-  canvas.id = "volume-canvas";
-  [canvas.width, canvas.height] = [nx, ny];
-  const g = canvas.getContext("2d");
-  const img = g.createImageData(nx, ny);
+  let [min, max] = [Infinity, -Infinity];
+  for (const v of base.data) {
+    if (Number.isFinite(v)) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  }
   const control = (tag, props, text) => {
     const el = Object.assign(document.createElement(tag), props);
     const label = Object.assign(document.createElement("label"), {
@@ -906,36 +1128,47 @@ function volumeViewer(p, base, baseName, overlays) {
   if (overlays.length) controls.append(alphaLabel, alpha);
   if (overlays.length > 1) controls.append(whichLabel, which);
 
-  const draw = () => {
-    const z = Number(slider.value), a = Number(alpha.value) / 100;
-    const lab = overlays[Number(which.value)]?.volume;
-    const d = img.data;
-    for (let y = 0; y < ny; y++) {
-      // Rows from the top of the picture are the highest y: anterior up for RAS-stored volumes.
-      const row = (ny - 1 - y) * nx;
-      for (let x = 0; x < nx; x++) {
-        const i = x + nx * (y + ny * z), o = (row + x) * 4;
-        const grey = Math.max(0, Math.min(255, ((base.data[i] - lo) / (hi - lo)) * 255));
-        let [r, gg, b] = [grey, grey, grey];
-        const l = lab ? Math.round(lab.data[i]) : 0;
-        const c = l > 0 && (LABEL_COLOURS[l] ?? [255, 0, 255]);
-        if (c) [r, gg, b] = [r + (c[0] - r) * a, gg + (c[1] - gg) * a, b + (c[2] - b) * a];
-        [d[o], d[o + 1], d[o + 2], d[o + 3]] = [r, gg, b, 255];
+  // Rows from the top of the picture are the highest y: anterior up for RAS-stored volumes.
+  const voxel = (x, y, z) => x + nx * (ny - 1 - y + ny * z);
+  const view = viewer(p.pics, {
+    id: "volume",
+    width: nx,
+    height: ny,
+    integer: base.integer,
+    range: [min, max],
+    // The 0.5-99.5 percentiles of the non-zero voxels: MR has no standard window.
+    initial: { center: (lo + hi) / 2, width: hi - lo },
+    initialName: "0.5-99.5 percentile",
+    valueAt: (x, y) => base.data[voxel(x, y, Number(slider.value))],
+    paint(d, toByte) {
+      const z = Number(slider.value), a = Number(alpha.value) / 100;
+      const lab = overlays[Number(which.value)]?.volume;
+      for (let y = 0; y < ny; y++) {
+        for (let x = 0; x < nx; x++) {
+          const i = voxel(x, y, z), o = (y * nx + x) * 4;
+          const grey = toByte(base.data[i]);
+          let [r, gg, b] = [grey, grey, grey];
+          const l = lab ? Math.round(lab.data[i]) : 0;
+          const c = l > 0 && (LABEL_COLOURS[l] ?? [255, 0, 255]);
+          if (c) [r, gg, b] = [r + (c[0] - r) * a, gg + (c[1] - gg) * a, b + (c[2] - b) * a];
+          [d[o], d[o + 1], d[o + 2], d[o + 3]] = [r, gg, b, 255];
+        }
       }
-    }
-    g.putImageData(img, 0, 0);
+    },
+  });
+  const canvas = view.canvas;
+  const draw = () => {
+    const z = Number(slider.value);
+    view.redraw();
     sliceLabel.textContent = `Axial slice ${z + 1} of ${nz}`;
     slider.setAttribute("aria-valuetext", `slice ${z + 1} of ${nz}`);
     canvas.dataset.slice = String(z);
     const shown = overlays[Number(which.value)]?.name;
-    cap.textContent = shown ? `${baseName} with ${shown} over it` : baseName;
-    canvas.setAttribute("aria-label", `${cap.textContent}, axial slice ${z + 1} of ${nz}`);
+    const text = shown ? `${baseName} with ${shown} over it` : baseName;
+    view.setCaption(text);
+    canvas.setAttribute("aria-label", `${text}, axial slice ${z + 1} of ${nz}`);
   };
-  const figure = document.createElement("figure");
-  const cap = document.createElement("figcaption");
-  canvas.setAttribute("role", "img");
-  figure.append(canvas, cap);
-  p.pics.append(figure, controls);
+  canvas.closest("figure").after(controls);
   for (const el of [slider, alpha, which]) el.addEventListener("input", draw);
   draw();
 

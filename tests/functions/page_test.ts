@@ -32,6 +32,35 @@ const ctDicom = dataFile("dicom-conformance/CT_small.dcm");
 const bratsFlair = dataFile("brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz");
 const bratsSeg = dataFile("brats/BraTS2021_00006/BraTS2021_00006_seg.nii.gz");
 const BRATS_CASE = bratsFlair?.replace(/flair\.nii\.gz$/, "");
+// 3D-IRCADb CT slice: no extension, stored values are HU (slope 1, intercept 0), window 0/0.
+const ircadbCt = dataFile("ircadb-liver/subset/3Dircadb1.1/PATIENT_DICOM/image_60");
+const driveImage = dataFile("drive/png/training/images/21_training.png");
+const driveTruth = dataFile("drive/png/training/1st_manual/21_manual1.png");
+const driveFov = dataFile("drive/png/training/mask/21_training_mask.png");
+const driveTif = dataFile("drive/original/training/images/21_training.tif");
+
+/** The HU of an uncompressed 16-bit signed CT slice at (x, y), read from its last bytes. */
+function huAt(bytes: Uint8Array, width: number, height: number, x: number, y: number): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - width * height * 2);
+  return v.getInt16((y * width + x) * 2, true);
+}
+
+/**
+ * How many of two pictures' pixels differ (0 when equal): a count, since a failing deep-equal of
+ * two 262,144-byte arrays takes minutes to print.
+ */
+function differing(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assertEquals(a.length, b.length, "the same number of pixels");
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+/** SHA-256 of bytes, hex. */
+async function sha(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 Deno.test("GET / serves the page; its assets have their types, ETags and cache headers", async () => {
   const res = await app.request("/");
@@ -58,6 +87,23 @@ Deno.test("GET / serves the page; its assets have their types, ETags and cache h
     const stale = await app.request(`/page/${name}?v=0000`);
     assertEquals(stale.headers.get("cache-control"), "no-cache");
     await stale.body?.cancel();
+  }
+  // The modules page.js imports, by their plain URL: JavaScript (a module script of another type is
+  // refused by the browser), an ETag, revalidated.
+  for (const name of ["viewer.js", "downloads.js", "models.js"]) {
+    const res = await app.request(`/page/${name}`);
+    assertEquals(res.status, 200, name);
+    assertEquals(res.headers.get("content-type"), "text/javascript; charset=utf-8");
+    assertEquals(res.headers.get("cache-control"), "no-cache");
+    assertEquals(
+      new Uint8Array(await res.arrayBuffer()),
+      await Deno.readFile(new URL(`../../page/${name}`, import.meta.url)),
+    );
+    const again = await app.request(`/page/${name}`, {
+      headers: { "if-none-match": res.headers.get("etag")! },
+    });
+    assertEquals(again.status, 304);
+    assert(html.includes('type="module"'), "page.js is loaded as a module");
   }
   const missing = await app.request("/page/index.html");
   assertEquals(missing.status, 404);
@@ -355,6 +401,52 @@ class Tab {
     const { nodeId } = await this.send("DOM.querySelector", { nodeId: root.nodeId, selector });
     await this.send("DOM.setFileInputFiles", { nodeId, files });
   }
+  /** A mouse event at viewport coordinates, as a user's pointer gives (pointer events follow). */
+  mouse(type: string, x: number, y: number, extra: Json = {}) {
+    return this.send("Input.dispatchMouseEvent", { type, x, y, ...extra });
+  }
+  /** The viewport coordinates of pixel (x, y)'s centre on a canvas, scrolled into view first. */
+  canvasPoint(selector: string, x: number, y: number): Promise<[number, number]> {
+    return this.evaluate(([sel, x, y]) => {
+      const c = document.querySelector(sel as string) as HTMLCanvasElement;
+      c.scrollIntoView({ block: "center", inline: "center" });
+      const r = c.getBoundingClientRect();
+      return [
+        r.left + ((x as number) + 0.5) * (r.width / c.width),
+        r.top + ((y as number) + 0.5) * (r.height / c.height),
+      ] as [number, number];
+    }, [selector, x, y]);
+  }
+  /** A canvas's red channel, base64. */
+  async canvasGrey(selector: string): Promise<Uint8Array> {
+    const b64 = await this.evaluate((sel) => {
+      const c = document.querySelector(sel) as HTMLCanvasElement;
+      const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      const out = new Uint8Array(d.length / 4);
+      for (let i = 0; i < out.length; i++) out[i] = d[i * 4];
+      let s = "";
+      for (let i = 0; i < out.length; i += 8192) {
+        s += String.fromCharCode(...out.subarray(i, i + 8192));
+      }
+      return btoa(s);
+    }, selector);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+  /** The bytes behind every download link of the results: [name, label, base64 bytes]. */
+  downloads(): Promise<[string, string, string][]> {
+    return this.evaluate(async () => {
+      const out: [string, string, string][] = [];
+      for (const a of document.querySelectorAll<HTMLAnchorElement>("#results .downloads a")) {
+        const b = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+        let s = "";
+        for (let i = 0; i < b.length; i += 8192) {
+          s += String.fromCharCode(...b.subarray(i, i + 8192));
+        }
+        out.push([a.download, a.textContent ?? "", btoa(s)]);
+      }
+      return out;
+    });
+  }
   textContent(selector: string) {
     return this.$eval(selector, (el) => el.textContent as string);
   }
@@ -528,6 +620,9 @@ Deno.test({
         });
         assertEquals(size, [100, 100]);
         assertEquals(await cell("Mask", "area"), "40");
+        const links = await page.downloads();
+        assertEquals(links.map(([name]) => name), ["rle_100x100_mask.png", "rle_100x100.json"]);
+        assertEquals(JSON.parse(atob(links[1][2])).area, 40);
         assert(await cell("Server-Timing: /rle/decode", "round trip seen here"));
       });
 
@@ -557,9 +652,10 @@ Deno.test({
             document.querySelector("#file-list")?.textContent?.includes("CT_small.dcm — dicom")
           );
           assertEquals(await run("dicom"), "done", await errorText());
-          const size = await page.$eval("#results img", (img) => {
-            const i = img as HTMLImageElement;
-            return [i.naturalWidth, i.naturalHeight];
+          // The frame is now drawn in the windowed view (issue 15, point 10), not an <img>.
+          const size = await page.$eval("#dicom-canvas", (c) => {
+            const el = c as HTMLCanvasElement;
+            return [el.width, el.height];
           });
           assertEquals(size, [expected.width, expected.height]);
           assertEquals(await cell("Metadata", "rows"), String(expected.height));
@@ -608,6 +704,12 @@ Deno.test({
           assertEquals(await cell("Numbers", "square"), String(expected.square));
           assertEquals(await cell("Numbers", "crop.x1"), String(expected.crop.x1));
           assert(await cell("Server-Timing", "clahe"), "the stages' Server-Timing");
+          const links = await page.downloads();
+          assertEquals(links.map(([name]) => name), [
+            "B_3627_1.RIGHT_MLO_mammo_stages.png",
+            "B_3627_1.RIGHT_MLO_mammo.json",
+          ]);
+          assertEquals(JSON.parse(atob(links[1][2])).crop, expected.crop);
           const shot = "/tmp/medimg-page-mammo.png";
           await page.screenshot(shot);
           await assertNotBlank(shot);
@@ -777,10 +879,18 @@ Deno.test({
                 // Two overlays (prediction, ground truth): the select switches the picture's labels.
                 await page.fill("#volume-overlay", "1");
                 assert(
-                  (await page.textContent("#volume-canvas + figcaption"))?.endsWith(
+                  (await page.textContent("figure:has(#volume-canvas) figcaption"))?.endsWith(
                     "case_seg.nii.gz over it",
                   ),
                 );
+                // The label volume and the numbers can be saved, under the case's name.
+                const links = await page.downloads();
+                assertEquals(links.map(([name]) => name), [
+                  "case_tiny-brats_labels.nii.gz",
+                  "case_tiny-brats.json",
+                ]);
+                const saved = JSON.parse(atob(links[1][2]));
+                assertEquals(saved.labels, expected.labels);
               },
             );
           } finally {
@@ -826,6 +936,323 @@ Deno.test({
             await page.textContent('label[for="volume-slice"]'),
             "Axial slice 11 of 155",
           );
+
+          // The value under the cursor is the file's voxel: x 120, y 100 (RAS, shown at picture
+          // row 239 - 100 = 139), z 70, read here from the .nii.gz (int16, no scaling).
+          await page.fill("#volume-slice", "70");
+          const stream = (await Deno.open(bratsFlair!)).readable
+            .pipeThrough(new DecompressionStream("gzip"));
+          const nii = new Uint8Array(await new Response(stream).arrayBuffer());
+          const nv = new DataView(nii.buffer);
+          assertEquals(nv.getInt16(70, true), 4, "an int16 FLAIR");
+          const voxel = nv.getInt16(
+            nv.getFloat32(108, true) + 2 * (120 + 240 * (100 + 240 * 70)),
+            true,
+          );
+          assertEquals(voxel, 2242);
+          const [vx, vy] = await page.canvasPoint("#volume-canvas", 120, 139);
+          await page.mouse("mouseMoved", vx, vy);
+          assertEquals(await page.textContent("#volume-value"), `x 120, y 139: ${voxel}`);
+          // Dragging left and up narrows the window and lowers the level: numbers and pixels move.
+          const before = [
+            await page.textContent("#volume-wl"),
+            await sha(await page.canvasGrey("#volume-canvas")),
+          ];
+          await page.mouse("mousePressed", vx, vy, { button: "left", buttons: 1, clickCount: 1 });
+          await page.mouse("mouseMoved", vx - 60, vy - 40, { button: "left", buttons: 1 });
+          await page.mouse("mouseReleased", vx - 60, vy - 40, { button: "left", clickCount: 1 });
+          const after = [
+            await page.textContent("#volume-wl"),
+            await sha(await page.canvasGrey("#volume-canvas")),
+          ];
+          assert(before[0] !== after[0] && before[1] !== after[1], `${before[0]} -> ${after[0]}`);
+          const [w0, l0] = before[0]!.match(/-?[\d.]+/g)!.map(Number);
+          const [w1, l1] = after[0]!.match(/-?[\d.]+/g)!.map(Number);
+          assert(w1 < w0 && l1 < l0, `W ${w0} -> ${w1}, L ${l0} -> ${l1}`);
+        },
+      });
+
+      await t.step("each function is offered only the models of its kind", async () => {
+        // The shipped models/: brats-demo is 3D (NDHWC input), fundus-vessels 2D, cxr-pneumonia a
+        // classifier. brats-demo first in slice segmentation made the first try on a photo a 422.
+        const listed = (await (await app.request("/models")).json()).models as Json[];
+        const want: Record<string, string[]> = { slice: [], volume: [], cxr: [] };
+        for (const m of listed.filter((m) => m.card)) {
+          const rank = m.card.inputs[0].shape.length;
+          const kind = m.card.task === "classification" ? "cxr" : rank === 5 ? "volume" : "slice";
+          want[kind].push(m.name);
+        }
+        await open();
+        const offered = await page.evaluate(() =>
+          Object.fromEntries(
+            ["slice", "volume", "cxr"].map((k) => [
+              k,
+              [...document.querySelectorAll<HTMLOptionElement>(`#${k}-model option`)].map((o) =>
+                o.value
+              ),
+            ]),
+          )
+        );
+        assertEquals(offered, want);
+        assert(offered.slice.includes("fundus-vessels"), `slice offers ${offered.slice}`);
+        assert(!offered.slice.includes("brats-demo"), "a 3D model is not offered for a slice");
+        assertEquals(offered.volume, ["brats-demo"]);
+        assertEquals(offered.cxr, ["cxr-pneumonia"]);
+        assertEquals(await page.$eval("#slice-model", (s) => s.value), offered.slice[0]);
+      });
+
+      await t.step({
+        name: "the chooser takes every file: extension-less DICOM and TIFF are listed and read",
+        ignore: !ircadbCt || !driveTif,
+        async fn() {
+          await open();
+          // No accept filter: a file dialog then lists image_60 and 21_training.tif too.
+          assertEquals(await page.getAttribute("#file", "accept"), null);
+          await chooseFiles([ircadbCt!, driveTif!]);
+          const listed = await page.evaluate(() =>
+            [...document.querySelectorAll("#file-list li")].map((li) => li.textContent)
+          );
+          assert(listed[0]?.startsWith("image_60 — dicom"), listed[0]!);
+          assert(listed[1]?.startsWith("21_training.tif — tiff"), listed[1]!);
+        },
+      });
+
+      await t.step({
+        name: "slice: image + ground truth + field of view -> fov in the request, downloads",
+        ignore: !driveImage || !driveTruth || !driveFov,
+        async fn() {
+          const models = await makeModelsRoot();
+          await withEnv({ MEDIMG_MODELS_DIR: models }, async () => {
+            const [image, truth, fov] = await Promise.all(
+              [driveImage!, driveTruth!, driveFov!].map((f) => Deno.readFile(f)),
+            );
+            const answer = async (query: string) => {
+              const form = new FormData();
+              form.append("image", new File([image], "21_training.png", { type: "image/png" }));
+              form.append("mask", new File([truth], "21_manual1.png", { type: "image/png" }));
+              form.append("fov", new File([fov], "21_training_mask.png", { type: "image/png" }));
+              const res = await app.request(`/segment/slice?model=green&${query}`, {
+                method: "POST",
+                body: form,
+              });
+              assertEquals(res.status, 200, query);
+              return new Uint8Array(await res.arrayBuffer());
+            };
+            const expected = JSON.parse(new TextDecoder().decode(await answer("format=json")));
+            assert(expected.fov_pixels > 0, "the route counted the field of view");
+            await open();
+            // Every multipart body the page sends: its fields and their file names.
+            await page.evaluate(() => {
+              const sent: string[][] = (globalThis as Json).__forms = [];
+              const original = globalThis.fetch;
+              globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+                if (init?.body instanceof FormData) {
+                  sent.push(
+                    [...init.body.entries()].map(([k, v]) => `${k}=${(v as File).name ?? v}`),
+                  );
+                }
+                return original(input, init);
+              };
+            });
+            // In an order the names must undo: the field of view first.
+            await chooseFiles([driveFov!, driveTruth!, driveImage!]);
+            await page.check('input[name="fn"][value="slice"]');
+            await page.waitForFunction(() =>
+              !!document.querySelector('#slice-model option[value="green"]')
+            );
+            await page.fill("#slice-model", "green");
+            const roles = await page.evaluate(() =>
+              ["image", "mask", "fov"].map((r) => {
+                const s = document.querySelector<HTMLSelectElement>(`#slice-${r}`)!;
+                return s.selectedOptions[0]?.textContent;
+              })
+            );
+            assertEquals(roles, [
+              "21_training.png (png)",
+              "21_manual1.png (png)",
+              "21_training_mask.png (png)",
+            ]);
+            assertEquals(await run("slice"), "done", await errorText());
+            const forms = await page.evaluate(() => (globalThis as Json).__forms as string[][]);
+            // Overlay and JSON (whose RLE the page makes the mask PNG from), then the probabilities.
+            await page.waitForFunction(() =>
+              document.querySelectorAll("#results .downloads a").length === 4
+            );
+            assertEquals(forms.length, 3, "overlay, JSON, probabilities");
+            for (const f of forms) {
+              assertEquals(f, [
+                "image=21_training.png",
+                "mask=21_manual1.png",
+                "fov=21_training_mask.png",
+              ]);
+            }
+            assertEquals(await cell("Numbers", "fov_pixels"), String(expected.fov_pixels));
+            assertEquals(
+              await cell("Numbers", "ground_truth.dice"),
+              String(Number(expected.ground_truth.dice.toPrecision(5))),
+            );
+            // Each download is the route's own answer, under a name that says what it is.
+            const links = await page.downloads();
+            assertEquals(links.map(([name]) => name), [
+              "21_training_green_mask.png",
+              "21_training_green_overlay.png",
+              "21_training_green_probability.png",
+              "21_training_green.json",
+            ]);
+            const bytes = (i: number) => Uint8Array.from(atob(links[i][2]), (c) => c.charCodeAt(0));
+            const mask = decodePng(bytes(0));
+            assertEquals(differing(mask.data, decodePng(await answer("")).data), 0);
+            assertEquals(mask.data.filter((v) => v === 255).length, expected.area.pixels);
+            assertEquals(await sha(bytes(1)), await sha(await answer("overlay=1")));
+            assertEquals(await sha(bytes(2)), await sha(await answer("probs=1")));
+            const saved = JSON.parse(new TextDecoder().decode(bytes(3)));
+            assertEquals(saved.area, expected.area);
+            assertEquals(saved.fov_pixels, expected.fov_pixels);
+            assertEquals([mask.width, mask.height, mask.channels], [565, 584, 1]);
+            const shot = "/tmp/medimg-page-slice-fov.png";
+            await page.screenshot(shot);
+            await assertNotBlank(shot);
+          });
+          await Deno.remove(models, { recursive: true });
+        },
+      });
+
+      await t.step({
+        name: "DICOM view: HU under the cursor, presets, drag for W/L, zoom, downloads",
+        ignore: !ircadbCt,
+        async fn() {
+          const bytes = await Deno.readFile(ircadbCt!);
+          /** The route's own picture of the frame at a window: what the view must show. */
+          const rendered = async (center: number, width: number) => {
+            const res = await app.request(`/dicom/render?center=${center}&width=${width}`, {
+              method: "POST",
+              headers: { "content-type": "application/dicom" },
+              body: bytes,
+            });
+            assertEquals(res.status, 200);
+            const png = decodePng(new Uint8Array(await res.arrayBuffer()));
+            assertEquals([png.channels, png.depth], [1, 8], "an 8-bit grey PNG");
+            return png.data;
+          };
+          await open();
+          await chooseFiles(ircadbCt!);
+          // By default (the dataset's window, 0/0 here) the page still shows the frame, whether
+          // the route refuses that window (422) or falls back to min-max itself.
+          assertEquals(await run("dicom"), "done", await errorText());
+          assertEquals(await page.$eval("#dicom-canvas", (c) => c.width), 512);
+          // Min-max from here on: it does not depend on how the route treats that window.
+          await page.fill("#dicom-window", "minmax");
+          assertEquals(await run("dicom"), "done", await errorText());
+
+          // A liver pixel (x 150, y 300) is 129 HU in the file; the page shows it under the cursor.
+          const hu = huAt(bytes, 512, 512, 150, 300);
+          assertEquals(hu, 129);
+          const [px, py] = await page.canvasPoint("#dicom-canvas", 150, 300);
+          await page.mouse("mouseMoved", px, py);
+          assertEquals(await page.textContent("#dicom-value"), `x 150, y 300: ${hu} HU`);
+          const [ax, ay] = await page.canvasPoint("#dicom-canvas", 100, 100);
+          await page.mouse("mouseMoved", ax, ay);
+          assertEquals(
+            await page.textContent("#dicom-value"),
+            `x 100, y 100: ${huAt(bytes, 512, 512, 100, 100)} HU`,
+          );
+
+          // A preset sets the numbers and the pixels: the lung window as the route renders it.
+          await page.fill("#dicom-preset", "lung");
+          assertEquals(await page.textContent("#dicom-wl"), "W 1500 L -600 HU");
+          assertEquals(
+            differing(await page.canvasGrey("#dicom-canvas"), await rendered(-600, 1500)),
+            0,
+          );
+          await page.fill("#dicom-preset", "brain");
+          assertEquals(await page.textContent("#dicom-wl"), "W 80 L 40 HU");
+          assertEquals(
+            differing(await page.canvasGrey("#dicom-canvas"), await rendered(40, 80)),
+            0,
+          );
+          await page.fill("#dicom-preset", "lung");
+
+          // Drag 100 px right and 50 px down: width and level grow by the drag times the range over
+          // 512 px (2047 HU here: 4 HU per pixel), and the picture is that window's.
+          const lung = await page.canvasGrey("#dicom-canvas");
+          const [sx, sy] = await page.canvasPoint("#dicom-canvas", 200, 200);
+          await page.mouse("mousePressed", sx, sy, { button: "left", buttons: 1, clickCount: 1 });
+          for (let k = 1; k <= 5; k++) {
+            await page.mouse("mouseMoved", sx + 20 * k, sy + 10 * k, {
+              button: "left",
+              buttons: 1,
+            });
+          }
+          await page.mouse("mouseReleased", sx + 100, sy + 50, { button: "left", clickCount: 1 });
+          const perPixel = 2047 / 512;
+          const [w, c] = [Math.round(1500 + 100 * perPixel), Math.round(-600 + 50 * perPixel)];
+          assertEquals(await page.textContent("#dicom-wl"), `W ${w} L ${c} HU`);
+          const dragged = await page.canvasGrey("#dicom-canvas");
+          assert((await sha(dragged)) !== (await sha(lung)), "the drag changed the pixels");
+          assertEquals(differing(dragged, await rendered(c, w)), 0);
+          assertEquals(await page.$eval("#dicom-preset", (s) => s.value), "custom");
+          // The keyboard does the same on the focused picture: 10 drag pixels per arrow press.
+          await page.$eval("#dicom-canvas", (c) => c.focus());
+          for (const key of ["ArrowRight", "ArrowUp"]) {
+            await page.send("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code: key });
+            await page.send("Input.dispatchKeyEvent", { type: "keyUp", key, code: key });
+          }
+          assertEquals(
+            await page.textContent("#dicom-wl"),
+            `W ${Math.round(w + 10 * perPixel)} L ${Math.round(c - 10 * perPixel)} HU`,
+          );
+          // Back to lung dragged in one move: the same window as the five small moves gave.
+          await page.fill("#dicom-preset", "lung");
+          const [tx, ty] = await page.canvasPoint("#dicom-canvas", 200, 200);
+          await page.mouse("mousePressed", tx, ty, { button: "left", buttons: 1, clickCount: 1 });
+          await page.mouse("mouseMoved", tx + 100, ty + 50, { button: "left", buttons: 1 });
+          await page.mouse("mouseReleased", tx + 100, ty + 50, { button: "left", clickCount: 1 });
+          assertEquals(await page.textContent("#dicom-wl"), `W ${w} L ${c} HU`);
+
+          // Zoom: the buttons and the wheel change the scale the canvas is drawn at.
+          const scale = () =>
+            page.$eval("#dicom-canvas", (c) => [
+              Number(c.dataset.zoom),
+              Math.round(c.getBoundingClientRect().width),
+            ]);
+          assertEquals(await scale(), [1, 512]);
+          await page.click("#dicom-zoom-in");
+          assertEquals(await scale(), [1.5, 768]);
+          assertEquals(await page.textContent("#dicom-zoom"), "150%");
+          const [wx, wy] = await page.canvasPoint("#dicom-canvas", 256, 256);
+          await page.mouse("mouseWheel", wx, wy, { deltaX: 0, deltaY: -120 });
+          await page.waitForFunction(() =>
+            (document.querySelector("#dicom-canvas") as HTMLElement).dataset.zoom === "2"
+          );
+          assertEquals(await scale(), [2, 1024]);
+          // Still the right pixel under the cursor when zoomed.
+          const [zx, zy] = await page.canvasPoint("#dicom-canvas", 150, 300);
+          await page.mouse("mouseMoved", zx, zy);
+          assertEquals(await page.textContent("#dicom-value"), `x 150, y 300: ${hu} HU`);
+          const shot = "/tmp/medimg-page-dicom-viewer.png";
+          await page.screenshot(shot);
+          await assertNotBlank(shot);
+          await page.click("#dicom-zoom-fit");
+          assertEquals(await scale(), [1, 512]);
+
+          // Downloads: the true values as the route sent them, the metadata, the view as shown.
+          await page.waitForFunction(() =>
+            [...document.querySelectorAll<HTMLAnchorElement>("#results .downloads a")]
+              .some((a) => a.download.includes("_W"))
+          );
+          const links = await page.downloads();
+          assertEquals(links.map(([name]) => name), [
+            "image_60_frame0_512x512x1_int16le.raw",
+            "image_60_info.json",
+            `image_60_frame0_W${w}_L${c}.png`,
+          ]);
+          const raw = Uint8Array.from(atob(links[0][2]), (ch) => ch.charCodeAt(0));
+          assertEquals(differing(raw, bytes.subarray(bytes.length - 512 * 512 * 2)), 0);
+          assertEquals(JSON.parse(atob(links[1][2])).modality, "CT");
+          const view = decodePng(Uint8Array.from(atob(links[2][2]), (ch) => ch.charCodeAt(0)));
+          const red = new Uint8Array(512 * 512);
+          for (let i = 0; i < red.length; i++) red[i] = view.data[i * view.channels];
+          assertEquals(differing(red, dragged), 0);
         },
       });
 
