@@ -113,13 +113,18 @@ function dateTime(d: Date): [string, string] {
   return [iso.slice(0, 10).replace(/-/g, ""), iso.slice(11, 19).replace(/:/g, "")];
 }
 
-/** Bits of the frames packed LSB first, frames back to back, padded to an even length (PS3.5 8.1.1). */
-function packFrames(frames: Uint8Array[], plane: number): Uint8Array {
-  const bits = frames.length * plane;
-  const out = new Uint8Array(Math.ceil(bits / 8) + (Math.ceil(bits / 8) % 2));
+/**
+ * The frames' masks (voxels of `label` in slice `z`) as bits, LSB first, frames back to back, padded
+ * to an even length (PS3.5 8.1.1); packed straight from the labels, without a mask per frame.
+ */
+function packFrames(labels: Pixels, frames: { label: number; z: number }[], plane: number) {
+  const bytes = Math.ceil((frames.length * plane) / 8);
+  const out = new Uint8Array(bytes + (bytes % 2));
   let bit = 0;
-  for (const f of frames) {
-    for (let i = 0; i < plane; i++, bit++) if (f[i]) out[bit >> 3] |= 1 << (bit & 7);
+  for (const { label, z } of frames) {
+    for (let p = 0, v = z * plane; p < plane; p++, v++, bit++) {
+      if (labels[v] === label) out[bit >> 3] |= 1 << (bit & 7);
+    }
   }
   return out;
 }
@@ -152,36 +157,39 @@ export async function writeSeg(
   const byLabel = new Map<number, number>();
   const sorted = [...segments].sort((a, b) => a.label - b.label);
   sorted.forEach((s, i) => {
-    if (!(Number.isInteger(s.label) && s.label > 0) || byLabel.has(s.label)) {
+    if (!(Number.isInteger(s.label) && s.label > 0 && s.label <= 65535) || byLabel.has(s.label)) {
       throw new InvalidInputError(
-        `segment "${s.name}": label ${s.label} is not a new positive integer`,
+        `segment "${s.name}": label ${s.label} is not a new integer from 1 to 65535`,
       );
     }
     byLabel.set(s.label, i + 1);
   });
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 0 && !byLabel.has(labels[i])) {
-      throw new InvalidInputError(
-        `the label volume holds ${labels[i]} (voxel ${i}), which no segment describes`,
-        { field: "segments" },
-      );
+  // Frames: segment-major, then slice order; empty slices are left out, but every segment keeps one
+  // (an empty frame on the first slice) so that readers still list it. A table from label value to
+  // segment number keeps this one pass over the labels cheap.
+  const maxLabel = sorted[sorted.length - 1].label;
+  const segmentOf = new Int32Array(maxLabel + 1);
+  byLabel.forEach((segment, label) => (segmentOf[label] = segment));
+  const present = sorted.map(() => new Uint8Array(depth));
+  for (let z = 0, v = 0; z < depth; z++) {
+    for (let p = 0; p < plane; p++, v++) {
+      const label = labels[v];
+      if (label === 0) continue;
+      const segment = label > 0 && label <= maxLabel ? segmentOf[label] : 0;
+      if (!segment) {
+        throw new InvalidInputError(
+          `the label volume holds ${label} (voxel ${v}), which no segment describes`,
+          { field: "segments" },
+        );
+      }
+      present[segment - 1][z] = 1;
     }
   }
-
-  // Frames: segment-major, then slice order; empty slices are left out, but every segment keeps one.
-  const frames: { segment: number; z: number; mask: Uint8Array }[] = [];
+  const frames: { segment: number; label: number; z: number }[] = [];
   sorted.forEach((s, i) => {
-    let kept = 0;
-    for (let z = 0; z < depth; z++) {
-      const mask = new Uint8Array(plane);
-      let any = false;
-      for (let p = 0, v = z * plane; p < plane; p++, v++) {
-        if (labels[v] === s.label) (mask[p] = 1), (any = true);
-      }
-      if (any || (z === depth - 1 && kept === 0)) {
-        frames.push({ segment: i + 1, z: any ? z : 0, mask });
-        kept++;
-      }
+    const zs = [...present[i].keys()].filter((z) => present[i][z]);
+    for (const z of zs.length ? zs : [0]) {
+      frames.push({ segment: i + 1, label: zs.length ? s.label : -1, z });
     }
   });
 
@@ -347,8 +355,17 @@ export async function writeSeg(
   };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-  const pixels = packFrames(frames.map((f) => f.mask), plane);
-  // Added denaturalized: 1-bit pixel data is OB, which dcmjs cannot infer.
-  dict.dict["7FE00010"] = { vr: "OB", Value: [pixels.buffer] };
-  return new Uint8Array(dict.write());
+  const head = new Uint8Array(dict.write());
+  // Pixel Data, the dataset's last element, is appended as OB here: dcmjs cannot tell OB from OW
+  // for it, and its write stream would copy the megabytes of bits as it grows.
+  const pixels = packFrames(labels, frames, plane);
+  const out = new Uint8Array(head.length + 12 + pixels.length);
+  out.set(head);
+  const view = new DataView(out.buffer, head.length, 12);
+  view.setUint16(0, 0x7fe0, true);
+  view.setUint16(2, 0x0010, true);
+  out.set([0x4f, 0x42, 0, 0], head.length + 4); // "OB", reserved
+  view.setUint32(8, pixels.length, true);
+  out.set(pixels, head.length + 12);
+  return out;
 }

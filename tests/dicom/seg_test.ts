@@ -234,7 +234,7 @@ Deno.test("seg refuses labels of the wrong size, undescribed labels and bad segm
   await assertRejects(
     () => writeSeg(new Uint8Array(n), series, [SEGMENTS[0], { ...SEGMENTS[1], label: 1 }]),
     InvalidInputError,
-    "label 1 is not a new positive integer",
+    "label 1 is not a new integer from 1 to 65535",
   );
 });
 
