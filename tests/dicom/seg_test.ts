@@ -10,7 +10,7 @@ import { parseDataSet } from "../../lib/dicom/parse.ts";
 import { assembleSeries, type Series } from "../../lib/dicom/series.ts";
 import { cielabToDicom, type SegmentDescription, writeSeg } from "../../lib/dicom/seg.ts";
 import { dataFile } from "../_data.ts";
-import { ircadbFolder, pythonMissing, runPython, synthCt } from "./_series_fixtures.ts";
+import { filesIn, ircadbFolder, pythonMissing, runPython, synthCt } from "./_series_fixtures.ts";
 
 const READER = new URL("./_seg_reference.py", import.meta.url).pathname;
 const ANATOMY = { value: "123037004", scheme: "SCT", meaning: "Anatomical Structure" };
@@ -68,6 +68,39 @@ async function validate(path: string): Promise<string[]> {
   return errors;
 }
 
+/** Writes `seg` into `dir`, reads it back with pydicom, asserts the labels equal; what it read. */
+async function readBack(
+  seg: Uint8Array,
+  series: Series,
+  labels: Uint8Array,
+  segments: SegmentDescription[],
+  dir: string,
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
+  await Deno.writeFile(`${dir}/seg.dcm`, seg);
+  await Deno.writeTextFile(
+    `${dir}/slices.json`,
+    JSON.stringify({
+      uids: series.slices.map((s) => s.sopInstanceUID),
+      positions: series.slices.map((s) => s.position),
+      labels: Object.fromEntries(segments.map((s) => [s.name, s.label])),
+    }),
+  );
+  const read = await runPython<{ worst_position_error: number }>([
+    READER,
+    `${dir}/seg.dcm`,
+    `${dir}/slices.json`,
+    `${dir}/labels.bin`,
+  ]);
+  const back = await Deno.readFile(`${dir}/labels.bin`);
+  assertEquals(back.length, labels.length);
+  let differ = 0;
+  for (let i = 0; i < back.length; i++) if (back[i] !== labels[i]) differ++;
+  assertEquals(differ, 0, `${differ} voxels differ after the round trip`);
+  assert(read.worst_position_error < 1e-6, `plane positions off by ${read.worst_position_error}`);
+  return read;
+}
+
 async function ircadbSeries(): Promise<Series> {
   const dir = `${ircadb}/PATIENT_DICOM`;
   return await assembleSeries([62, 60, 63, 61].map((k) => Deno.readFileSync(`${dir}/image_${k}`)));
@@ -84,31 +117,7 @@ Deno.test({
     const seg = await writeSeg(labels, series, SEGMENTS);
     const dir = await Deno.makeTempDir({ dir: "/tmp" });
     try {
-      await Deno.writeFile(`${dir}/seg.dcm`, seg);
-      await Deno.writeTextFile(
-        `${dir}/slices.json`,
-        JSON.stringify({
-          uids: series.slices.map((s) => s.sopInstanceUID),
-          positions: series.slices.map((s) => s.position),
-          labels: Object.fromEntries(SEGMENTS.map((s) => [s.name, s.label])),
-        }),
-      );
-      // deno-lint-ignore no-explicit-any
-      const read = await runPython<any>([
-        READER,
-        `${dir}/seg.dcm`,
-        `${dir}/slices.json`,
-        `${dir}/labels.bin`,
-      ]);
-      const back = await Deno.readFile(`${dir}/labels.bin`);
-      assertEquals(back.length, labels.length);
-      let differ = 0;
-      for (let i = 0; i < back.length; i++) if (back[i] !== labels[i]) differ++;
-      assertEquals(differ, 0, `${differ} voxels differ after the round trip`);
-      assert(
-        read.worst_position_error < 1e-6,
-        `plane positions off by ${read.worst_position_error}`,
-      );
+      const read = await readBack(seg, series, labels, SEGMENTS, dir);
       // Two segments on 4 slices each, plus the one empty frame kept for the absent segment.
       assertEquals(read.frames, 9);
       assertEquals(read.segments, [
@@ -145,6 +154,30 @@ Deno.test({
           "dcmdump shows no SegmentationType BINARY",
         );
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "seg: the real 3D-IRCADb liver mask series as a SEG over the 129-slice CT reads back equal",
+  ignore: !ircadb || pyMissing !== null,
+  async fn() {
+    const read = (dir: string) =>
+      assembleSeries(filesIn(`${ircadb}/${dir}`).map((f) => Deno.readFileSync(f)));
+    const [ct, mask] = [await read("PATIENT_DICOM"), await read("MASKS_DICOM/liver")];
+    assertEquals(mask.volume.affine, ct.volume.affine);
+    const labels = Uint8Array.from(mask.volume.data, (v) => (v ? 1 : 0));
+    const liver = SEGMENTS.slice(0, 1);
+    const seg = await writeSeg(labels, ct, liver);
+    const dir = await Deno.makeTempDir({ dir: "/tmp" });
+    try {
+      const back = await readBack(seg, ct, labels, liver, dir);
+      // SOURCES.md: the liver is on slices 27 ... 124.
+      assertEquals(back.frames, 98);
+      console.log(`  liver SEG: ${seg.length} bytes, ${back.frames} frames`);
+      if (dciodvfy) assertEquals(await validate(`${dir}/seg.dcm`), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -326,3 +326,22 @@ Deno.test("zip: non-DICOM entries are skipped, a zip bomb is refused before infl
   assert(/inflate to over 100 bytes/.test(err.message), err.message);
   assertThrows(() => readZipInstances(new Uint8Array(50)), BadInputError, "zip could not be read");
 });
+
+Deno.test({
+  name: "series refuses a liver-mask slice among the CT slices (another SeriesInstanceUID)",
+  ignore: !ircadb,
+  async fn() {
+    const ct = [0, 1, 2].map((k) => Deno.readFileSync(`${ircadb}/PATIENT_DICOM/image_${k}`));
+    const mask = Deno.readFileSync(`${ircadb}/MASKS_DICOM/liver/image_3`);
+    const uid = parseDataSet(mask).string("x00080018")!;
+    await assertRefused([...ct, mask], 3, uid, /mixed series/);
+  },
+});
+
+Deno.test("series: one slice gets the normal times SliceThickness as its z axis", async () => {
+  const one = await assembleSeries([slice(0, { orientation: [0, 1, 0, 0, 0, -1] })]);
+  assertEquals(one.volume.depth, 1);
+  // Sagittal: rows along +y (A->P in LPS), columns along -z; the normal is -x (LPS) = +x in RAS.
+  assertEquals(one.volume.affine.map((r) => r[2]), [2, 0, 0, 0]);
+  assertEquals(one.volume.affine.map((r) => r[0]), [0, -0.75, 0, 0]);
+});
