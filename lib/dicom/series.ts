@@ -14,9 +14,10 @@
  * another SeriesInstanceUID, other Rows/Columns, another orientation (any direction cosine off by
  * more than 1e-4), two slices closer than 0.001 mm along the normal (duplicates), and a gap between
  * neighbours that differs from the median gap by more than `gapTolerance` (default 1%) of it (the
- * slice after the odd gap is named). The z step of the affine is (last - first) / (n - 1).
+ * slice after the odd gap is named). The z step of the affine is (last - first) / (n - 1). A volume
+ * over `maxBytes` is refused (LimitExceededError) before any pixel is decoded.
  */
-import { InvalidInputError, MedimgError, UnsupportedError } from "../errors.ts";
+import { InvalidInputError, LimitExceededError, MedimgError, UnsupportedError } from "../errors.ts";
 import type { Pixels } from "../image/image.ts";
 import { type Affine, withAffine } from "../nifti/affine.ts";
 import { type Datatype, DATATYPE_CODES, DATATYPES, type NiftiHeader } from "../nifti/header.ts";
@@ -420,7 +421,7 @@ export async function assembleSeries(
   const width = meta0.columns, height = meta0.rows, plane = width * height;
   const bytesPerVoxel = Math.max(2, meta0.bitsAllocated / 8);
   if (plane * n * bytesPerVoxel > maxBytes) {
-    throw new InvalidInputError(
+    throw new LimitExceededError(
       `the series volume ${width}x${height}x${n} is over the limit of ${maxBytes} bytes`,
       { limit: maxBytes },
     );

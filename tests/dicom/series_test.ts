@@ -345,3 +345,13 @@ Deno.test("series: one slice gets the normal times SliceThickness as its z axis"
   assertEquals(one.volume.affine.map((r) => r[2]), [2, 0, 0, 0]);
   assertEquals(one.volume.affine.map((r) => r[0]), [0, -0.75, 0, 0]);
 });
+
+Deno.test("series refuses a volume over maxBytes before decoding it", async () => {
+  // 2 slices x 4 x 3 voxels x 2 bytes = 48 bytes.
+  await assertRejects(
+    () => assembleSeries([slice(0), slice(1)], { maxBytes: 47 }),
+    LimitExceededError,
+    "over the limit of 47 bytes",
+  );
+  assertEquals((await assembleSeries([slice(0), slice(1)], { maxBytes: 48 })).volume.depth, 2);
+});
