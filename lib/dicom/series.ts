@@ -426,8 +426,10 @@ export async function assembleSeries(
       { limit: maxBytes },
     );
   }
-  const values: Pixels[] = [];
-  for (const { g } of order) {
+  // Each slice goes straight into the volume, which is widened (once, in practice) when a slice
+  // needs a wider type than the slices before it: no second copy of the series is held.
+  let data: Pixels | null = null, datatype: Datatype = "uint8";
+  for (const [z, { g }] of order.entries()) {
     const { instance, frame } = g.slice;
     let stored;
     try {
@@ -441,11 +443,15 @@ export async function assembleSeries(
         sop_instance_uid: g.slice.sopInstanceUID,
       });
     }
-    values.push(applyRescale(stored.data, g.slope, g.intercept));
+    const values = applyRescale(stored.data, g.slope, g.intercept);
+    const type = commonType(data ? [data, values] : [values]);
+    if (!data || type !== datatype) {
+      const wider = arrayOf(type, plane * n);
+      if (data) wider.set(data as ArrayLike<number>);
+      [data, datatype] = [wider, type];
+    }
+    data.set(values as ArrayLike<number>, z * plane);
   }
-  const datatype = commonType(values);
-  const data = arrayOf(datatype, plane * n);
-  values.forEach((v, z) => data.set(v as ArrayLike<number>, z * plane));
   const dims = [width, height, n];
   const volume: Volume = {
     dims,
@@ -453,7 +459,7 @@ export async function assembleSeries(
     height,
     depth: n,
     frames: 1,
-    data,
+    data: data!, // n >= 1, so the loop ran
     spacing: [colSpacing, rowSpacing, Math.abs(sliceSpacing)],
     affine,
     datatype,
