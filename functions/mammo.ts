@@ -15,6 +15,7 @@ import {
   readBytes,
   sendBytes,
   serve,
+  timed,
   timedAsync,
 } from "../lib/http/mod.ts";
 import {
@@ -29,7 +30,7 @@ import {
   route,
   z,
 } from "../lib/http/openapi.ts";
-import { decodePng, encodeImagePng, encodeMaskPng, isPng } from "../lib/image/png.ts";
+import { decodePng, encodeImagePng, encodeMaskRowsPng, isPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
 import { decodeDicom } from "../lib/dicom/pixels.ts";
 import {
@@ -37,7 +38,7 @@ import {
   MAMMO_DEFAULTS,
   type MammoParams,
   mammoPreprocess,
-  maskPreprocess,
+  maskRows,
 } from "../lib/pipelines/mammo.ts";
 
 /** A grey image from a DICOM (after Modality LUT and MONOCHROME1 inversion) or a PNG body. */
@@ -66,6 +67,19 @@ async function readGrey(bytes: Uint8Array, what: string): Promise<GreyInput> {
 function widen(image: Uint8Array): Uint16Array {
   const out = new Uint16Array(image.length);
   for (let i = 0; i < image.length; i++) out[i] = image[i] * 257;
+  return out;
+}
+
+/**
+ * A mask's pixels as bytes that are non-zero exactly where the mask is on. 8-bit masks are used as
+ * they are: maskRows sums with saturation and the PNG answer is 0/255, so 255 and 1 give the
+ * same answer, and the 10-megapixel copy is saved. Other types in a plain loop (Uint8Array.from
+ * with a callback took 3 s for one 2600x4144 mask).
+ */
+function nonZero(data: GreyInput["data"]): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] > 0 ? 1 : 0;
   return out;
 }
 
@@ -253,7 +267,11 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
         );
       }
       if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
-      const images = await Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`)));
+      const images = await timedAsync(
+        c,
+        "decode",
+        () => Promise.all(masks.map((m, i) => readGrey(m, `mask ${i}`))),
+      );
       const { width, height } = images[0];
       images.forEach((m, i) => {
         if (m.width !== width || m.height !== height) {
@@ -262,11 +280,14 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           );
         }
       });
-      const binary = images.map((m) => Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0)));
-      const { mask, square } = maskPreprocess(binary, width, height, flip === "true", params(c));
-      return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
-        "x-mammo-square": String(square),
-      });
+      const binary = timed(c, "binarize", () => images.map((m) => nonZero(m.data)));
+      // Summed, cropped, flipped and padded row by row straight into the PNG's scanlines.
+      const { square, fillRow } = maskRows(binary, width, height, flip === "true", params(c));
+      const ms: Record<string, number> = {};
+      const png = encodeMaskRowsPng(square, square, fillRow, ms);
+      setMetric(c, "sum-crop-flip-pad", ms.rows);
+      setMetric(c, "encode", ms.deflate);
+      return sendBytes(c, png, "image/png", { "x-mammo-square": String(square) });
     },
   );
 
