@@ -1,12 +1,13 @@
 import { assert, assertEquals } from "@std/assert";
 import { decode } from "fast-png";
 import { app } from "../../functions/mammo.ts";
-import { decodePng, encodeImagePng, encodeMaskPng } from "../../lib/image/png.ts";
+import { decodePng, encodeImagePng, encodeMaskPng, maskFromPng } from "../../lib/image/png.ts";
 import { mammoPreprocess } from "../../lib/pipelines/mammo.ts";
 import { dataFile } from "../_data.ts";
 
 const full = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
 const cbisDicom = dataFile("cbis-ddsm/Mass-Test_P_00016_LEFT_CC_1.cropped.000001.dcm");
+const cbisRoi = dataFile("cbis-ddsm/Mass-Test_P_00116_RIGHT_MLO_1.roi-box.png");
 
 async function problem(res: Response, status: number, detail: string) {
   const body = await res.json();
@@ -153,4 +154,68 @@ Deno.test("POST /mammo/mask bad requests: size mismatch 422, lr_flip missing 400
   await problem(await json({ masks: ["@@@"], lr_flip: true }), 400, "masks[0] is not valid base64");
   await problem(await json({ masks: [], lr_flip: true }), 400, "no mask given");
   await problem(await post("/mammo/mask", small), 415, "multipart/form-data or application/json");
+});
+
+/** The seed's mask_pipeline (bench/seed000_mammo.py), spelled out: crop int(n*f), fliplr, pad. */
+function seedMaskPipeline(masks: Uint8Array[], w: number, h: number, flip: boolean) {
+  const x0 = Math.trunc(w * 0.01), x1 = Math.trunc(w * 0.99);
+  const y0 = Math.trunc(h * 0.04), y1 = Math.trunc(h * 0.96);
+  const cw = x1 - x0, ch = y1 - y0, side = Math.max(cw, ch);
+  const out = new Uint8Array(side * side);
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      const on = masks.some((m) => m[(y0 + y) * w + x0 + x] !== 0);
+      if (on) out[y * side + (flip ? cw - 1 - x : x)] = 255;
+    }
+  }
+  return { out, side };
+}
+
+Deno.test({
+  name:
+    "POST /mammo/mask on a 2600x4144 CBIS-DDSM ROI: the seed's pixels, flipped or not; Server-Timing per stage",
+  ignore: !cbisRoi,
+  async fn() {
+    // the ROI is 16-bit RGB; as an 8-bit grey 0/255 PNG (what this route took before RGB masks)
+    const roi = decodePng(await Deno.readFile(cbisRoi!));
+    const mask = maskFromPng(roi);
+    const png = await encodeMaskPng(mask, roi.width, roi.height, 8);
+    for (const flip of [true, false]) {
+      const form = new FormData();
+      form.append("mask", new File([png], "roi.png"));
+      form.append("lr_flip", String(flip));
+      const res = await app.request("/mammo/mask", { method: "POST", body: form });
+      assertEquals(res.status, 200, await res.clone().text());
+      const timing = res.headers.get("server-timing") ?? "";
+      for (const stage of ["decode", "binarize", "sum-crop-flip-pad", "encode"]) {
+        assert(new RegExp(`(^|, ?)${stage};dur=[0-9.]+`).test(timing), `${stage} in ${timing}`);
+      }
+      const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+      const ref = seedMaskPipeline([mask], roi.width, roi.height, flip);
+      assertEquals([out.width, out.height, out.depth], [ref.side, ref.side, 8]);
+      assertEquals(res.headers.get("x-mammo-square"), String(ref.side));
+      assert(ref.out.some((v) => v), "the reference mask is not empty");
+      assert(out.data.every((v, i) => v === ref.out[i]), `lr_flip=${flip}: pixels differ`);
+    }
+  },
+});
+
+Deno.test("POST /mammo/mask: overlapping, 16-bit and flipped masks are one 0/255 mask", async () => {
+  const w = 37, h = 29;
+  const a = new Uint8Array(w * h), b = new Uint16Array(w * h), c = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    a[i] = i % 5 === 0 ? 1 : 0;
+    b[i] = i % 7 === 0 ? 40000 : 0;
+    c[i] = i % 5 === 0 || i % 11 === 0 ? 255 : 0; // overlaps a
+  }
+  const form = new FormData();
+  form.append("mask", new File([await encodeMaskPng(a, w, h, 8)], "a.png"));
+  form.append("mask", new File([await encodeImagePng(b, w, h)], "b.png"));
+  form.append("mask", new File([await encodeImagePng(c, w, h)], "c.png"));
+  form.append("lr_flip", "true");
+  const res = await app.request("/mammo/mask", { method: "POST", body: form });
+  assertEquals(res.status, 200, await res.clone().text());
+  const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+  const ref = seedMaskPipeline([a, Uint8Array.from(b, (v) => (v ? 1 : 0)), c], w, h, true);
+  assertEquals(Array.from(out.data), Array.from(ref.out));
 });
