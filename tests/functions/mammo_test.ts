@@ -3,6 +3,7 @@ import { decode } from "fast-png";
 import { app } from "../../functions/mammo.ts";
 import { decodePng, encodeImagePng, encodeMaskPng, maskFromPng } from "../../lib/image/png.ts";
 import { mammoPreprocess } from "../../lib/pipelines/mammo.ts";
+import { CAPTION_BAND, drawText, strip } from "../../lib/image/strip.ts";
 import { dataFile } from "../_data.ts";
 
 const full = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
@@ -50,9 +51,89 @@ Deno.test({
     const steps = decodePng(
       new Uint8Array(await (await post("/mammo/preprocess?steps=1", bytes)).arrayBuffer()),
     );
-    assertEquals(steps.height, 512);
+    // 512 px of images and, since issue 15, a caption band under them
+    assertEquals(steps.height, 512 + CAPTION_BAND);
     assert(steps.width > 6 * 200, "six panels side by side");
   },
+});
+
+Deno.test({
+  name:
+    "POST /mammo/preprocess?steps=1: each stage's name in a caption band, the stage images unchanged",
+  ignore: !full,
+  async fn() {
+    const bytes = await Deno.readFile(full!);
+    const png = decodePng(bytes);
+    const r = mammoPreprocess({ width: png.width, height: png.height, data: png.data }, {}, true);
+    const names = r.stages!.map((s) => s.name);
+    assertEquals(names, ["crop", "normalise", "artefacts", "flip", "clahe", "pad"]);
+    // the same panels without names: the strip as it was before captions
+    const bare = strip(r.stages!.map(({ width, height, data }) => ({ width, height, data })), 512);
+    assertEquals(bare.height, 512);
+    const res = await post("/mammo/preprocess?steps=1", bytes);
+    assertEquals(res.status, 200);
+    const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+    assertEquals([out.width, out.height], [bare.width, 512 + CAPTION_BAND]);
+    assertEquals(out.data.subarray(0, bare.data.length), bare.data, "stage tiles changed");
+    // every panel has ink in its own columns of the band, and nothing is drawn between panels
+    const band = out.data.subarray(512 * out.width);
+    const widths = r.stages!.map((p) => Math.max(1, Math.round((p.width * 512) / p.height)));
+    const captions: string[] = [];
+    let left = 0;
+    widths.forEach((w, k) => {
+      let ink = 0, bits = "";
+      for (let y = 0; y < CAPTION_BAND; y++) {
+        for (let x = left; x < left + w; x++) {
+          const v = band[y * out.width + x];
+          assert(v === 0 || v === 255, "caption pixels are 0 or 255");
+          if (v) ink++;
+          bits += v ? "1" : "0";
+        }
+      }
+      assert(ink > 20 * names[k].length, `${names[k]}: ${ink} text pixels`);
+      captions.push(bits);
+      if (k < widths.length - 1) {
+        for (let y = 0; y < CAPTION_BAND; y++) {
+          for (let x = left + w; x < left + w + 8; x++) assertEquals(band[y * out.width + x], 0);
+        }
+      }
+      left += w + 8;
+    });
+    // the captions are the names as drawText writes them
+    left = 0;
+    widths.forEach((w, k) => {
+      const own = new Uint8Array(out.width * CAPTION_BAND);
+      drawText(own, out.width, names[k], left + w / 2, 5, 2, left, left + w);
+      for (let y = 0; y < CAPTION_BAND; y++) {
+        for (let x = left; x < left + w; x++) {
+          assertEquals(band[y * out.width + x], own[y * out.width + x], `${names[k]} at ${x},${y}`);
+        }
+      }
+      left += w + 8;
+    });
+    assertEquals(new Set(captions).size, names.length, "six different captions");
+  },
+});
+
+Deno.test("drawText: the 5x7 glyphs, centred, clipped to the panel", () => {
+  const w = 13, img = new Uint8Array(w * 7);
+  drawText(img, w, "l1", 6, 0, 1, 0, w); // 11 wide about column 6: columns 1..11
+  const rows = Array.from(
+    { length: 7 },
+    (_, y) => Array.from(img.subarray(y * w, (y + 1) * w), (v) => (v ? "#" : ".")).join(""),
+  );
+  assertEquals(rows, [
+    ".#.......#...",
+    ".#......##...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#####..###..",
+  ]);
+  const clipped = new Uint8Array(w * 7);
+  drawText(clipped, w, "l1", 6, 0, 1, 4, 9);
+  assert(clipped.every((v, i) => v === 0 || (i % w >= 4 && i % w < 9)));
 });
 
 Deno.test({
