@@ -25,6 +25,22 @@ Deno.test("encodeMaskPng: 8-bit 0/255 and 1-bit 0/1, odd widths padded per row, 
   }
 });
 
+Deno.test("encodeMaskPng: blocks of scanlines joined into one valid zlib stream (Adler-32 checked by zlib)", async () => {
+  // 997 x 613 spans several 256 KB blocks, odd row lengths, zero words and scattered bytes
+  const w = 997, h = 613;
+  const mask = Uint8Array.from({ length: w * h }, (_, i) => (i % 3001 < 40 || i % 7 === 0 ? 1 : 0));
+  for (const bits of [8, 1] as const) {
+    const png = await encodeMaskPng(mask, w, h, bits);
+    // the native path inflates with zlib, which refuses a wrong Adler-32 (fast-png does not check)
+    const raw = decodeNative(png);
+    assert(raw, `${bits}-bit: zlib refused the stream`);
+    assertEquals(
+      decodePng(png).data,
+      Uint8Array.from(mask, (v) => (bits === 8 ? v * 255 : v)),
+    );
+  }
+});
+
 Deno.test("encodeImagePng: 16-bit samples big-endian, 8-bit as given", async () => {
   const d16 = Uint16Array.of(0, 1, 256, 65535, 4660, 43981);
   const png16 = decode(await encodeImagePng(d16, 3, 2), { checkCrc: true });
