@@ -284,10 +284,19 @@ export function maskFromPng(img: PngImage): Uint8Array {
     for (let i = 0; i < n; i++) mask[i] = on[data[i]] ? 1 : 0;
     return mask;
   }
-  for (let i = 0, p = 0; i < n; i++, p += channels) {
-    let v = 0;
-    for (let c = 0; c < colour; c++) v |= data[p + c];
-    mask[i] = v !== 0 ? 1 : 0;
+  // the common layouts unrolled (a 2600x4144 RGB ROI: 32 M samples)
+  if (colour === 3) {
+    for (let i = 0, p = 0; i < n; i++, p += channels) {
+      mask[i] = (data[p] | data[p + 1] | data[p + 2]) !== 0 ? 1 : 0;
+    }
+  } else if (colour === 1) {
+    for (let i = 0, p = 0; i < n; i++, p += channels) mask[i] = data[p] !== 0 ? 1 : 0;
+  } else {
+    for (let i = 0, p = 0; i < n; i++, p += channels) {
+      let v = 0;
+      for (let c = 0; c < colour; c++) v |= data[p + c];
+      mask[i] = v !== 0 ? 1 : 0;
+    }
   }
   return mask;
 }
