@@ -91,9 +91,10 @@ async function compare(what: string, path: string, viaRoute: boolean) {
     return `${x.toFixed(0)} / ${y.toFixed(0)} (${(y / x).toFixed(2)})`;
   };
   rows.push(
-    `| ${what} | ${cell(row.cv, row.ours)} | ${cell(row.cvCpu, row.oursCpu)} | ${
-      await sameAsOpenCv(path, answer)
-    } | ${bytes.length} |`,
+    `| ${what} | ${cell(row.cv, row.ours)} | ${cell(row.cvCpu, row.oursCpu)} | ${await sameAsOpenCv(
+      path,
+      answer,
+    )} | ${bytes.length} |`,
   );
   if (Object.keys(stages).length) {
     stageRows.push(
