@@ -76,6 +76,14 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
     deno: ["run", "-A", "bench/mammo_rss.ts"],
   },
   {
+    name: "mammo-mask",
+    about:
+      "/mammo/mask (PNG decode and encode included) beside OpenCV on a 2600x4144 CBIS-DDSM ROI",
+    deno: ["run", "-A", "bench/mammo_mask_compare.ts"],
+    data: ["cbis-ddsm/Mass-Test_P_00116_RIGHT_MLO_1.roi-box.png"],
+    python: { exe: PY, modules: ["cv2", "numpy"] },
+  },
+  {
     name: "mammo-profile",
     about: "where the mammo pipeline's time goes, step by step (no reference side)",
     deno: ["run", "-A", "bench/mammo_profile.ts"],

@@ -15,6 +15,7 @@ import {
   readBytes,
   sendBytes,
   serve,
+  timed,
   timedAsync,
 } from "../lib/http/mod.ts";
 import {
@@ -39,14 +40,14 @@ import {
 } from "../lib/http/openapi.ts";
 import { decodeImage, maskFromImage } from "../lib/decode/mod.ts";
 import type { Image } from "../lib/image/image.ts";
-import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
+import { encodeImagePng, encodeMaskRowsPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
 import {
   type GreyInput,
   MAMMO_DEFAULTS,
   type MammoParams,
   mammoPreprocess,
-  maskPreprocess,
+  maskRows,
 } from "../lib/pipelines/mammo.ts";
 
 /** A body of any image format (DICOM after Modality LUT and MONOCHROME1 inversion). */
@@ -329,7 +330,11 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
       }
       if (masks.length === 0) throw new BadInputError("no mask given", { field: "mask" });
       // Any non-zero sample is mask: CBIS-DDSM's ROI PNGs are RGB.
-      const images = await Promise.all(masks.map(async (m) => (await readImage(m)).image));
+      const images = await timedAsync(
+        c,
+        "decode",
+        () => Promise.all(masks.map(async (m) => (await readImage(m)).image)),
+      );
       const { width, height } = images[0];
       images.forEach((m, i) => {
         if (m.width !== width || m.height !== height) {
@@ -338,11 +343,14 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
           );
         }
       });
-      const binary = images.map(maskFromImage);
-      const { mask, square } = maskPreprocess(binary, width, height, lrFlip.data, params(q));
-      return sendBytes(c, await encodeMaskPng(mask, square, square, 8), "image/png", {
-        "x-mammo-square": String(square),
-      });
+      const binary = timed(c, "binarize", () => images.map(maskFromImage));
+      // Summed, cropped, flipped and padded row by row straight into the PNG's scanlines.
+      const { square, fillRow } = maskRows(binary, width, height, lrFlip.data, params(q));
+      const ms: Record<string, number> = {};
+      const png = encodeMaskRowsPng(square, square, fillRow, ms);
+      setMetric(c, "sum-crop-flip-pad", ms.rows);
+      setMetric(c, "encode", ms.deflate);
+      return sendBytes(c, png, "image/png", { "x-mammo-square": String(square) });
     },
   );
 

@@ -36,6 +36,7 @@ import {
   numberQuery as numberQueryDoc,
   openApiRoutes,
   problems,
+  RAW_HEADERS,
   route,
   textQuery,
   validQuery,
@@ -135,6 +136,16 @@ function foreground(probs: Hwc): Float32Array {
   return out;
 }
 
+/** Float32 samples as little-endian bytes (a view where the platform is little-endian). */
+function littleEndianFloat32(data: Float32Array): Uint8Array {
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] === 1) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  const out = new Uint8Array(data.length * 4), v = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) v.setFloat32(4 * i, data[i], true);
+  return out;
+}
+
 /** The first preprocessed channel (or RGB) scaled min..max to 0..255, with the mask in red. */
 function overlay(x: { tensor: Float32Array; channels: number }, mask: Uint8Array): Uint8Array {
   const n = mask.length, c = x.channels;
@@ -215,7 +226,7 @@ function requireSliceModel(name: string, card: ModelCard): void {
 }
 
 async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
-  const format = negotiate(c, ["png", "json", "text"] as const);
+  const format = negotiate(c, ["png", "json", "text", "raw"] as const);
   const q = validQuery(c, sliceQuery);
   const name = q.model;
   if (!name) {
@@ -227,6 +238,15 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
   const bits = q.bits ?? "8";
   const fit = q.fit ?? "auto";
   const probsWanted = q.probs === true, overlayWanted = q.overlay === true;
+  // 16 bits is a depth of the probability PNG; 1 bit only of the 0/1 mask
+  if (bits === "16" && !probsWanted) {
+    throw new BadInputError("bits=16 is for the probability map: add probs=1", { field: "bits" });
+  }
+  if (bits === "1" && probsWanted) {
+    throw new BadInputError("bits=1 is for the mask; the probability map is 8 or 16 bits", {
+      field: "bits",
+    });
+  }
   const rleQuery = q.rle;
   const order = parseOrder(q.order);
   const stages = new Stages(c);
@@ -321,12 +341,33 @@ async function segmentSlice(c: Context<AppEnv>): Promise<Response> {
     const runs = maskToRuns(mask, width, height, order);
     return c.text(formatRle(runs, dialect, width, height) as string, 200, headers);
   }
+  if (format === "raw") {
+    // Row-major samples, X-Image-* headers as /rle/decode and /dicom/render answer them.
+    const rawHeaders = (channels: number, dtype: string) => ({
+      ...headers,
+      "x-image-channels": String(channels),
+      "x-image-dtype": dtype,
+    });
+    if (probsWanted) {
+      const fg = littleEndianFloat32(foreground(probs));
+      return sendBytes(c, fg, "application/octet-stream", rawHeaders(1, "float32"));
+    }
+    if (overlayWanted) {
+      return sendBytes(c, overlay(x, mask), "application/octet-stream", rawHeaders(3, "uint8"));
+    }
+    const on = bits === "1" ? 1 : 255;
+    const out = new Uint8Array(mask.length);
+    for (let i = 0; i < mask.length; i++) out[i] = mask[i] ? on : 0;
+    return sendBytes(c, out, "application/octet-stream", rawHeaders(1, "uint8"));
+  }
   if (format === "png") {
     if (probsWanted) {
       const fg = foreground(probs);
-      const p8 = new Uint8Array(fg.length);
-      for (let i = 0; i < fg.length; i++) p8[i] = Math.round(Math.min(1, Math.max(0, fg[i])) * 255);
-      return sendBytes(c, await encodeImagePng(p8, width, height), "image/png", headers);
+      const deep = bits === "16";
+      const top = deep ? 65535 : 255;
+      const p = deep ? new Uint16Array(fg.length) : new Uint8Array(fg.length);
+      for (let i = 0; i < fg.length; i++) p[i] = Math.round(Math.min(1, Math.max(0, fg[i])) * top);
+      return sendBytes(c, await encodeImagePng(p, width, height), "image/png", headers);
     }
     if (overlayWanted) {
       const rgb = overlay(x, mask);
@@ -403,9 +444,17 @@ function listedCard(card: ModelCard): Record<string, unknown> {
  */
 const sliceQuery = z.object({
   model: textQuery("name of an installed model (required; GET /models)", "fundus-vessels"),
-  format: formatQuery(["png", "json", "text"]),
-  bits: enumQuery(["1", "8"], "mask PNG bit depth (default 8: 0/255)"),
-  probs: flagQuery("on: the foreground probability as an 8-bit PNG"),
+  format: formatQuery(["png", "json", "text", "raw"]),
+  bits: enumQuery(
+    ["1", "8", "16"],
+    "bit depth (default 8). Mask PNG: 8 (0/255) or 1 (0/1); format=raw mask bytes 0/255 or " +
+      "0/1 likewise. Probability PNG (probs=1): 8 (round(p*255)) or 16 (round(p*65535)), " +
+      "p clamped to 0..1",
+  ),
+  probs: flagQuery(
+    "on: the foreground probability: a grey PNG (8-bit, or 16-bit with bits=16), or with " +
+      "format=raw the model's values unrounded as little-endian float32 (X-Image-Dtype float32)",
+  ),
   overlay: flagQuery("on: the mask in red over the preprocessed image (RGB PNG)"),
   rle: enumQuery(
     ["siim", "kaggle", "coco"],
@@ -598,10 +647,13 @@ export const sliceRoutes: OpenAPIHono<AppEnv> = routes
         200: {
           description:
             "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
-            "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms",
-          headers: SLICE_HEADERS,
+            "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms; " +
+            "or format=raw: row-major samples with X-Image-Width/-Height/-Channels/-Dtype (the " +
+            "mask as uint8, probs=1 as float32 little-endian, overlay=1 as RGB uint8)",
+          headers: { ...SLICE_HEADERS, ...RAW_HEADERS },
           content: {
             "image/png": BINARY,
+            "application/octet-stream": BINARY,
             "application/json": jsonContent(SliceAnswer),
             "text/plain": { schema: { type: "string" } as const },
           },

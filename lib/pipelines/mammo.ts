@@ -528,7 +528,7 @@ function addRow(src: Uint8Array, q: number, w: number, dst: Uint8Array, o: numbe
 
 /**
  * The ROI-mask pipeline: crop (step 1), flip with the mammogram's lr_flip, pad (step 6); several
- * masks of one mammogram are summed first. No normalisation, no CLAHE.
+ * masks of one mammogram are summed first (saturating at 255). No normalisation, no CLAHE.
  * @example maskPreprocess([roi], width, height, r.lrFlip)
  */
 export function maskPreprocess(
@@ -538,19 +538,42 @@ export function maskPreprocess(
   lrFlip: boolean,
   overrides: Partial<MammoParams> = {},
 ): { mask: Uint8Array; square: number } {
+  const { square, fillRow } = maskRows(masks, width, height, lrFlip, overrides);
+  const out = new Uint8Array(square * square);
+  for (let y = 0; y < square; y++) fillRow(y, out.subarray(y * square, (y + 1) * square));
+  return { mask: out, square };
+}
+
+/**
+ * {@link maskPreprocess} row by row, for writers that want no square mask in memory (e.g. straight
+ * into PNG scanlines): `fillRow(y, row)` writes output row y into a zeroed `row` of `square` bytes.
+ * @example const { square, fillRow } = maskRows([roi], width, height, true)
+ */
+export function maskRows(
+  masks: Uint8Array[],
+  width: number,
+  height: number,
+  lrFlip: boolean,
+  overrides: Partial<MammoParams> = {},
+): { square: number; fillRow: (y: number, row: Uint8Array) => void } {
   const p = { ...MAMMO_DEFAULTS, ...overrides };
   const crop = cropBox(width, height, p);
   const w = crop.x1 - crop.x0, h = crop.y1 - crop.y0, square = Math.max(w, h);
-  const out = new Uint8Array(square * square);
   for (const m of masks) {
     if (m.length !== width * height) {
       throw new InvalidInputError(`a mask has ${m.length} pixels, expected ${width}x${height}`);
     }
-    for (let y = 0; y < h; y++) {
-      addRow(m, (crop.y0 + y) * width + crop.x0, w, out, y * square, lrFlip);
-    }
   }
-  return { mask: out, square };
+  const fillRow = (y: number, row: Uint8Array) => {
+    if (y >= h) return; // padding
+    const q = (crop.y0 + y) * width + crop.x0;
+    masks.forEach((m, k) => {
+      if (k === 0 && !lrFlip) row.set(m.subarray(q, q + w));
+      else if (k === 0) { for (let x = 0, d = w - 1; x < w; x++, d--) row[d] = m[q + x]; }
+      else addRow(m, q, w, row, 0, lrFlip);
+    });
+  };
+  return { square, fillRow };
 }
 
 /**

@@ -1,14 +1,16 @@
 import { assert, assertEquals } from "@std/assert";
 import { decode } from "fast-png";
 import { app } from "../../functions/mammo.ts";
-import { decodePng, encodeImagePng, encodeMaskPng } from "../../lib/image/png.ts";
+import { decodePng, encodeImagePng, encodeMaskPng, maskFromPng } from "../../lib/image/png.ts";
 import { mammoPreprocess } from "../../lib/pipelines/mammo.ts";
 import { decodeImage } from "../../lib/decode/mod.ts";
 import { encodeGreyTiff, encodeJpeg } from "../decode/_encode.ts";
+import { CAPTION_BAND, drawText, strip } from "../../lib/image/strip.ts";
 import { dataFile } from "../_data.ts";
 
 const full = dataFile("ddsm-tissue-seg/images/B_3627_1.RIGHT_MLO.png");
 const cbisDicom = dataFile("cbis-ddsm/Mass-Test_P_00016_LEFT_CC_1.cropped.000001.dcm");
+const cbisRoi = dataFile("cbis-ddsm/Mass-Test_P_00116_RIGHT_MLO_1.roi-box.png");
 
 async function problem(res: Response, status: number, detail: string) {
   const body = await res.json();
@@ -51,9 +53,89 @@ Deno.test({
     const steps = decodePng(
       new Uint8Array(await (await post("/mammo/preprocess?steps=1", bytes)).arrayBuffer()),
     );
-    assertEquals(steps.height, 512);
+    // 512 px of images and, since issue 15, a caption band under them
+    assertEquals(steps.height, 512 + CAPTION_BAND);
     assert(steps.width > 6 * 200, "six panels side by side");
   },
+});
+
+Deno.test({
+  name:
+    "POST /mammo/preprocess?steps=1: each stage's name in a caption band, the stage images unchanged",
+  ignore: !full,
+  async fn() {
+    const bytes = await Deno.readFile(full!);
+    const png = decodePng(bytes);
+    const r = mammoPreprocess({ width: png.width, height: png.height, data: png.data }, {}, true);
+    const names = r.stages!.map((s) => s.name);
+    assertEquals(names, ["crop", "normalise", "artefacts", "flip", "clahe", "pad"]);
+    // the same panels without names: the strip as it was before captions
+    const bare = strip(r.stages!.map(({ width, height, data }) => ({ width, height, data })), 512);
+    assertEquals(bare.height, 512);
+    const res = await post("/mammo/preprocess?steps=1", bytes);
+    assertEquals(res.status, 200);
+    const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+    assertEquals([out.width, out.height], [bare.width, 512 + CAPTION_BAND]);
+    assertEquals(out.data.subarray(0, bare.data.length), bare.data, "stage tiles changed");
+    // every panel has ink in its own columns of the band, and nothing is drawn between panels
+    const band = out.data.subarray(512 * out.width);
+    const widths = r.stages!.map((p) => Math.max(1, Math.round((p.width * 512) / p.height)));
+    const captions: string[] = [];
+    let left = 0;
+    widths.forEach((w, k) => {
+      let ink = 0, bits = "";
+      for (let y = 0; y < CAPTION_BAND; y++) {
+        for (let x = left; x < left + w; x++) {
+          const v = band[y * out.width + x];
+          assert(v === 0 || v === 255, "caption pixels are 0 or 255");
+          if (v) ink++;
+          bits += v ? "1" : "0";
+        }
+      }
+      assert(ink > 20 * names[k].length, `${names[k]}: ${ink} text pixels`);
+      captions.push(bits);
+      if (k < widths.length - 1) {
+        for (let y = 0; y < CAPTION_BAND; y++) {
+          for (let x = left + w; x < left + w + 8; x++) assertEquals(band[y * out.width + x], 0);
+        }
+      }
+      left += w + 8;
+    });
+    // the captions are the names as drawText writes them
+    left = 0;
+    widths.forEach((w, k) => {
+      const own = new Uint8Array(out.width * CAPTION_BAND);
+      drawText(own, out.width, names[k], left + w / 2, 5, 2, left, left + w);
+      for (let y = 0; y < CAPTION_BAND; y++) {
+        for (let x = left; x < left + w; x++) {
+          assertEquals(band[y * out.width + x], own[y * out.width + x], `${names[k]} at ${x},${y}`);
+        }
+      }
+      left += w + 8;
+    });
+    assertEquals(new Set(captions).size, names.length, "six different captions");
+  },
+});
+
+Deno.test("drawText: the 5x7 glyphs, centred, clipped to the panel", () => {
+  const w = 13, img = new Uint8Array(w * 7);
+  drawText(img, w, "l1", 6, 0, 1, 0, w); // 11 wide about column 6: columns 1..11
+  const rows = Array.from(
+    { length: 7 },
+    (_, y) => Array.from(img.subarray(y * w, (y + 1) * w), (v) => (v ? "#" : ".")).join(""),
+  );
+  assertEquals(rows, [
+    ".#.......#...",
+    ".#......##...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#.......#...",
+    ".#####..###..",
+  ]);
+  const clipped = new Uint8Array(w * 7);
+  drawText(clipped, w, "l1", 6, 0, 1, 4, 9);
+  assert(clipped.every((v, i) => v === 0 || (i % w >= 4 && i % w < 9)));
 });
 
 Deno.test({
@@ -221,4 +303,68 @@ Deno.test({
     assertEquals(fromRgb.data, fromGrey.data);
     assert(fromRgb.data.some((v) => v === 255), "the ROI survives");
   },
+});
+
+/** The seed's mask_pipeline (bench/seed000_mammo.py), spelled out: crop int(n*f), fliplr, pad. */
+function seedMaskPipeline(masks: Uint8Array[], w: number, h: number, flip: boolean) {
+  const x0 = Math.trunc(w * 0.01), x1 = Math.trunc(w * 0.99);
+  const y0 = Math.trunc(h * 0.04), y1 = Math.trunc(h * 0.96);
+  const cw = x1 - x0, ch = y1 - y0, side = Math.max(cw, ch);
+  const out = new Uint8Array(side * side);
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      const on = masks.some((m) => m[(y0 + y) * w + x0 + x] !== 0);
+      if (on) out[y * side + (flip ? cw - 1 - x : x)] = 255;
+    }
+  }
+  return { out, side };
+}
+
+Deno.test({
+  name:
+    "POST /mammo/mask on a 2600x4144 CBIS-DDSM ROI: the seed's pixels, flipped or not; Server-Timing per stage",
+  ignore: !cbisRoi,
+  async fn() {
+    // the ROI is 16-bit RGB; as an 8-bit grey 0/255 PNG (what this route took before RGB masks)
+    const roi = decodePng(await Deno.readFile(cbisRoi!));
+    const mask = maskFromPng(roi);
+    const png = await encodeMaskPng(mask, roi.width, roi.height, 8);
+    for (const flip of [true, false]) {
+      const form = new FormData();
+      form.append("mask", new File([png], "roi.png"));
+      form.append("lr_flip", String(flip));
+      const res = await app.request("/mammo/mask", { method: "POST", body: form });
+      assertEquals(res.status, 200, await res.clone().text());
+      const timing = res.headers.get("server-timing") ?? "";
+      for (const stage of ["decode", "binarize", "sum-crop-flip-pad", "encode"]) {
+        assert(new RegExp(`(^|, ?)${stage};dur=[0-9.]+`).test(timing), `${stage} in ${timing}`);
+      }
+      const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+      const ref = seedMaskPipeline([mask], roi.width, roi.height, flip);
+      assertEquals([out.width, out.height, out.depth], [ref.side, ref.side, 8]);
+      assertEquals(res.headers.get("x-mammo-square"), String(ref.side));
+      assert(ref.out.some((v) => v), "the reference mask is not empty");
+      assert(out.data.every((v, i) => v === ref.out[i]), `lr_flip=${flip}: pixels differ`);
+    }
+  },
+});
+
+Deno.test("POST /mammo/mask: overlapping, 16-bit and flipped masks are one 0/255 mask", async () => {
+  const w = 37, h = 29;
+  const a = new Uint8Array(w * h), b = new Uint16Array(w * h), c = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    a[i] = i % 5 === 0 ? 1 : 0;
+    b[i] = i % 7 === 0 ? 40000 : 0;
+    c[i] = i % 5 === 0 || i % 11 === 0 ? 255 : 0; // overlaps a
+  }
+  const form = new FormData();
+  form.append("mask", new File([await encodeMaskPng(a, w, h, 8)], "a.png"));
+  form.append("mask", new File([await encodeImagePng(b, w, h)], "b.png"));
+  form.append("mask", new File([await encodeImagePng(c, w, h)], "c.png"));
+  form.append("lr_flip", "true");
+  const res = await app.request("/mammo/mask", { method: "POST", body: form });
+  assertEquals(res.status, 200, await res.clone().text());
+  const out = decodePng(new Uint8Array(await res.arrayBuffer()));
+  const ref = seedMaskPipeline([a, Uint8Array.from(b, (v) => (v ? 1 : 0)), c], w, h, true);
+  assertEquals(Array.from(out.data), Array.from(ref.out));
 });

@@ -698,7 +698,8 @@ Deno.test({
             const i = img as HTMLImageElement;
             return [i.naturalWidth, i.naturalHeight];
           });
-          assertEquals(size[1], 512);
+          // 512 px of stages and, since issue 15, the 24 px caption band with their names
+          assertEquals(size[1], 512 + 24);
           assert(size[0] > 6 * 200, `six panels side by side, got ${size[0]} wide`);
           assertEquals(await cell("Numbers", "lr_flip"), String(expected.lr_flip));
           assertEquals(await cell("Numbers", "square"), String(expected.square));

@@ -181,6 +181,41 @@ Deno.test("POST /segment/slice: 1-bit mask, probability map, overlay", async () 
   assertEquals(ov.data[3 * j], ov.data[3 * j + 1]);
 });
 
+Deno.test("POST /segment/slice: raw float32 probabilities, 16-bit probability PNG, raw masks", async () => {
+  const raw = await post("/segment/slice?model=sigmoid&probs=1&format=raw", png);
+  assertEquals(raw.status, 200, await raw.clone().text());
+  assertEquals(raw.headers.get("content-type"), "application/octet-stream");
+  assertEquals(
+    ["width", "height", "channels", "dtype"].map((h) => raw.headers.get(`x-image-${h}`)),
+    [String(W), String(H), "1", "float32"],
+  );
+  const bytes = new Uint8Array(await raw.arrayBuffer());
+  assertEquals(bytes.length, W * H * 4);
+  const view = new DataView(bytes.buffer);
+  const p16 = decodePng(
+    new Uint8Array(
+      await (await post("/segment/slice?model=sigmoid&probs=1&bits=16", png)).arrayBuffer(),
+    ),
+  );
+  assertEquals(p16.depth, 16);
+  for (let i = 0; i < W * H; i++) {
+    const p = view.getFloat32(4 * i, true);
+    assertAlmostEquals(p, sigmoidOf(img.data[i]), 1e-6);
+    assertEquals(p16.data[i], Math.round(p * 65535));
+  }
+  const mask = await post("/segment/slice?model=sigmoid&format=raw", png);
+  assertEquals(mask.headers.get("x-image-dtype"), "uint8");
+  assertEquals(
+    Array.from(new Uint8Array(await mask.arrayBuffer())),
+    Array.from(want, (v) => v * 255),
+  );
+  const ones = await post("/segment/slice?model=sigmoid&format=raw&bits=1", png);
+  assertEquals(new Uint8Array(await ones.arrayBuffer()), want);
+  const ov = await post("/segment/slice?model=sigmoid&format=raw&overlay=1", png);
+  assertEquals(ov.headers.get("x-image-channels"), "3");
+  assertEquals((await ov.arrayBuffer()).byteLength, W * H * 3);
+});
+
 Deno.test("POST /segment/slice: JSON numbers: area in px and mm², bbox, model, timings", async () => {
   const square = greyImage(20, 10, (x, y) => (x >= 4 && x < 9 && y >= 2 && y < 5 ? 255 : 0));
   const dcm = greyDicom(20, 10, square.data, "0.5\\0.8");
@@ -359,7 +394,10 @@ Deno.test("POST /segment/slice: bad input gets a 4xx problem", async () => {
   await problem(await post("/segment/slice?model=sigmoid&fit=stretch", png), 400, "fit");
   await problem(await post("/segment/slice?model=sigmoid&threshold=x", png), 400, "threshold");
   await problem(await post("/segment/slice?model=conv3&fit=tile&overlap=99", png), 422, "overlap");
-  await problem(await post("/segment/slice?model=sigmoid&format=raw", png), 400, "format");
+  // format=raw is an answer since issue 15 (point 5); an unknown format is still a 400
+  await problem(await post("/segment/slice?model=sigmoid&format=bmp", png), 400, "format");
+  await problem(await post("/segment/slice?model=sigmoid&bits=16", png), 400, "add probs=1");
+  await problem(await post("/segment/slice?model=sigmoid&probs=1&bits=1", png), 400, "8 or 16");
 });
 
 Deno.test("POST /segment/slice: no tensor is left behind by answered or failed requests", async () => {
@@ -413,4 +451,86 @@ Deno.test("POST /segment/slice with a classifier or a 3D model: 422 naming the r
     if (before === undefined) Deno.env.delete("MEDIMG_MODELS_DIR");
     else Deno.env.set("MEDIMG_MODELS_DIR", before);
   }
+});
+
+const drivePhoto = dataFile("drive/png/test/images/01_test.png");
+
+Deno.test({
+  name:
+    "POST /segment/slice, shipped fundus-vessels on a DRIVE crop: raw float32 = the model's probabilities, 8- and 16-bit PNGs round them",
+  ignore: !drivePhoto,
+  async fn() {
+    const shipped = new URL("../../models/", import.meta.url).pathname;
+    const before = Deno.env.get("MEDIMG_MODELS_DIR");
+    Deno.env.set("MEDIMG_MODELS_DIR", shipped);
+    try {
+      // a 72x64 crop across vessels near the optic disc of test photo 01
+      const photo = decodePng(await Deno.readFile(drivePhoto!));
+      const cw = 72, ch = 64, x0 = 440, y0 = 250;
+      const rgb = new Uint8Array(cw * ch * 3);
+      for (let y = 0; y < ch; y++) {
+        const from = ((y0 + y) * photo.width + x0) * 3;
+        rgb.set(photo.data.subarray(from, from + cw * 3) as Uint8Array, y * cw * 3);
+      }
+      const crop = await encodeImagePng(rgb, cw, ch, 3);
+      const ask = (q: string) => post(`/segment/slice?model=fundus-vessels${q}`, crop, "image/png");
+
+      // the model's probabilities through the library, as the route runs it
+      const { loadModel } = await import("../../lib/models/load.ts");
+      const { segmentImage } = await import("../../lib/models/infer.ts");
+      const { getPreset } = await import("../../lib/models/presets.ts");
+      const { decodeImageBytes } = await import("../../lib/models/input.ts");
+      const loaded = await loadModel("fundus-vessels", { root: shipped });
+      const { image, meta } = await decodeImageBytes(crop, 1 << 24);
+      const x = (await getPreset("fundus-vessels"))(
+        image,
+        meta,
+        loaded.card.preprocess?.params ?? {},
+      );
+      const { probs } = await segmentImage(loaded, x);
+      assertEquals(probs.channels, 1);
+
+      const raw = await ask("&probs=1&format=raw");
+      assertEquals(raw.status, 200, await raw.clone().text());
+      assertEquals(
+        ["width", "height", "channels", "dtype"].map((h) => raw.headers.get(`x-image-${h}`)),
+        [String(cw), String(ch), "1", "float32"],
+      );
+      assertEquals(raw.headers.get("x-model"), "fundus-vessels");
+      const bytes = new Uint8Array(await raw.arrayBuffer());
+      assertEquals(bytes.length, cw * ch * 4);
+      const f = new DataView(bytes.buffer);
+      const p = Float32Array.from({ length: cw * ch }, (_, i) => f.getFloat32(4 * i, true));
+      assertEquals(p, probs.data, "raw float32 = the model's probabilities");
+      let lo = 1, hi = 0;
+      for (const v of p) lo = Math.min(lo, v), hi = Math.max(hi, v);
+      assert(lo < 0.1 && hi > 0.9, `vessels and background in the crop (${lo}..${hi})`);
+      // the full precision is there: values 8 bits cannot tell apart
+      assert(new Set(p).size > 256, `${new Set(p).size} distinct probabilities`);
+
+      const p8 = decodePng(new Uint8Array(await (await ask("&probs=1")).arrayBuffer()));
+      const p16 = decodePng(new Uint8Array(await (await ask("&probs=1&bits=16")).arrayBuffer()));
+      assertEquals([p8.depth, p16.depth], [8, 16]);
+      let worst8 = 0, worst16 = 0;
+      for (let i = 0; i < p.length; i++) {
+        worst8 = Math.max(worst8, Math.abs(p8.data[i] / 255 - p[i]));
+        worst16 = Math.max(worst16, Math.abs(p16.data[i] / 65535 - p[i]));
+      }
+      assert(worst8 <= 0.5 / 255 + 1e-7, `8-bit off by ${worst8 * 255}/255`);
+      assert(worst16 <= 0.5 / 65535 + 1e-9, `16-bit off by ${worst16 * 65535}/65535`);
+      assert(worst16 < worst8 / 100, "the 16-bit map is finer than the 8-bit one");
+
+      // format=raw without probs: the mask, uint8 0/255, as the PNG mask
+      const m = await ask("&format=raw");
+      assertEquals(m.headers.get("x-image-dtype"), "uint8");
+      const mask = new Uint8Array(await m.arrayBuffer());
+      const pngMask = decodePng(new Uint8Array(await (await ask("")).arrayBuffer()));
+      assertEquals(mask, pngMask.data);
+      const t = loaded.card.threshold ?? 0.5;
+      assert(mask.every((v, i) => v === (p[i] >= t ? 255 : 0)), "mask = p >= threshold");
+    } finally {
+      if (before === undefined) Deno.env.delete("MEDIMG_MODELS_DIR");
+      else Deno.env.set("MEDIMG_MODELS_DIR", before);
+    }
+  },
 });
