@@ -15,6 +15,31 @@ import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limi
 import { DOCUMENT_SERVERS, openApiRoutes } from "./openapi.ts";
 import { notFound, onError } from "./problem.ts";
 
+/** Response headers a cross-origin caller may read when CORS is on. */
+export const EXPOSED_HEADERS = [
+  "Server-Timing",
+  "X-Request-Id",
+  "X-Image-Width",
+  "X-Image-Height",
+  "X-Image-Channels",
+  "X-Image-Dtype",
+  "X-Window-Center",
+  "X-Window-Width",
+  "X-Window-Source",
+  "X-Warning",
+  "X-Model",
+  "X-Model-Version",
+  "X-Backend",
+  "X-Cxr-Probability",
+  "X-Cxr-Label",
+  "X-Mammo-Lr-Flip",
+  "X-Mammo-Square",
+  "X-Job",
+  "Location",
+  "Content-Disposition",
+  "Retry-After",
+] as const;
+
 /** Context variables every route can use. */
 export type AppEnv = { Variables: RequestIdVariables & TimingVariables & BudgetVariables };
 
@@ -62,17 +87,9 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   if (origins) {
     app.use(cors({
       origin: origins === "*" ? "*" : origins.split(",").map((s) => s.trim()),
-      exposeHeaders: [
-        "Server-Timing",
-        "X-Request-Id",
-        "X-Image-Width",
-        "X-Image-Height",
-        "X-Image-Dtype",
-        "X-Window-Center",
-        "X-Window-Width",
-        "X-Window-Source",
-        "X-Warning",
-      ],
+      // Every header an answer may carry that a browser script would read (the OpenAPI document
+      // lists them per route); tests/http/app_test.ts checks the two stay in step.
+      exposeHeaders: [...EXPOSED_HEADERS],
     }));
   }
   app.use(apiKeyAuth(() => env("MEDIMG_API_KEY")));

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { app as main } from "../../functions/main.ts";
 import { createApp, negotiate } from "../../lib/http/mod.ts";
 import { safeEqual } from "../../lib/http/auth.ts";
-import type { AppEnv } from "../../lib/http/app.ts";
+import { type AppEnv, EXPOSED_HEADERS } from "../../lib/http/app.ts";
 
 function withEnv(vars: Record<string, string>, fn: () => Promise<void>) {
   return async () => {
@@ -111,6 +111,23 @@ Deno.test(
     assert(res.headers.get("access-control-expose-headers")?.includes("Server-Timing"));
   }),
 );
+
+Deno.test("CORS exposes every response header the OpenAPI document lists", async () => {
+  const doc = await (await main.request("/openapi.json")).json();
+  const documented = new Set<string>();
+  for (const ops of Object.values(doc.paths) as Record<string, { responses?: object }>[]) {
+    for (const op of Object.values(ops)) {
+      for (const answer of Object.values(op.responses ?? {}) as { headers?: object }[]) {
+        for (const h of Object.keys(answer.headers ?? {})) documented.add(h.toLowerCase());
+      }
+    }
+  }
+  const exposed = new Set(EXPOSED_HEADERS.map((h) => h.toLowerCase()));
+  // WWW-Authenticate is for the 401 a browser handles itself; the rest a script may read.
+  const missing = [...documented].filter((h) => !exposed.has(h) && h !== "www-authenticate");
+  assertEquals(missing, []);
+  assert(documented.has("x-image-channels") && documented.has("x-mammo-lr-flip"));
+});
 
 Deno.test(
   "a body over MEDIMG_BODY_LIMIT is a 413 problem, from Content-Length or while streaming",
