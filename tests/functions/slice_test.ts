@@ -479,9 +479,9 @@ Deno.test({
       const { loadModel } = await import("../../lib/models/load.ts");
       const { segmentImage } = await import("../../lib/models/infer.ts");
       const { getPreset } = await import("../../lib/models/presets.ts");
-      const { decodeImageBytes } = await import("../../lib/models/input.ts");
+      const { decodeImage } = await import("../../lib/decode/mod.ts");
       const loaded = await loadModel("fundus-vessels", { root: shipped });
-      const { image, meta } = await decodeImageBytes(crop, 1 << 24);
+      const { image, meta } = await decodeImage(crop, { maxPixels: 1 << 24 });
       const x = (await getPreset("fundus-vessels"))(
         image,
         meta,
