@@ -59,7 +59,7 @@ function typeOf(name: string): string | undefined {
   return TYPES[name.slice(name.lastIndexOf("."))];
 }
 
-/** The servable files under page/, by their path under it (`page.js`, `panels/slice.js`), sorted. */
+/** The servable files under page/ by their path under it (`page.js`, `panels/slice.js`), sorted. */
 async function list(dir = DIR, prefix = ""): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -71,8 +71,9 @@ async function list(dir = DIR, prefix = ""): Promise<string[]> {
 }
 
 /**
- * The files, read again when one of them changed, came or went on disk, so that an edit shows on
- * reload without restarting `deno task dev`. The HTML is rewritten to name each asset with its hash.
+ * The files, read again when one of them changed, came or went on disk, so that an edit shows
+ * on reload without restarting `deno task dev`. The HTML is rewritten to name each asset with its
+ * hash.
  */
 async function load(): Promise<Map<string, Asset>> {
   const names = await list();

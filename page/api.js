@@ -1,7 +1,7 @@
 /**
- * The page's calls to the server and the problems they answer: every failure of a call becomes a
- * ProblemError holding the problem+json body (RFC 9457) the route answered, a mistake on the page an
- * InputError naming the control to fix; showError writes either into the page's alert box.
+ * The page's calls to the server and the problems they answer: every failure of a call becomes
+ * a ProblemError holding the problem+json body (RFC 9457) the route answered, a mistake on the
+ * page an InputError naming the control to fix; showError writes either into the alert box.
  */
 
 /** The route that tells whether each function is on this server. */
@@ -31,6 +31,7 @@ export const MEDIA = {
   gif: "image/gif",
 };
 
+/** A failed call: the problem the route answered (or one made here) and the path called. */
 export class ProblemError extends Error {
   constructor(problem, path) {
     super(problem.detail || problem.title || "error");
@@ -82,7 +83,7 @@ export async function call(path, { method = "POST", body, type, accept } = {}) {
 
 const errorBox = document.querySelector("#error");
 
-/** An error in the alert box: a problem's title, status, detail and other members, else its message. */
+/** An error in the alert box: a problem's title, status, detail and members, else its message. */
 export function showError(err) {
   errorBox.replaceChildren();
   const h = document.createElement("h3");

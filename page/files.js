@@ -5,6 +5,11 @@
 import { InputError } from "./api.js";
 import { state } from "./state.js";
 
+/**
+ * What a file is from its first 352 bytes: "png", "jpeg", "dicom", "tiff", "gif", "nifti" or
+ * "unknown"; the name decides only where the bytes cannot (a .nii.gz is gzip).
+ * @example await sniff(new File([bytes], "image_60")) // "dicom"
+ */
 export async function sniff(file) {
   const head = new Uint8Array(await file.slice(0, 352).arrayBuffer());
   const name = file.name.toLowerCase();
@@ -28,7 +33,10 @@ export async function sniff(file) {
   return "unknown";
 }
 
-/** BraTS role of a NIfTI file from its name: flair, t1, t1ce, t2 or seg (BraTS 2021 and 2023 names). */
+/**
+ * BraTS role of a NIfTI file from its name: flair, t1, t1ce, t2 or seg (BraTS 2021 and 2023
+ * names).
+ */
 export function roleOf(name) {
   const n = name.toLowerCase().replace(/\.nii(\.gz)?$/, "");
   if (/(seg|label|mask|lesion)/.test(n)) return "seg";

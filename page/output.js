@@ -44,6 +44,10 @@ export function panel(title) {
   return { section, pics, nums };
 }
 
+/**
+ * A figure in the panel's pictures: a Blob answer decoded as an image (a ProblemError when it is
+ * not one; small ones shown larger, pixels kept), or a canvas as it is. Answers the element.
+ */
 export async function addPicture(p, source, alt, caption) {
   const figure = document.createElement("figure");
   let el = source;
@@ -95,6 +99,7 @@ function flatten(obj, prefix = "", out = []) {
   return out;
 }
 
+/** A captioned two-column table (key, value) in the panel's numbers, at most 80 rows. */
 export function addTable(p, caption, rows, className = "") {
   const table = document.createElement("table");
   if (className) table.className = className;
@@ -116,6 +121,7 @@ export function addTable(p, caption, rows, className = "") {
   return table;
 }
 
+/** A JSON answer's fields as a table, nested keys dotted (`input.width`), long lists cut. */
 export function addNumbers(p, caption, obj) {
   return addTable(p, caption, flatten(obj), "numbers-table");
 }

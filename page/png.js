@@ -51,6 +51,7 @@ export async function encodePng(pixels, width, height, channels) {
   );
 }
 
+/** A JPEG (or any image the browser decodes) as a grey PNG of the same size. */
 export async function jpegToGreyPng(file) {
   const bitmap = await createImageBitmap(file);
   const { width, height } = bitmap;

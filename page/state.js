@@ -5,7 +5,9 @@
  */
 import { ROUTES } from "./api.js";
 
+/** The first element matching a CSS selector. */
 export const $ = (s) => document.querySelector(s);
+// The elements every run uses (index.html).
 export const form = $("#run-form");
 export const fileInput = $("#file");
 export const results = $("#results");

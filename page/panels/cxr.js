@@ -8,6 +8,7 @@ import { IMAGE_KINDS, oneFile } from "../files.js";
 import { addNumbers, addPicture, addTiming, jsonBlob, objectUrl, panel } from "../output.js";
 import { $ } from "../state.js";
 
+/** Runs chest X-ray classification on the first image and shows the probability and heatmap. */
 export async function run() {
   const f = oneFile(IMAGE_KINDS, "a chest X-ray (DICOM, PNG or JPEG)");
   const q = new URLSearchParams({ heatmap: "1", format: "json" });

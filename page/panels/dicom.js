@@ -22,6 +22,7 @@ const TYPED = {
   float64: Float64Array,
 };
 
+/** Runs DICOM info and render on the first DICOM file and shows its frame in the windowed view. */
 export async function run() {
   const f = oneFile(["dicom", "unknown"], "a DICOM file");
   const frame = $("#dicom-frame").value || "0";

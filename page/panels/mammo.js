@@ -7,6 +7,7 @@ import { IMAGE_KINDS, oneFile } from "../files.js";
 import { addNumbers, addPicture, addTiming, jsonBlob, objectUrl, panel } from "../output.js";
 import { greyBodyOf } from "../png.js";
 
+/** Runs mammogram preprocess on the first image and shows the six-stage strip. */
 export async function run() {
   const f = oneFile(IMAGE_KINDS, "a mammogram (DICOM, PNG or JPEG)");
   const { body, type } = await greyBodyOf(f);

@@ -1,6 +1,6 @@
 /**
- * RLE decode: the pasted text to the route as JSON, the mask back as a PNG and as numbers; a dropped
- * PNG or JPEG of the mask's size is shown under it.
+ * RLE decode: the pasted text to the route as JSON, the mask back as a PNG and as numbers; a
+ * dropped PNG or JPEG of the mask's size is shown under it.
  */
 import { call, InputError, ROUTES } from "../api.js";
 import { addDownloads } from "../downloads.js";
@@ -15,6 +15,7 @@ import {
 } from "../output.js";
 import { $, state } from "../state.js";
 
+/** Runs RLE decode on the pasted text and shows the mask (over a dropped image of its size). */
 export async function run() {
   const text = $("#rle-text").value.trim();
   if (!text) throw new InputError("Paste an RLE first.", "#rle-text");

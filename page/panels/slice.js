@@ -1,7 +1,7 @@
 /**
- * Slice segmentation: the image, and optionally a ground truth and a field of view, to the chosen 2D
- * model; the overlay, the numbers, the mask (made here from the answer's RLE) and the probability
- * map to download.
+ * Slice segmentation: the image, and optionally a ground truth and a field of view, to the chosen
+ * 2D model; the overlay, the numbers, the mask (made here from the answer's RLE) and the
+ * probability map to download.
  */
 import { call, InputError, MEDIA, ROUTES } from "../api.js";
 import { addDownloads, setDownload, stemOf } from "../downloads.js";
@@ -42,6 +42,7 @@ function kaggleRowMask(rle, width, height) {
   return mask;
 }
 
+/** Runs the chosen 2D model on the image picked (with ground truth and field of view if picked). */
 export async function run() {
   const model = $("#slice-model").value;
   if (!model) {

@@ -10,6 +10,7 @@ import { addNumbers, addTiming, jsonBlob, objectUrl, panel } from "../output.js"
 import { $, progressBar, state, statusLine } from "../state.js";
 import { volumeViewer } from "./volume_view.js";
 
+/** Runs the volume job when the four modalities are there, then shows them in the slice view. */
 export async function run() {
   const niftis = state.files.filter((e) => e.kind === "nifti");
   if (!niftis.length) throw new InputError("Drop NIfTI files (.nii or .nii.gz) first.", "#file");

@@ -36,6 +36,10 @@ function labelStats(lab, sliceSize) {
   return { counts, best: perSlice[best] > 0 ? best : Math.floor(perSlice.length / 2) };
 }
 
+/**
+ * The slice view of `base` ({dims, spacing, data, ...} from nifti.js) with `overlays`
+ * ([{name, volume}], label volumes of the same grid) in panel `p`, and its tables.
+ */
 export function volumeViewer(p, base, baseName, overlays) {
   const [nx, ny, nz] = base.dims;
   const [lo, hi] = windowOf(base.data);

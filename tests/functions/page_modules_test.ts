@@ -57,7 +57,7 @@ function resolve(from: string, specifier: string): string {
   return url.pathname.slice("/page/".length);
 }
 
-Deno.test("the page's modules: each served as JavaScript, each import found, no cycle, none left out", async () => {
+Deno.test("page modules: served as JavaScript, imports found, no cycle, none left out", async () => {
   const files = await jsFiles();
   const sources = new Map<string, string>();
   for (const f of files) sources.set(f, await Deno.readTextFile(new URL(f, PAGE)));
@@ -106,7 +106,7 @@ Deno.test("the page's modules: each served as JavaScript, each import found, no 
   for (const f of files) visit(f, []);
 });
 
-Deno.test("the page's modules: the CSP is the strict one, and no request leaves page/", async () => {
+Deno.test("page modules: the CSP is the strict one, and no request leaves page/", async () => {
   const res = await app.request("/");
   await res.body?.cancel();
   const csp = res.headers.get("content-security-policy") ?? "";
