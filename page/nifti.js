@@ -9,9 +9,11 @@
  * resolves only through an import map. Chromium reads import maps only inline in the HTML, and
  * the page's CSP (functions/page.ts: script-src 'self') refuses inline scripts, so serving it
  * would mean either a hash exception in the CSP or the server rewriting the library's source: a
- * build step by another name. Its gzip is fflate's synchronous inflate on the main thread, where
- * the browser's own DecompressionStream is used here. What the page needs is the header fields
- * at their fixed offsets (NIfTI-1: 348 bytes, NIfTI-2: 540) and one loop over the voxels, about
+ * build step by another name. (Its dist/nifti1.js and nifti2.js import only sibling files, but the
+ * package exports its entry alone, so importing them by path leans on a layout a release may
+ * move.) Its gzip is fflate's synchronous inflate on the main thread, where the browser's own
+ * DecompressionStream is used here. What the page needs is the header fields at their fixed
+ * offsets (NIfTI-1: 348 bytes, NIfTI-2: 540) and one loop over the voxels, about
  * sixty lines; the page test checks the voxels per label it shows against the BraTS files' own.
  */
 import { InputError } from "./api.js";
