@@ -3,7 +3,9 @@
  * numbers. Serves page/ (plain HTML, CSS and native ES modules: no build step, no CDN) with its
  * content type, a strong ETag (304 on If-None-Match) and cache headers: the HTML is revalidated
  * every time, the assets it names carry a content hash (`?v=`) and are cached as immutable; the
- * modules page.js imports (`./viewer.js`, ...) are fetched by their plain URL and revalidated.
+ * modules page.js imports (`./api.js`, `./panels/slice.js`, ...) are fetched by their plain URL and
+ * revalidated. Every .js, .css and .html file under page/ is served, by its path under page/ only:
+ * a request names a file of that list or gets 404, so no path leaves the folder.
  * Mounted only by functions/main.ts; no edge function carries it.
  */
 import { Hono } from "hono";
@@ -13,14 +15,14 @@ import type { AppEnv } from "../lib/http/mod.ts";
 
 const DIR = new URL("../page/", import.meta.url);
 
+/**
+ * Content types by extension. A module script must come as JavaScript or the browser refuses it,
+ * so each module page.js imports, directly or not, is served as text/javascript.
+ */
 const TYPES: Record<string, string> = {
-  "index.html": "text/html; charset=utf-8",
-  "page.js": "text/javascript; charset=utf-8",
-  "page.css": "text/css; charset=utf-8",
-  // The modules page.js imports: a module script must come as JavaScript or the browser refuses it.
-  "viewer.js": "text/javascript; charset=utf-8",
-  "downloads.js": "text/javascript; charset=utf-8",
-  "models.js": "text/javascript; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
 };
 
 /**
@@ -53,26 +55,42 @@ async function hashOf(body: Uint8Array): Promise<string> {
   return Array.from(d.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function typeOf(name: string): string | undefined {
+  return TYPES[name.slice(name.lastIndexOf("."))];
+}
+
+/** The servable files under page/ by their path under it (`page.js`, `panels/slice.js`), sorted. */
+async function list(dir = DIR, prefix = ""): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name.startsWith(".")) continue;
+    if (e.isDirectory) names.push(...await list(new URL(`${e.name}/`, dir), `${prefix}${e.name}/`));
+    else if (e.isFile && typeOf(e.name)) names.push(`${prefix}${e.name}`);
+  }
+  return names.sort();
+}
+
 /**
- * The files, read again when one of them changed on disk, so that an edit shows on reload
- * without restarting `deno task dev`. The HTML is rewritten to name each asset with its hash.
+ * The files, read again when one of them changed, came or went on disk, so that an edit shows
+ * on reload without restarting `deno task dev`. The HTML is rewritten to name each asset with its
+ * hash.
  */
 async function load(): Promise<Map<string, Asset>> {
-  const names = Object.keys(TYPES);
+  const names = await list();
   const stats = await Promise.all(names.map((n) => Deno.stat(new URL(n, DIR))));
-  const stamp = stats.map((s) => `${s.mtime?.getTime()}:${s.size}`).join("|");
+  const stamp = names.map((n, i) => `${n}:${stats[i].mtime?.getTime()}:${stats[i].size}`).join("|");
   if (cache?.stamp === stamp) return cache.assets;
   const assets = new Map<string, Asset>();
   for (const name of names.filter((n) => n !== "index.html")) {
     const body = await Deno.readFile(new URL(name, DIR));
-    assets.set(name, { body, type: TYPES[name], hash: await hashOf(body) });
+    assets.set(name, { body, type: typeOf(name)!, hash: await hashOf(body) });
   }
   let html = await Deno.readTextFile(new URL("index.html", DIR));
   for (const [name, a] of assets) {
     html = html.replaceAll(`/page/${name}"`, `/page/${name}?v=${a.hash}"`);
   }
   const body = new TextEncoder().encode(html);
-  assets.set("index.html", { body, type: TYPES["index.html"], hash: await hashOf(body) });
+  assets.set("index.html", { body, type: TYPES[".html"], hash: await hashOf(body) });
   cache = { stamp, assets };
   return assets;
 }
@@ -92,7 +110,8 @@ function send(c: Context<AppEnv>, a: Asset, cacheControl: string): Response {
 }
 
 /**
- * The page routes: GET / and GET /page/<file> for page.js, page.css and the modules page.js imports.
+ * The page routes: GET / and GET /page/<path> for page.js, page.css and the modules page.js
+ * imports (`/page/panels/volume.js`).
  * @example createApp().route("/", pageRoutes)
  */
 export const pageRoutes = new Hono<AppEnv>()
@@ -102,10 +121,11 @@ export const pageRoutes = new Hono<AppEnv>()
     c.header("referrer-policy", "no-referrer");
     return send(c, page, "no-cache");
   })
-  .get("/page/:name", async (c) => {
-    const name = c.req.param("name");
-    const asset = name === "index.html" ? undefined : (await load()).get(name);
-    if (!asset) throw new NotFoundError(`no page asset ${JSON.stringify(name)}`);
+  .get("/page/:path{.+}", async (c) => {
+    const path = c.req.param("path");
+    // index.html is served at / only, rewritten, with its CSP.
+    const asset = path === "index.html" ? undefined : (await load()).get(path);
+    if (!asset) throw new NotFoundError(`no page asset ${JSON.stringify(path)}`);
     // Only the hash the HTML names is immutable; any other URL revalidates.
     const pinned = c.req.query("v") === asset.hash;
     return send(c, asset, pinned ? "public, max-age=31536000, immutable" : "no-cache");

@@ -3,6 +3,7 @@
  * label volume, JSON) can be saved under a name that says what it is and where it came from
  * (`21_training_fundus-vessels_mask.png`), not the blob: URL's random one.
  */
+import { formatBytes } from "./files.js";
 
 /**
  * A file name's stem: the name without its folder and its extension(s) (`.nii.gz` whole).
@@ -62,14 +63,6 @@ export function setDownload(ul, urlOf, { blob, name, label, key = label }) {
   a.download = safeName(name);
   a.textContent = label;
   a.title = a.download;
-  a.nextElementSibling.textContent = `${a.download}, ${formatSize(blob.size)}`;
+  a.nextElementSibling.textContent = `${a.download}, ${formatBytes(blob.size)}`;
   return a;
-}
-
-function formatSize(n) {
-  return n < 1024
-    ? `${n} B`
-    : n < 1 << 20
-    ? `${(n / 1024).toFixed(1)} KiB`
-    : `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
