@@ -9,13 +9,7 @@
  * CLAHE. It runs row by row over strided rows, so a caller can apply it in place inside a larger
  * buffer (the mammo pipeline writes it straight into its padded square).
  */
-
-/** A grey image CLAHE can take. */
-export interface GreyImage<T extends Uint8Array | Uint16Array> {
-  width: number;
-  height: number;
-  data: T;
-}
+import type { Plane } from "./image.ts";
 
 const f = Math.fround;
 /** Adding and subtracting 1.5 * 2^52 rounds a double to an integer, ties to even (cvRound). */
@@ -311,11 +305,11 @@ function interpolateRow16(
  * @example clahe({ width, height, data }, 2.0, 8) // the seed's mammogram step 5
  */
 export function clahe<T extends Uint8Array | Uint16Array>(
-  img: GreyImage<T>,
+  img: Plane<T>,
   clipLimit = 40,
   tilesX = 8,
   tilesY = tilesX,
-): GreyImage<T> {
+): Plane<T> {
   const { width: w, height: h, data } = img;
   const out = new (data.constructor as new (n: number) => T)(w * h);
   claheInto(data, w, w, h, clipLimit, tilesX, tilesY, out, w);

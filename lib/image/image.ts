@@ -13,12 +13,32 @@ export type Pixels =
   | Int32Array
   | Float32Array;
 
-/** A 2D image. */
-export interface Image<T extends Pixels = Pixels> {
+/**
+ * Sample arrays of OpenCV's usual depths (CV_8U, CV_16U, CV_16S, CV_32F): what resizing, padding
+ * and type conversion take and give.
+ */
+export type SamplePixels = Uint8Array | Uint16Array | Int16Array | Float32Array;
+
+/**
+ * One plane of samples, row-major, with no channel count: what single-channel operations (CLAHE,
+ * morphology, connected components) take, so that a grey {@link Image} and a bare
+ * `{ width, height, data }` both fit. Not a second image type: an `Image` is a plane with channels.
+ */
+export interface Plane<T extends Pixels = Pixels> {
   width: number;
   height: number;
-  channels: 1 | 3;
   data: T;
+}
+
+/**
+ * A binary mask: a byte plane of 0 and 1 (PNG masks of 0/255 become one through
+ * lib/image/png.ts's `maskFromPng`).
+ */
+export type Mask = Plane<Uint8Array>;
+
+/** A 2D image: a plane of `channels` interleaved samples per pixel. */
+export interface Image<T extends Pixels = Pixels> extends Plane<T> {
+  channels: 1 | 3;
   spacing?: [number, number];
 }
 

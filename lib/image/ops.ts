@@ -6,13 +6,13 @@
  * a new image and leaves its input alone.
  */
 import { InvalidInputError, UnsupportedError } from "../errors.ts";
-import { type Image, type Pixels, sameType } from "./image.ts";
+import { type Image, type Pixels, sameType, type SamplePixels } from "./image.ts";
 
 /** Output sample types, by numpy name. */
 export type SampleType = "uint8" | "uint16" | "int16" | "float32";
 
-/** Typed arrays of those sample types. */
-export type SamplePixels = Uint8Array | Uint16Array | Int16Array | Float32Array;
+/** Typed arrays of those sample types (defined beside the image type). */
+export type { SamplePixels } from "./image.ts";
 
 /** A rectangle: columns [x0, x1), rows [y0, y1). */
 export interface Box {
