@@ -9,7 +9,7 @@
  * CLAHE. It runs row by row over strided rows, so a caller can apply it in place inside a larger
  * buffer (the mammo pipeline writes it straight into its padded square).
  */
-import type { Plane } from "./image.ts";
+import { type Plane, sameType } from "./image.ts";
 
 const f = Math.fround;
 /** Adding and subtracting 1.5 * 2^52 rounds a double to an integer, ties to even (cvRound). */
@@ -71,7 +71,7 @@ function tileLuts<T extends Uint8Array | Uint16Array>(
   const tileArea = tileW * tileH;
   const clip = clipLimit > 0 ? Math.max(1, Math.trunc((clipLimit * tileArea) / histSize)) : 0;
   const lutScale = f(maxVal / tileArea);
-  const luts = new (data.constructor as new (n: number) => T)(tilesX * tilesY * histSize);
+  const luts = sameType(data, tilesX * tilesY * histSize);
   // One tile row at a time, filled row by row in memory order.
   const hists = new Int32Array(tilesX * histSize), odd = new Int32Array(tilesX * histSize);
   for (let ty = 0; ty < tilesY; ty++) {
@@ -311,7 +311,7 @@ export function clahe<T extends Uint8Array | Uint16Array>(
   tilesY = tilesX,
 ): Plane<T> {
   const { width: w, height: h, data } = img;
-  const out = new (data.constructor as new (n: number) => T)(w * h);
+  const out = sameType(data, w * h);
   claheInto(data, w, w, h, clipLimit, tilesX, tilesY, out, w);
   return { width: w, height: h, data: out };
 }

@@ -42,6 +42,28 @@ export interface Image<T extends Pixels = Pixels> extends Plane<T> {
   spacing?: [number, number];
 }
 
+/** The array type of each sample type, by numpy name. */
+const ARRAYS = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+} as const;
+
+/** Sample types an image may hold, by numpy name. */
+export type PixelType = keyof typeof ARRAYS;
+
+/**
+ * A new zeroed array of `n` samples of `type`.
+ * @example newPixels("int16", 4) // Int16Array(4)
+ */
+export function newPixels(type: PixelType, n: number): Pixels {
+  return new ARRAYS[type](n);
+}
+
 /** A new array of the same type as `like` with `n` elements. */
 export function sameType<T extends Pixels>(like: T, n: number): T {
   return new (like.constructor as new (n: number) => T)(n);
