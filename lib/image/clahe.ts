@@ -188,6 +188,12 @@ export function claheInto<T extends Uint8Array | Uint16Array>(
   }
 }
 
+// interpolate8/interpolateRow8 and interpolate16/interpolateRow16 are deliberate twins. Each is
+// monomorphic in its array types (Uint8Array source, Float64Array LUTs; Uint16Array both), which
+// V8 needs to keep the per-pixel loop fast, and they round differently: 8-bit takes a double fast
+// path and redoes OpenCV's float32 steps only near a half (TIE8); 16-bit clamps at 65535 after
+// float32 steps. One loop over both would put a type test and a rounding branch in the per-pixel
+// loop that the mammogram path runs over tens of millions of pixels.
 function interpolate8(
   src: Uint8Array,
   srcStride: number,

@@ -343,6 +343,12 @@ function separable(
   return out;
 }
 
+// The h*/v* kernels below are deliberate twins: linear (2 taps) and cubic (4 taps), each for 8-bit
+// (OpenCV's fixed-point arithmetic, Int32 coefficients) and for the other types (float32 steps).
+// Taps are unrolled and arrays kept monomorphic, as OpenCV's own per-kernel loops are: a loop over
+// a tap count would add an inner loop per output sample, and the fixed-point and float32 roundings
+// differ, which is what makes the results match OpenCV's bit for bit.
+
 /** Horizontal 8-bit linear taps of two source rows (the same row twice when only one is new). */
 function hLinear8(
   src: Uint8Array,
