@@ -8,7 +8,7 @@
  * component ids 0,1,2 and convert); otherwise the codestream's own markers decide.
  */
 import { checkFrameSize, type JpegHeader } from "./_codestream.ts";
-import { checkDecodedSize, decodeWith, lazyModule } from "./_wasm.ts";
+import { checkDecodedSize, decodeWasm, lazyModule } from "./_wasm.ts";
 import type { DecodedFrame, FrameInfo } from "./types.ts";
 
 const turbo = lazyModule(() => import("@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs"));
@@ -24,7 +24,7 @@ export async function decodeJpeg8(
 ): Promise<DecodedFrame> {
   checkFrameSize(header, info, "JPEG");
   const stream = header.components === 3 && codedAsRgb(header, info) ? markAsRgb(encoded) : encoded;
-  const { bytes, info: f } = await decodeWith(turbo, "JPEGDecoder", stream, "JPEG");
+  const { bytes, info: f } = await decodeWasm(turbo, "JPEGDecoder", stream, "JPEG");
   checkDecodedSize(f, bytes, info, "JPEG");
   return {
     data: bytes,
