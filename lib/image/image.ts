@@ -31,8 +31,8 @@ export interface Plane<T extends Pixels = Pixels> {
 }
 
 /**
- * A binary mask: a byte plane of 0 and 1 (PNG masks of 0/255 become one through
- * lib/image/png.ts's `maskFromPng`).
+ * A binary mask: a byte plane of 0 and 1 (a mask body of any format, 0/255 PNGs included, becomes
+ * one through lib/decode's `maskFromBytes`: any non-zero sample is 1).
  */
 export type Mask = Plane<Uint8Array>;
 
