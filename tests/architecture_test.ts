@@ -233,6 +233,11 @@ Deno.test("module graph: every function and lib module is in it", () => {
   assert(allEdges.length > 100, `only ${allEdges.length} edges: is the graph read right?`);
 });
 
+Deno.test("module graph: every allow-listed edge still exists (else empty it from KNOWN)", () => {
+  const stale = KNOWN.filter((k) => !allEdges.some((e) => show(e) === k));
+  assertEquals(stale, [], `KNOWN lists edges that are gone:\n${stale.join("\n")}`);
+});
+
 Deno.test("module graph: no import cycle among project files", () => {
   const known = new Map<string, Edge[]>();
   for (const [f, es] of graph.edges) known.set(f, es.filter(unknown));
