@@ -12,7 +12,7 @@ import { checkPixels } from "../image/png.ts";
  */
 export async function decodeJpeg(bytes: Uint8Array, maxPixels = Infinity): Promise<Image> {
   const { readJpegHeader } = await import("../dicom/codecs/_codestream.ts");
-  const { decodeJpeg8 } = await import("../dicom/codecs/jpeg_baseline.ts");
+  const { decodeJpeg8 } = await import("../dicom/codecs/jpeg8.ts");
   const header = readJpegHeader(bytes, "JPEG");
   if (header.precision !== 8) {
     throw new UnsupportedError(`JPEG of ${header.precision}-bit precision: send 8-bit JPEG or PNG`);

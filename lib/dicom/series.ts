@@ -18,9 +18,15 @@
  * over `maxBytes` is refused (LimitExceededError) before any pixel is decoded.
  */
 import { InvalidInputError, LimitExceededError, MedimgError, UnsupportedError } from "../errors.ts";
-import type { Pixels } from "../image/image.ts";
+import { newPixels, type Pixels } from "../image/image.ts";
 import { type Affine, withAffine } from "../nifti/affine.ts";
-import { type Datatype, DATATYPE_CODES, DATATYPES, type NiftiHeader } from "../nifti/header.ts";
+import {
+  type Datatype,
+  DATATYPE_CODES,
+  DATATYPES,
+  emptyHeader,
+  type NiftiHeader,
+} from "../nifti/header.ts";
 import type { Volume } from "../nifti/volume.ts";
 import { type DataSet, type DicomMeta, parseDataSet, readMeta } from "./parse.ts";
 import { applyRescale, DEFAULT_PIXEL_LIMIT, readStoredFrame } from "./pixels.ts";
@@ -186,72 +192,29 @@ function commonType(slices: Pixels[]): Datatype {
   return "int32";
 }
 
+/** A new array for `type`; float64, which commonType never picks, gets float32 as before. */
 function arrayOf(type: Datatype, n: number): Pixels {
-  switch (type) {
-    case "uint8":
-      return new Uint8Array(n);
-    case "int16":
-      return new Int16Array(n);
-    case "uint16":
-      return new Uint16Array(n);
-    case "int32":
-      return new Int32Array(n);
-    default:
-      return new Float32Array(n);
-  }
+  return newPixels(type === "float64" ? "float32" : type, n);
 }
 
 /** A NIfTI-1 header for a new volume (what nibabel writes for `Nifti1Image(data, affine)`). */
 function newHeader(type: Datatype, dims: number[], affine: Affine, description: string) {
   const code = DATATYPE_CODES[type];
   const blank: NiftiHeader = {
-    version: 1,
-    littleEndian: true,
+    ...emptyHeader(1, true),
     sizeof_hdr: 348,
-    data_type: "",
-    db_name: "",
-    extents: 0,
-    session_error: 0,
     regular: "r",
-    dim_info: 0,
     dim: [0, 1, 1, 1, 1, 1, 1, 1],
-    intent_p1: 0,
-    intent_p2: 0,
-    intent_p3: 0,
-    intent_code: 0,
     datatype: code,
     bitpix: DATATYPES[code].bytes * 8,
-    slice_start: 0,
     pixdim: [1, 1, 1, 1, 1, 1, 1, 1],
     vox_offset: 352,
     scl_slope: 1,
-    scl_inter: 0,
-    slice_end: 0,
-    slice_code: 0,
     xyzt_units: 2, // mm
-    cal_max: 0,
-    cal_min: 0,
-    slice_duration: 0,
-    toffset: 0,
-    glmax: 0,
-    glmin: 0,
     descrip: description.slice(0, 79),
-    aux_file: "",
-    qform_code: 0,
-    sform_code: 0,
-    quatern_b: 0,
-    quatern_c: 0,
-    quatern_d: 0,
-    qoffset_x: 0,
-    qoffset_y: 0,
-    qoffset_z: 0,
-    srow_x: [0, 0, 0, 0],
-    srow_y: [0, 0, 0, 0],
-    srow_z: [0, 0, 0, 0],
-    intent_name: "",
     magic: "n+1",
-    extension: 0,
   };
+
   // Scanner-anchored, as dicom2nifti writes it: sform and qform both code 1.
   return { ...withAffine(blank, affine, dims), sform_code: 1, qform_code: 1 };
 }

@@ -6,12 +6,13 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import { cors } from "hono/cors";
-import { requestId, type RequestIdVariables } from "hono/request-id";
-import { timing, type TimingVariables } from "hono/timing";
+import { requestId } from "hono/request-id";
+import { timing } from "hono/timing";
 import { apiKeyAuth } from "./auth.ts";
 import { documentedBodyType, notFoundOr405, requestIdOnEveryAnswer } from "./contract.ts";
 import { DEFAULT_BODY_LIMIT, limitBody } from "./body.ts";
-import { type BudgetVariables, DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
+import { DEFAULT_TIME_BUDGET_MS, timeBudget } from "./limits.ts";
+import { type AppEnv, env, envInt } from "./env.ts";
 import { DOCUMENT_SERVERS, openApiRoutes } from "./openapi.ts";
 import { notFound, onError } from "./problem.ts";
 
@@ -40,23 +41,7 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ] as const;
 
-/** Context variables every route can use. */
-export type AppEnv = { Variables: RequestIdVariables & TimingVariables & BudgetVariables };
-
-/** Reads an environment variable where the platform allows it (undefined otherwise). */
-export function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A positive integer from the environment, or `fallback`. */
-export function envInt(name: string, fallback: number): number {
-  const v = Number(env(name));
-  return Number.isInteger(v) && v > 0 ? v : fallback;
-}
+export { type AppEnv, env, envInt } from "./env.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {

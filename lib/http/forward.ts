@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { UnavailableError } from "../errors.ts";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./env.ts";
 
 /** Request headers not passed on (hop-by-hop, or set again by fetch). */
 const DROP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length"]);

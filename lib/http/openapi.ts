@@ -9,7 +9,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Hook, RouteConfig } from "@hono/zod-openapi";
 import { BadInputError } from "../errors.ts";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./env.ts";
 import { intIn, numberIn, type Range, zodProblem } from "./query.ts";
 
 export { z } from "@hono/zod-openapi";

@@ -9,13 +9,7 @@
  * CLAHE. It runs row by row over strided rows, so a caller can apply it in place inside a larger
  * buffer (the mammo pipeline writes it straight into its padded square).
  */
-
-/** A grey image CLAHE can take. */
-export interface GreyImage<T extends Uint8Array | Uint16Array> {
-  width: number;
-  height: number;
-  data: T;
-}
+import { type Plane, sameType } from "./image.ts";
 
 const f = Math.fround;
 /** Adding and subtracting 1.5 * 2^52 rounds a double to an integer, ties to even (cvRound). */
@@ -77,7 +71,7 @@ function tileLuts<T extends Uint8Array | Uint16Array>(
   const tileArea = tileW * tileH;
   const clip = clipLimit > 0 ? Math.max(1, Math.trunc((clipLimit * tileArea) / histSize)) : 0;
   const lutScale = f(maxVal / tileArea);
-  const luts = new (data.constructor as new (n: number) => T)(tilesX * tilesY * histSize);
+  const luts = sameType(data, tilesX * tilesY * histSize);
   // One tile row at a time, filled row by row in memory order.
   const hists = new Int32Array(tilesX * histSize), odd = new Int32Array(tilesX * histSize);
   for (let ty = 0; ty < tilesY; ty++) {
@@ -194,6 +188,12 @@ export function claheInto<T extends Uint8Array | Uint16Array>(
   }
 }
 
+// interpolate8/interpolateRow8 and interpolate16/interpolateRow16 are deliberate twins. Each is
+// monomorphic in its array types (Uint8Array source, Float64Array LUTs; Uint16Array both), which
+// V8 needs to keep the per-pixel loop fast, and they round differently: 8-bit takes a double fast
+// path and redoes OpenCV's float32 steps only near a half (TIE8); 16-bit clamps at 65535 after
+// float32 steps. One loop over both would put a type test and a rounding branch in the per-pixel
+// loop that the mammogram path runs over tens of millions of pixels.
 function interpolate8(
   src: Uint8Array,
   srcStride: number,
@@ -311,13 +311,13 @@ function interpolateRow16(
  * @example clahe({ width, height, data }, 2.0, 8) // the seed's mammogram step 5
  */
 export function clahe<T extends Uint8Array | Uint16Array>(
-  img: GreyImage<T>,
+  img: Plane<T>,
   clipLimit = 40,
   tilesX = 8,
   tilesY = tilesX,
-): GreyImage<T> {
+): Plane<T> {
   const { width: w, height: h, data } = img;
-  const out = new (data.constructor as new (n: number) => T)(w * h);
+  const out = sameType(data, w * h);
   claheInto(data, w, w, h, clipLimit, tilesX, tilesY, out, w);
   return { width: w, height: h, data: out };
 }

@@ -8,7 +8,8 @@
  * background gaps, joined 4-connected, that cannot reach the image border. Regions are ranked by
  * filled area, which orders them as contourArea does except for near-ties of thin shapes.
  */
-import { fromRuns, type Mask, type RunMask, toRuns } from "./morphology.ts";
+import type { Mask } from "./image.ts";
+import { fromRuns, type RunMask, toRuns } from "./morphology.ts";
 
 /** Horizontal runs of non-zero pixels, in row order: row, first and last column (inclusive). */
 interface Runs {

@@ -8,13 +8,9 @@
  * union of the rows in its window, computed with van Herk / Gil-Werman's block prefixes and
  * suffixes: three run-list operations per row whatever the kernel size).
  */
+import type { Mask } from "./image.ts";
 
-/** A 0/1 mask, row-major. */
-export interface Mask {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { Mask } from "./image.ts";
 
 /**
  * A 0/1 mask as its runs of ones: `rows[y]` lists [start, end) column pairs, flat

@@ -6,13 +6,13 @@
  * a new image and leaves its input alone.
  */
 import { InvalidInputError, UnsupportedError } from "../errors.ts";
-import { type Image, type Pixels, sameType } from "./image.ts";
+import { type Image, newPixels, type Pixels, sameType, type SamplePixels } from "./image.ts";
 
 /** Output sample types, by numpy name. */
 export type SampleType = "uint8" | "uint16" | "int16" | "float32";
 
-/** Typed arrays of those sample types. */
-export type SamplePixels = Uint8Array | Uint16Array | Int16Array | Float32Array;
+/** Typed arrays of those sample types (defined beside the image type). */
+export type { SamplePixels } from "./image.ts";
 
 /** A rectangle: columns [x0, x1), rows [y0, y1). */
 export interface Box {
@@ -50,16 +50,7 @@ function typeOf(data: Pixels): SampleType | undefined {
 }
 
 function arrayOf(type: SampleType, n: number): SamplePixels {
-  switch (type) {
-    case "uint8":
-      return new Uint8Array(n);
-    case "uint16":
-      return new Uint16Array(n);
-    case "int16":
-      return new Int16Array(n);
-    case "float32":
-      return new Float32Array(n);
-  }
+  if (Object.hasOwn(LIMITS, type)) return newPixels(type, n) as SamplePixels;
   throw new InvalidInputError(`unknown sample type ${type}`, { field: "dtype" });
 }
 

@@ -17,7 +17,11 @@ import { constants as zlib, deflateRawSync, inflateSync } from "node:zlib";
 import { decode } from "fast-png";
 import { BadInputError, LimitExceededError } from "../errors.ts";
 
-/** A decoded PNG: row-major, interleaved channels, one byte or one uint16 per sample. */
+/**
+ * A decoded PNG as the file holds it: row-major, interleaved channels, one byte or one uint16 per
+ * sample. Not the one `Image` (./image.ts): it keeps what a PNG can be and an Image is not (1 to 4
+ * channels, alpha included; the bit depth; the palette); lib/decode/png.ts makes an Image of it.
+ */
 export interface PngImage {
   width: number;
   height: number;
@@ -74,23 +78,13 @@ const COLOUR: Record<number, { channels: number; depths: number[] }> = {
   6: { channels: 4, depths: [8, 16] },
 };
 
-/** What the native path hands back: as fast-png's answer (sub-byte depths still packed). */
-export interface RawPng {
-  width: number;
-  height: number;
-  channels: number;
-  depth: number;
-  data: Uint8Array | Uint16Array;
-  palette?: number[][];
-}
-
 /**
  * Decodes a non-interlaced PNG with the native inflate, or returns undefined for whatever it does
  * not take (interlaced, malformed, a chunk layout fast-png reads differently), which then goes to
  * fast-png: that one either decodes it or names the fault. Exported for the parity tests; callers
- * use {@link decodePng}.
+ * use {@link decodePng}. As fast-png's answer, sub-byte depths are still packed here.
  */
-export function decodeNative(bytes: Uint8Array): RawPng | undefined {
+export function decodeNative(bytes: Uint8Array): PngImage | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let width = 0, height = 0, depth = 0, colourType = -1, interlace = 0, seenHeader = false;
   let palette: number[][] | undefined;

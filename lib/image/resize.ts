@@ -9,13 +9,13 @@
  * like OpenCV, and models trained on OpenCV-resized inputs expect exactly its pixels.
  */
 import { InvalidInputError, UnsupportedError } from "../errors.ts";
-import { type Image, type Pixels, sameType } from "./image.ts";
+import { type Image, type Pixels, sameType, type SamplePixels } from "./image.ts";
 
 /** The interpolations `resize` offers, named after OpenCV's INTER_NEAREST, INTER_LINEAR, INTER_CUBIC. */
 export type Interpolation = "nearest" | "bilinear" | "bicubic";
 
-/** Sample arrays bilinear and bicubic take (OpenCV: CV_8U, CV_16U, CV_16S, CV_32F). */
-export type ResizablePixels = Uint8Array | Uint16Array | Int16Array | Float32Array;
+/** @deprecated The same union as `SamplePixels` (./image.ts), which bilinear and bicubic take. */
+export type ResizablePixels = SamplePixels;
 
 const f = Math.fround;
 /** 2^52 + 2^51: adding and subtracting it rounds a double to an integer, ties to even (cvRound). */
@@ -95,7 +95,7 @@ export function resize<T extends Pixels>(
       `${interpolation} resizing takes 8/16-bit or float32 samples, not ${data.constructor.name}`,
     );
   }
-  const src = data as ResizablePixels;
+  const src = data as SamplePixels;
   const out = interpolation === "bilinear" && sw === 2 * width && sh === 2 * height
     ? halve(src, sw, cn, width, height)
     : separable(src, sw, sh, cn, width, height, interpolation === "bicubic");
@@ -138,12 +138,12 @@ function nearest<T extends Pixels>(
  * (grey), or the tail form everywhere (colour).
  */
 function halve(
-  src: ResizablePixels,
+  src: SamplePixels,
   sw: number,
   cn: number,
   dw: number,
   dh: number,
-): ResizablePixels {
+): SamplePixels {
   const out = sameType(src, dw * dh * cn);
   const rowLen = sw * cn, w = dw * cn;
   if (src instanceof Float32Array) {
@@ -282,14 +282,14 @@ function sampleTaps<W extends Int32Array | Float64Array>(
  * consecutive rows), then a vertical pass per destination row.
  */
 function separable(
-  src: ResizablePixels,
+  src: SamplePixels,
   sw: number,
   sh: number,
   cn: number,
   dw: number,
   dh: number,
   cubic: boolean,
-): ResizablePixels {
+): SamplePixels {
   const fixed = src instanceof Uint8Array;
   const xt = taps(sw, dw, cubic, fixed, true), yt = taps(sh, dh, cubic, fixed, false);
   const k = yt.k, w = dw * cn, rowLen = sw * cn;
@@ -343,6 +343,12 @@ function separable(
   return out;
 }
 
+// The h*/v* kernels below are deliberate twins: linear (2 taps) and cubic (4 taps), each for 8-bit
+// (OpenCV's fixed-point arithmetic, Int32 coefficients) and for the other types (float32 steps).
+// Taps are unrolled and arrays kept monomorphic, as OpenCV's own per-kernel loops are: a loop over
+// a tap count would add an inner loop per output sample, and the fixed-point and float32 roundings
+// differ, which is what makes the results match OpenCV's bit for bit.
+
 /** Horizontal 8-bit linear taps of two source rows (the same row twice when only one is new). */
 function hLinear8(
   src: Uint8Array,
@@ -384,7 +390,7 @@ function hCubic8(
 }
 
 function hLinearFloat(
-  src: ResizablePixels,
+  src: SamplePixels,
   row: number,
   ofs: Int32Array[],
   coef: Float64Array[],
@@ -398,7 +404,7 @@ function hLinearFloat(
 }
 
 function hCubicFloat(
-  src: ResizablePixels,
+  src: SamplePixels,
   row: number,
   ofs: Int32Array[],
   coef: Float64Array[],
@@ -464,12 +470,12 @@ function vCubic8(
 }
 
 /** Rounds (ties to even) and saturates a float32 result into an integer destination. */
-function store(out: ResizablePixels, i: number, v: number, lo: number, hi: number): void {
+function store(out: SamplePixels, i: number, v: number, lo: number, hi: number): void {
   const r = (v + RNE) - RNE;
   out[i] = r < lo ? lo : r > hi ? hi : r;
 }
 
-function range(out: ResizablePixels): [number, number] {
+function range(out: SamplePixels): [number, number] {
   return out instanceof Uint16Array ? [0, 65535] : [-32768, 32767];
 }
 
@@ -477,7 +483,7 @@ function vLinearFloat(
   rows: Float32Array[],
   beta: Float64Array,
   at: number,
-  out: ResizablePixels,
+  out: SamplePixels,
   o: number,
   w: number,
 ): void {
@@ -498,7 +504,7 @@ function vCubicFloat(
   rows: Float32Array[],
   beta: Float64Array,
   at: number,
-  out: ResizablePixels,
+  out: SamplePixels,
   o: number,
   w: number,
 ): void {

@@ -253,8 +253,11 @@ export function sniffNifti(
   return undefined;
 }
 
-/** A header with every field at its empty value. */
-function emptyHeader(version: 1 | 2, littleEndian: boolean): NiftiHeader {
+/**
+ * A header with every field at its empty value (zeros, empty strings), to fill in.
+ * @example const h = { ...emptyHeader(1, true), sizeof_hdr: 348, magic: "n+1" }
+ */
+export function emptyHeader(version: 1 | 2, littleEndian: boolean): NiftiHeader {
   return {
     version,
     littleEndian,

@@ -67,10 +67,10 @@ export interface WasmDecoded {
 }
 
 /**
- * Runs `className` of the module on one frame. Every failure, a C++ exception (which emscripten
+ * Runs `className` of the wasm module on one frame. Every failure, a C++ exception (which emscripten
  * throws as a pointer) or a wasm abort, becomes a BadInputError naming `what`.
  */
-export async function decodeWith(
+export async function decodeWasm(
   lazy: LazyModule,
   className: string,
   encoded: Uint8Array,

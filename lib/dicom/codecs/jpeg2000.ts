@@ -13,7 +13,7 @@
  */
 import { BadInputError } from "../../errors.ts";
 import { checkFrameSize, readJ2kHeader } from "./_codestream.ts";
-import { checkDecodedSize, decodeWith, lazyModule, samples } from "./_wasm.ts";
+import { checkDecodedSize, decodeWasm, lazyModule, samples } from "./_wasm.ts";
 import type { DecodedFrame, FrameInfo } from "./types.ts";
 
 const openjpeg = lazyModule(() => import("@cornerstonejs/codec-openjpeg/decodewasmjs"));
@@ -30,7 +30,7 @@ export async function decodeJpeg2000(encoded: Uint8Array, info: FrameInfo): Prom
       `JPEG 2000 frame has ${header.precision}-bit samples; DICOM allows at most 16`,
     );
   }
-  const { bytes, info: f } = await decodeWith(openjpeg, "J2KDecoder", encoded, "JPEG 2000");
+  const { bytes, info: f } = await decodeWasm(openjpeg, "J2KDecoder", encoded, "JPEG 2000");
   // OpenJPEG reports failure as a 0x0 frame rather than an exception.
   checkDecodedSize(f, bytes, info, "JPEG 2000");
   const pi = info.photometricInterpretation;

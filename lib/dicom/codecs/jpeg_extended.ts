@@ -8,6 +8,7 @@
 import { BadInputError, UnsupportedError } from "../../errors.ts";
 import { checkFrameSize, type JpegHeader, readJpegHeader } from "./_codestream.ts";
 import { WASM_HEAP_KEEP } from "./_wasm.ts";
+import { decodeJpeg8 } from "./jpeg8.ts";
 import type { DecodedFrame, FrameInfo } from "./types.ts";
 
 type DcmjsCodecs = typeof import("dcmjs-codecs");
@@ -59,8 +60,7 @@ export async function decodeJpegExtended(
 ): Promise<DecodedFrame> {
   const header = readJpegHeader(encoded, "JPEG extended");
   if (header.precision <= 8) {
-    const { decodeJpeg8 } = await import("./jpeg_baseline.ts");
-    return decodeJpeg8(encoded, header, info);
+    return await decodeJpeg8(encoded, header, info);
   }
   if (header.precision !== 12 || header.sof === 0xc3 || header.sof === 0xf7) {
     throw new UnsupportedError(

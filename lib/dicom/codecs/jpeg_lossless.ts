@@ -8,19 +8,13 @@
 import { Decoder } from "jpeg-lossless-decoder-js";
 import { BadInputError, UnsupportedError } from "../../errors.ts";
 import { checkFrameSize, readJpegHeader } from "./_codestream.ts";
-import type { DecodedFrame, FrameInfo } from "./types.ts";
+import { type DecodedFrame, type FrameDecoder, type FrameInfo, promised } from "./types.ts";
 
 /**
  * Decodes one JPEG lossless frame.
  * @example const { data } = await decodeJpegLossless(frame, info) // Uint16Array for 16-bit CT
  */
-export function decodeJpegLossless(encoded: Uint8Array, info: FrameInfo): Promise<DecodedFrame> {
-  try {
-    return Promise.resolve(decodeSync(encoded, info));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
+export const decodeJpegLossless: FrameDecoder = promised(decodeSync);
 
 function decodeSync(encoded: Uint8Array, info: FrameInfo): DecodedFrame {
   const header = readJpegHeader(encoded, "JPEG lossless");

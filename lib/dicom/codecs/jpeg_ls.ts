@@ -6,7 +6,7 @@
  */
 import { interleavePlanes } from "../../image/image.ts";
 import { checkFrameSize, readJpegHeader } from "./_codestream.ts";
-import { checkDecodedSize, decodeWith, lazyModule, samples } from "./_wasm.ts";
+import { checkDecodedSize, decodeWasm, lazyModule, samples } from "./_wasm.ts";
 import { BadInputError } from "../../errors.ts";
 import type { DecodedFrame, FrameInfo } from "./types.ts";
 
@@ -26,7 +26,7 @@ export async function decodeJpegLs(encoded: Uint8Array, info: FrameInfo): Promis
     );
   }
   checkFrameSize(header, info, "JPEG-LS");
-  const { bytes, info: f, interleave } = await decodeWith(
+  const { bytes, info: f, interleave } = await decodeWasm(
     charls,
     "JpegLSDecoder",
     encoded,

@@ -5,7 +5,7 @@
  * a few dozen lines, and no npm package decodes it outside a whole viewer.
  */
 import { BadInputError, UnsupportedError } from "../../errors.ts";
-import type { DecodedFrame, FrameInfo } from "./types.ts";
+import { type DecodedFrame, type FrameDecoder, type FrameInfo, promised } from "./types.ts";
 
 /**
  * Unpacks one PackBits segment (PS3.5 G.3.1) into every `stride`-th byte of `out` from `start`,
@@ -53,13 +53,7 @@ function unpackSegment(
  * frames, as DICOM SEG writes them, are unpacked to one byte per pixel).
  * @example const { data } = await decodeRle(frameBytes, { rows: 64, columns: 64, bitsAllocated: 16, ... })
  */
-export function decodeRle(encoded: Uint8Array, info: FrameInfo): Promise<DecodedFrame> {
-  try {
-    return Promise.resolve(decodeRleSync(encoded, info));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
+export const decodeRle: FrameDecoder = promised(decodeRleSync);
 
 function decodeRleSync(encoded: Uint8Array, info: FrameInfo): DecodedFrame {
   const { bitsAllocated, samplesPerPixel: spp } = info;

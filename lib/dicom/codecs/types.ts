@@ -36,3 +36,20 @@ export interface DecodedFrame {
 
 /** Decodes one frame's compressed bytes (all of its fragments, concatenated). */
 export type FrameDecoder = (encoded: Uint8Array, info: FrameInfo) => Promise<DecodedFrame>;
+
+/**
+ * A {@link FrameDecoder} of a synchronous one: what it throws becomes the promise's rejection, so
+ * callers see one failure path whichever codec they hold.
+ * @example export const decodeRle: FrameDecoder = promised(decodeRleSync);
+ */
+export function promised(
+  decode: (encoded: Uint8Array, info: FrameInfo) => DecodedFrame,
+): FrameDecoder {
+  return (encoded, info) => {
+    try {
+      return Promise.resolve(decode(encoded, info));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
