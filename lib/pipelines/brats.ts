@@ -380,7 +380,8 @@ export type SegmentProgress = (
  * made when none is given): "reorient" to RAS (recorded as a geometric step, so the labels map back
  * onto the input grid with `mapBack`), "preprocess" (the seed's stacking and z-score), "model" (when
  * `forward.load()` resolves the model), "infer" (sliding-window inference), "labels" (thresholded
- * labels back in the input's voxel order). `progress` hears each step's name before it runs.
+ * labels back in the input's voxel order; when `run` keeps intermediates it keeps them on the model
+ * grid as "labels"). `progress` hears each step's name before it runs.
  * @example const seg = await segmentBrats([flair, t1, t1ce, t2], forward, options);
  */
 export async function segmentBrats(
@@ -423,7 +424,9 @@ export async function segmentBrats(
       options.labels,
     );
     const { width, height, depth } = canon[0].volume;
-    return mapBack(run.geometry, { width, height, depth, data: canonical }).data;
+    const onModelGrid = { width, height, depth, data: canonical };
+    run.keep("labels", () => onModelGrid);
+    return mapBack(run.geometry, onModelGrid).data;
   });
   return {
     labels,

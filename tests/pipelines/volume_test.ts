@@ -1,0 +1,127 @@
+import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import { createApp } from "../../lib/http/mod.ts";
+import { setupBackend } from "../../lib/models/backend.ts";
+import { unloadModels } from "../../lib/models/load.ts";
+import { readNifti, writeNifti } from "../../lib/nifti/mod.ts";
+import { applyOrientation, toCanonical } from "../../lib/nifti/orient.ts";
+import type { Volume } from "../../lib/nifti/volume.ts";
+import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
+import { type Grid, mapBack, Steps } from "../../lib/pipelines/steps.ts";
+import { segmentVolume, volumeModel, volumeParams } from "../../lib/pipelines/volume.ts";
+import { findModel } from "../../lib/models/registry.ts";
+import { createVolumeRoutes } from "../../functions/volume.ts";
+import { installTinyBrats } from "../models/_fixtures.ts";
+import { dataFile } from "../_data.ts";
+
+await setupBackend("wasm");
+
+const CASE = "brats/BraTS2021_00006/BraTS2021_00006_";
+const hasCase = dataFile(`${CASE}flair.nii.gz`) !== undefined;
+const STEP = 6; // 240 x 240 x 155 -> 40 x 40 x 155, as tests/functions/volume_test.ts
+
+/** A modality of the real case, every STEP-th voxel in x and y, as .nii.gz bytes and volume. */
+async function downsampled(what: string): Promise<{ bytes: Uint8Array; volume: Volume }> {
+  const v = await readNifti(await Deno.readFile(dataFile(`${CASE}${what}.nii.gz`)!));
+  const w = v.width / STEP, h = v.height / STEP;
+  const data = new (v.data.constructor as new (n: number) => typeof v.data)(w * h * v.depth);
+  for (let z = 0; z < v.depth; z++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        data[(z * h + y) * w + x] = v.data[(z * v.height + y * STEP) * v.width + x * STEP];
+      }
+    }
+  }
+  const bytes = await writeNifti(v.header, data, { dims: [w, h, v.depth] });
+  return { bytes, volume: await readNifti(bytes) };
+}
+
+Deno.test("mapBack undoes a recorded reorient: any axis permutation and flips, 3D", () => {
+  const from: [number, number, number] = [2, 3, 4];
+  const input = Uint16Array.from({ length: 24 }, (_, i) => i * 7 + 1);
+  const ornt: [number, 1 | -1][] = [[2, -1], [0, 1], [1, -1]];
+  const { data, dims } = applyOrientation(input, [...from], ornt);
+  assertEquals(dims, [3, 4, 2]);
+  const run = new Steps();
+  run.geometric({ step: "reorient", kind: "reorient", from, ornt });
+  const back = mapBack(run.geometry, { width: 3, height: 4, depth: 2, data });
+  assertEquals([back.width, back.height, back.depth], from);
+  assertEquals(back.data, input);
+  assertThrows(
+    () => mapBack(run.geometry, { width: 4, height: 3, depth: 2, data }),
+    Error,
+    "cannot be mapped back",
+  );
+});
+
+Deno.test({
+  name:
+    "brats reorient's recorded inverse maps the model-grid labels onto the input grid (real case)",
+  ignore: !hasCase,
+  sanitizeResources: false,
+  async fn() {
+    const root = await Deno.makeTempDir({ dir: "/tmp", prefix: "volume_pipeline_test_" });
+    try {
+      await installTinyBrats(root);
+      const parts = Object.fromEntries(
+        await Promise.all(BRATS_MODALITIES.map(async (m) => [m, await downsampled(m)] as const)),
+      );
+      const volumes = BRATS_MODALITIES.map((m) => parts[m].volume);
+      const flair = volumes[0];
+      // the BraTS affine is not RAS: the reorientation really permutes or flips
+      const canonical = toCanonical(flair).volume;
+      assertNotEquals(canonical.affine, flair.affine);
+
+      // the pipeline, keeping intermediates: the labels on the model (RAS) grid and the record
+      const m = volumeModel((await findModel("tiny-brats", root)).card);
+      const run = new Steps<Grid>({ keep: true });
+      const r = await segmentVolume(
+        { volumes },
+        m,
+        volumeParams({ batch: 8 }, m),
+        root,
+        () => {},
+        run,
+      );
+      assertEquals(run.geometry.map((g) => g.kind), ["reorient"]);
+      assertEquals(Object.keys(r.timings), [
+        "reorient",
+        "preprocess",
+        "model",
+        "infer",
+        "labels",
+        "write",
+      ]);
+      const onModel = run.kept.find((k) => k.name === "labels")!.image;
+      assertEquals(
+        [onModel.width, onModel.height, onModel.depth],
+        [canonical.width, canonical.height, canonical.depth],
+      );
+      const back = mapBack(run.geometry, onModel);
+      assertEquals([back.width, back.height, back.depth], [flair.width, flair.height, flair.depth]);
+
+      // the route's answer on the input grid: the same labels, the input's affine
+      const app = createApp().route("/", createVolumeRoutes({ modelsRoot: root }));
+      const form = new FormData();
+      for (const mod of BRATS_MODALITIES) {
+        form.append(mod, new File([parts[mod].bytes as Uint8Array<ArrayBuffer>], `${mod}.nii.gz`));
+      }
+      const res = await app.request("/segment/volume?model=tiny-brats&batch=8&wait=1", {
+        method: "POST",
+        body: form,
+      });
+      assertEquals(res.status, 200, await res.clone().text());
+      const seg = await readNifti(new Uint8Array(await res.arrayBuffer()));
+      assertEquals(seg.dims, [flair.width, flair.height, flair.depth]);
+      assertEquals(seg.affine, flair.affine);
+      assert(seg.data.some((v) => v !== 0), "the fixture model labels some voxels");
+      assertEquals(Array.from(back.data), Array.from(seg.data));
+      // and the pipeline's own NIfTI is the route's
+      const own = await readNifti(r.nifti);
+      assertEquals(own.affine, flair.affine);
+      assertEquals(Array.from(own.data), Array.from(seg.data));
+    } finally {
+      await unloadModels();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
