@@ -10,30 +10,15 @@
  * Not for clinical use.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
-import { setMetric } from "hono/timing";
-import { BadInputError, LimitExceededError, UnsupportedError } from "../lib/errors.ts";
-import { decodeNiftiPart } from "../lib/decode/nifti.ts";
-import {
-  type AppEnv,
-  createApp,
-  env,
-  envInt,
-  mediaType,
-  sendBytes,
-  serve,
-} from "../lib/http/mod.ts";
-import { statusFor } from "../lib/http/problem.ts";
+import { LimitExceededError } from "../lib/errors.ts";
+import { type AppEnv, createApp, env, envInt, serve } from "../lib/http/mod.ts";
 import { openApiRoutes } from "../lib/http/openapi.ts";
-import { type Job, JobQueue } from "../lib/jobs/mod.ts";
+import { statusFor } from "../lib/http/problem.ts";
+import { JobQueue } from "../lib/jobs/mod.ts";
 import { preferGpuBackend } from "../lib/models/backend.ts";
 import { holdModels } from "../lib/models/load.ts";
 import { findModel, modelsRoot } from "../lib/models/registry.ts";
-import type { Volume } from "../lib/nifti/volume.ts";
-import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import {
-  checkCoregistered,
   segmentVolume,
   volumeModel,
   volumeParams,
@@ -42,12 +27,12 @@ import {
 import {
   DEFAULT_VOLUME_MODEL,
   deleteJob,
-  FILE_FIELDS,
   getJob,
   getJobResult,
   JOBS,
   postVolume,
 } from "./_schemas/volume.ts";
+import { jobView, readInputs, resultAnswer, resultFormat, streamJob } from "./_volume_io.ts";
 
 export { DEFAULT_VOLUME_MODEL, type VolumeResult };
 
@@ -67,91 +52,6 @@ export interface VolumeOptions {
 export const volumeBodyLimits: Record<string, number> = {
   "/segment/volume": envInt("MEDIMG_VOLUME_BODY_LIMIT", 512 * 1024 * 1024),
 };
-
-/** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
-async function readInputs(
-  c: Context<AppEnv>,
-  maxVoxels: number,
-): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
-  if (mediaType(c) !== "multipart/form-data") {
-    throw new UnsupportedError(
-      `send multipart/form-data with the files ${
-        BRATS_MODALITIES.join(", ")
-      } (and optionally seg), got ${JSON.stringify(mediaType(c) || "(none)")}`,
-      { field: "content-type" },
-    );
-  }
-  const form = await c.req.formData().catch((err) => {
-    throw new BadInputError(`multipart body could not be read: ${err.message}`);
-  });
-  for (const [name, value] of form.entries()) {
-    if (value instanceof File && !(FILE_FIELDS as readonly string[]).includes(name)) {
-      throw new BadInputError(
-        `unexpected file field ${JSON.stringify(name)}: the form takes ${FILE_FIELDS.join(", ")}`,
-        { field: name },
-      );
-    }
-  }
-  const missing = BRATS_MODALITIES.filter((m) => !(form.get(m) instanceof File));
-  if (missing.length > 0) {
-    throw new BadInputError(
-      `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
-        missing.join(", ")
-      }`,
-      { field: missing[0] },
-    );
-  }
-  const read = async (name: string) =>
-    decodeNiftiPart(name, new Uint8Array(await (form.get(name) as File).arrayBuffer()), maxVoxels);
-  const volumes: Volume[] = [];
-  for (const m of BRATS_MODALITIES) volumes.push(await read(m));
-  const seg = form.get("seg") instanceof File ? await read("seg") : undefined;
-  const all = [...volumes, ...(seg ? [seg] : [])];
-  checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
-  return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
-}
-
-/** The JSON view of a job, with its links. */
-function jobView(job: Job<VolumeResult>, base: string) {
-  return {
-    id: job.id,
-    state: job.state,
-    ...(job.position === undefined ? {} : { position: job.position }),
-    model: job.meta.model,
-    shape: job.meta.shape,
-    created_at: new Date(job.createdAt).toISOString(),
-    ...(job.startedAt ? { started_at: new Date(job.startedAt).toISOString() } : {}),
-    ...(job.finishedAt ? { finished_at: new Date(job.finishedAt).toISOString() } : {}),
-    ...(job.expiresAt ? { expires_at: new Date(job.expiresAt).toISOString() } : {}),
-    ...(job.error ? { error: job.error } : {}),
-    links: {
-      self: `${base}/${job.id}`,
-      events: `${base}/${job.id}`,
-      result: `${base}/${job.id}/result`,
-    },
-  };
-}
-
-/** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
-function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
-  const r = job.result!;
-  for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
-  const headers = { "x-backend": r.summary.backend.name, "x-job": job.id };
-  if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
-  return sendBytes(c, r.nifti, "application/gzip", {
-    ...headers,
-    "content-disposition": `attachment; filename="${job.id}_seg.nii.gz"`,
-  });
-}
-
-/** nifti (default) or json, from ?format= (validated by the route) or Accept. */
-function resultFormat(c: Context<AppEnv>, f: "nifti" | "json" | undefined): "nifti" | "json" {
-  if (f !== undefined) return f;
-  const accept = c.req.header("accept") ?? "";
-  return /application\/json/.test(accept) && !/application\/(gzip|octet-stream)/.test(accept)
-    ? "json"
-    : "nifti";
-}
 
 /**
  * The volume routes with their own job queue, to mount on an app made by createApp.
@@ -215,31 +115,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
           (f === undefined && accept.includes("application/json") &&
             !accept.includes("text/event-stream"));
         if (json) return c.json(jobView(job, JOBS));
-        const after = Number(c.req.header("last-event-id") ?? -1);
-        return streamSSE(c, async (stream) => {
-          for await (const ev of queue.events(id)) {
-            if (ev.seq <= after) continue;
-            const { seq, type, at: _at, ...rest } = ev;
-            if (type === "done") {
-              const done = queue.get(id);
-              await stream.writeSSE({
-                id: String(seq),
-                event: "result",
-                data: JSON.stringify({
-                  job: id,
-                  links: jobView(done, JOBS).links,
-                  ...done.result!.summary,
-                }),
-              });
-            } else {
-              await stream.writeSSE({
-                id: String(seq),
-                event: type === "failed" ? "error" : type,
-                data: JSON.stringify(rest),
-              });
-            }
-          }
-        });
+        return streamJob(c, queue, id);
       },
     )
     .openapi(
