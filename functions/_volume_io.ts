@@ -11,8 +11,18 @@ import { type AppEnv, mediaType, sendBytes } from "../lib/http/mod.ts";
 import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
-import { checkCoregistered, type VolumeResult } from "../lib/pipelines/volume.ts";
+import { checkCoregistered } from "../lib/pipelines/volume.ts";
 import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
+
+/**
+ * What a finished job keeps: the NIfTI answer, the numbers (lib/pipelines/volume.ts's
+ * VolumeSummary; the answers need only the backend's name) and the time per step.
+ */
+export interface VolumeResult {
+  nifti: Uint8Array;
+  summary: { backend: { name: string } };
+  timings: Record<string, number>;
+}
 
 /** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
 export async function readInputs(

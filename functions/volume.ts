@@ -18,12 +18,7 @@ import { JobQueue } from "../lib/jobs/mod.ts";
 import { preferGpuBackend } from "../lib/models/backend.ts";
 import { holdModels } from "../lib/models/load.ts";
 import { findModel, modelsRoot } from "../lib/models/registry.ts";
-import {
-  segmentVolume,
-  volumeModel,
-  volumeParams,
-  type VolumeResult,
-} from "../lib/pipelines/volume.ts";
+import { segmentVolume, volumeModel, volumeParams } from "../lib/pipelines/volume.ts";
 import {
   DEFAULT_VOLUME_MODEL,
   deleteJob,
@@ -32,7 +27,14 @@ import {
   JOBS,
   postVolume,
 } from "./_schemas/volume.ts";
-import { jobView, readInputs, resultAnswer, resultFormat, streamJob } from "./_volume_io.ts";
+import {
+  jobView,
+  readInputs,
+  resultAnswer,
+  resultFormat,
+  streamJob,
+  type VolumeResult,
+} from "./_volume_io.ts";
 
 export { DEFAULT_VOLUME_MODEL, type VolumeResult };
 
