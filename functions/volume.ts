@@ -5,7 +5,7 @@
  * `GET /segment/volume/jobs/{id}` streams its progress as Server-Sent Events and ends with the
  * result; `GET .../result` is the label volume (labels 0, 1, 2, 4) as `.nii.gz` in the input's
  * geometry, or with `?format=json` voxel counts, mL and dice per label. `?wait=1` answers at once for
- * small volumes. The handlers: validated query (./_schemas/volume.ts) -> the NIfTI parts
+ * small volumes. The handlers: validated query (./_schemas/) -> the NIfTI parts
  * (lib/decode/nifti.ts) -> a job running lib/pipelines/volume.ts's segmentVolume -> the answer.
  * Not for clinical use.
  */
@@ -19,14 +19,8 @@ import { preferGpuBackend } from "../lib/models/backend.ts";
 import { holdModels } from "../lib/models/load.ts";
 import { findModel, modelsRoot } from "../lib/models/registry.ts";
 import { segmentVolume, volumeModel, volumeParams } from "../lib/pipelines/volume.ts";
-import {
-  DEFAULT_VOLUME_MODEL,
-  deleteJob,
-  getJob,
-  getJobResult,
-  JOBS,
-  postVolume,
-} from "./_schemas/volume.ts";
+import { DEFAULT_VOLUME_MODEL, JOBS } from "./_schemas/volume.ts";
+import { deleteJob, getJob, getJobResult, postVolume } from "./_schemas/volume_routes.ts";
 import {
   jobView,
   readInputs,

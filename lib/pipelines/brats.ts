@@ -1,5 +1,5 @@
 /**
- * Seed 002's BraTS preprocessing (SPEC.md "volume"): stack the four modalities FLAIR, T1, T1CE, T2
+ * Seed 002's BraTS preprocessing (bench/seed002_brats.py): stack the four modalities FLAIR, T1, T1CE, T2
  * channels-first, drop axial slices 0-4 and 140-154 of 155-slice volumes, z-score every slice of
  * every modality (the seed's `standardize`: subtract the mean, divide by the population standard
  * deviation when it is not zero, else keep the slice as it was). Also the way back: sigmoid outputs
@@ -10,9 +10,10 @@
  * SimpleITK array `[z][y][x]` read in C order; the stack is `[channel][z][y][x]` as the seed's
  * `(4, 135, 240, 240)`. Work is in Float32 with float64 scalar sums; no float64 copy is made.
  *
- * {@link segmentBrats} is the whole volume pipeline the volume function runs: reorientation to RAS
- * (nibabel's as_closest_canonical), these steps, sliding-window inference (lib/models/sliding3d.ts)
- * and the labels back in the input's voxel order.
+ * {@link segmentBrats} runs the steps of the volume pipeline (./volume.ts's segmentVolume adds the
+ * model, the NIfTI writing and the summary) on ./steps.ts's runner: reorientation to RAS (nibabel's
+ * as_closest_canonical, recorded as a geometric step), these steps, sliding-window inference
+ * (lib/models/sliding3d.ts) and the labels mapped back onto the input's grid.
  */
 import { InvalidInputError } from "../errors.ts";
 import {
