@@ -15,10 +15,18 @@ import {
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
 import { FILE_FIELDS, JobAnswer, JOBS, VolumeNumbers, volumeQuery } from "./volume.ts";
 
-const RESULT_HEADERS = {
-  "X-Backend": header("tfjs backend that ran the model"),
-  "X-Job": header("the job's id"),
-};
+/** A finished job's answer: its headers, and the label volume (.nii.gz) or the numbers (JSON). */
+const labelsOrNumbers = () => ({
+  headers: {
+    "X-Backend": header("tfjs backend that ran the model"),
+    "X-Job": header("the job's id"),
+    "Content-Disposition": header("attachment; filename=<job>_seg.nii.gz (NIfTI)"),
+  },
+  content: {
+    "application/gzip": BINARY,
+    "application/json": jsonContent(VolumeNumbers),
+  },
+});
 
 const jobParams = z.object({ id: z.string().openapi({ description: "job id from the POST" }) });
 
@@ -67,14 +75,7 @@ export const postVolume = route({
     },
     200: {
       description: "with wait=1: the label volume (.nii.gz) or, format=json, the numbers",
-      headers: {
-        ...RESULT_HEADERS,
-        "Content-Disposition": header("attachment; filename=<job>_seg.nii.gz (NIfTI)"),
-      },
-      content: {
-        "application/gzip": BINARY,
-        "application/json": jsonContent(VolumeNumbers),
-      },
+      ...labelsOrNumbers(),
     },
     ...problems(404, 415, 422, 503),
   },
@@ -117,14 +118,7 @@ export const getJobResult = route({
       description:
         "labels 0, 1, 2, 4 as NIfTI-1 .nii.gz in the input's geometry, or JSON: backend, " +
         "labels {voxels, ml}, dice (when seg was sent), parameters, timings",
-      headers: {
-        ...RESULT_HEADERS,
-        "Content-Disposition": header("attachment; filename=<job>_seg.nii.gz (NIfTI)"),
-      },
-      content: {
-        "application/gzip": BINARY,
-        "application/json": jsonContent(VolumeNumbers),
-      },
+      ...labelsOrNumbers(),
     },
     202: {
       description: "not finished yet: the job's state (Retry-After)",

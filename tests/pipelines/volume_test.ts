@@ -2,38 +2,17 @@ import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert
 import { createApp } from "../../lib/http/mod.ts";
 import { setupBackend } from "../../lib/models/backend.ts";
 import { unloadModels } from "../../lib/models/load.ts";
-import { readNifti, writeNifti } from "../../lib/nifti/mod.ts";
+import { readNifti } from "../../lib/nifti/mod.ts";
 import { applyOrientation, toCanonical } from "../../lib/nifti/orient.ts";
-import type { Volume } from "../../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
 import { type Grid, mapBack, Steps } from "../../lib/pipelines/steps.ts";
 import { segmentVolume, volumeModel, volumeParams } from "../../lib/pipelines/volume.ts";
 import { findModel } from "../../lib/models/registry.ts";
 import { createVolumeRoutes } from "../../functions/volume.ts";
 import { installTinyBrats } from "../models/_fixtures.ts";
-import { dataFile } from "../_data.ts";
+import { downsampled, hasCase } from "../_brats.ts";
 
 await setupBackend("wasm");
-
-const CASE = "brats/BraTS2021_00006/BraTS2021_00006_";
-const hasCase = dataFile(`${CASE}flair.nii.gz`) !== undefined;
-const STEP = 6; // 240 x 240 x 155 -> 40 x 40 x 155, as tests/functions/volume_test.ts
-
-/** A modality of the real case, every STEP-th voxel in x and y, as .nii.gz bytes and volume. */
-async function downsampled(what: string): Promise<{ bytes: Uint8Array; volume: Volume }> {
-  const v = await readNifti(await Deno.readFile(dataFile(`${CASE}${what}.nii.gz`)!));
-  const w = v.width / STEP, h = v.height / STEP;
-  const data = new (v.data.constructor as new (n: number) => typeof v.data)(w * h * v.depth);
-  for (let z = 0; z < v.depth; z++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        data[(z * h + y) * w + x] = v.data[(z * v.height + y * STEP) * v.width + x * STEP];
-      }
-    }
-  }
-  const bytes = await writeNifti(v.header, data, { dims: [w, h, v.depth] });
-  return { bytes, volume: await readNifti(bytes) };
-}
 
 Deno.test("mapBack undoes a recorded reorient: any axis permutation and flips, 3D", () => {
   const from: [number, number, number] = [2, 3, 4];
