@@ -6,7 +6,15 @@ import { readNifti } from "../../lib/nifti/mod.ts";
 import { applyOrientation, toCanonical } from "../../lib/nifti/orient.ts";
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
 import { type Grid, mapBack, Steps } from "../../lib/pipelines/steps.ts";
-import { segmentVolume, volumeModel, volumeParams } from "../../lib/pipelines/volume.ts";
+import {
+  checkCoregistered,
+  segmentVolume,
+  volumeModel,
+  volumeParams,
+} from "../../lib/pipelines/volume.ts";
+import { type ModelCard, volumeInput } from "../../lib/models/card.ts";
+import { InvalidInputError } from "../../lib/errors.ts";
+import type { Volume } from "../../lib/nifti/volume.ts";
 import { findModel } from "../../lib/models/registry.ts";
 import { createVolumeRoutes } from "../../functions/volume.ts";
 import { installTinyBrats } from "../models/_fixtures.ts";
@@ -103,4 +111,60 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("volumeModel reads a volume card's typed fields: layout, window, labels, params", () => {
+  const card: ModelCard = {
+    name: "v",
+    version: "1",
+    task: "segmentation",
+    format: "layers",
+    inputs: [{ name: "volume", shape: [null, 4, 8, 16, 16], layout: "NCDHW" }],
+    preprocess: { preset: "brats", params: { dropHead: 3 } },
+    output: { activation: "sigmoid" },
+  };
+  const m = volumeModel(card);
+  assertEquals([m.channels, m.layout, m.patch], [4, "NCDHW", [8, 16, 16]]);
+  assertEquals([m.overlap, m.blend, m.labels], [0.25, "gaussian", [1, 2, 4]]);
+  assertEquals(m.params, { dropDepth: 155, dropHead: 3, dropTail: 15 });
+  const windowed = volumeModel({
+    ...card,
+    sliding_window: { patch_zyx: [2, 4, 4], overlap: 0.5, blend: "linear" },
+    label_values: [1, 2],
+  });
+  assertEquals([windowed.patch, windowed.overlap, windowed.blend], [[2, 4, 4], 0.5, "linear"]);
+  assertEquals(windowed.labels, [1, 2]);
+  assertEquals(volumeInput({ ...card, inputs: [{ name: "x", shape: [null, 8, 8, 4] }] }), {
+    error: "it needs one rank-5 input [batch, depth, height, width, channels]",
+  });
+  assertThrows(
+    () =>
+      volumeModel({
+        ...card,
+        inputs: [{ name: "x", shape: [null, 3, 8, 16, 16], layout: "NCDHW" }],
+      }),
+    InvalidInputError,
+    "model v is not a volume model: it takes 3 channels, not the 4 modalities",
+  );
+});
+
+Deno.test("checkCoregistered names the part off the first one's grid or affine", () => {
+  const vol = (w: number, shift = 0) =>
+    ({
+      width: w,
+      height: 2,
+      depth: 2,
+      affine: [[1, 0, 0, shift], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+    }) as unknown as Volume;
+  checkCoregistered([["flair", vol(2)], ["t1", vol(2, 1e-4)]]);
+  assertThrows(
+    () => checkCoregistered([["flair", vol(2)], ["t1", vol(3)]]),
+    InvalidInputError,
+    "t1 is 3x2x2, flair is 2x2x2",
+  );
+  assertThrows(
+    () => checkCoregistered([["flair", vol(2)], ["seg", vol(2, 0.5)]]),
+    InvalidInputError,
+    "seg has another voxel-to-world affine than flair (differs by up to 0.500)",
+  );
 });
