@@ -229,3 +229,24 @@ export async function restartWasmBackend(): Promise<boolean> {
   await setupBackend("wasm");
   return true;
 }
+
+/**
+ * The GPU origin's choice (functions/volume.ts at start): WebGPU when this machine has a hardware
+ * GPU adapter and MEDIMG_BACKEND is not set (a software adapter such as Mesa's llvmpipe only with
+ * MEDIMG_WEBGPU_ALLOW_FALLBACK=1, as {@link setupBackend}), else what MEDIMG_BACKEND says (wasm by
+ * default). Sets MEDIMG_BACKEND accordingly and returns the line to log (null when it was set).
+ * @example const line = await preferGpuBackend("volume"); if (line) console.log(line);
+ */
+export async function preferGpuBackend(who: string): Promise<string | null> {
+  if (env("MEDIMG_BACKEND")) return null;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const software = adapter?.info?.isFallbackAdapter === true;
+  const use = adapter !== null && (!software || env("MEDIMG_WEBGPU_ALLOW_FALLBACK") !== undefined);
+  if (use) Deno.env.set("MEDIMG_BACKEND", "webgpu");
+  return `${who}: tfjs backend ${
+    use
+      ? `webgpu (${adapter?.info?.description || "GPU adapter"})`
+      : `wasm (${adapter ? "only a software GPU adapter" : "no GPU adapter"})`
+  }`;
+}

@@ -15,12 +15,22 @@ export class ModelCardError extends MedimgError {
 /** Channel order a model's image input expects. */
 export type InputChannels = "grey" | "rgb" | "green";
 
-/** One model input. Image inputs have a rank-4 NHWC shape; `null` is any size. */
+/**
+ * One model input. Image inputs have a rank-4 NHWC shape, volume inputs a rank-5 NDHWC or NCDHW
+ * one; `null` is any size.
+ */
 export interface CardInput {
   name: string;
   shape: (number | null)[];
-  layout?: "NHWC";
+  layout?: "NHWC" | "NDHWC" | "NCDHW";
   channels?: InputChannels;
+}
+
+/** A volume model's sliding window: size [z, y, x], overlap fraction and blending of windows. */
+export interface CardSlidingWindow {
+  patch_zyx?: [number, number, number];
+  overlap?: number;
+  blend?: "gaussian" | "linear" | "constant";
 }
 
 /** A stored tensor: shape and little-endian float32 samples in base64. */
@@ -52,6 +62,10 @@ export interface ModelCard {
     classes?: string[];
   };
   threshold?: number;
+  /** Volume models: the sliding window (read with {@link volumeInput}). */
+  sliding_window?: CardSlidingWindow;
+  /** Segmentation: the label value of each output channel (BraTS: 1, 2, 4). */
+  label_values?: number[];
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
   license?: string;
@@ -193,4 +207,24 @@ export function imageInput(card: ModelCard): {
   const order = card.inputs[index].channels ?? (c === 3 ? "rgb" : "grey");
   const channels = c ?? (order === "rgb" ? 3 : 1);
   return { index, height, width, channels, order };
+}
+
+/**
+ * The volume input of a card (its one rank-5 input): channels, the fixed [depth, height, width]
+ * (null for any) and the layout (NDHWC when the card names none), or why it is not one.
+ * @example volumeInput(card) // { channels: 4, dims: [8, 16, 16], layout: "NDHWC" }
+ */
+export function volumeInput(card: ModelCard):
+  | { channels: number | null; dims: (number | null)[]; layout: "NDHWC" | "NCDHW" }
+  | { error: string } {
+  const input = card.inputs[0];
+  if (card.inputs.length !== 1 || input.shape.length !== 5) {
+    return { error: "it needs one rank-5 input [batch, depth, height, width, channels]" };
+  }
+  const layout = input.layout ?? "NDHWC";
+  if (layout !== "NDHWC" && layout !== "NCDHW") return { error: `its input layout is ${layout}` };
+  const [, a, b, c, d] = input.shape;
+  return layout === "NDHWC"
+    ? { channels: d, dims: [a, b, c], layout }
+    : { channels: a, dims: [b, c, d], layout };
 }

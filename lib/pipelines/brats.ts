@@ -1,5 +1,5 @@
 /**
- * Seed 002's BraTS preprocessing (SPEC.md "volume"): stack the four modalities FLAIR, T1, T1CE, T2
+ * Seed 002's BraTS preprocessing (bench/seed002_brats.py): stack the four modalities FLAIR, T1, T1CE, T2
  * channels-first, drop axial slices 0-4 and 140-154 of 155-slice volumes, z-score every slice of
  * every modality (the seed's `standardize`: subtract the mean, divide by the population standard
  * deviation when it is not zero, else keep the slice as it was). Also the way back: sigmoid outputs
@@ -10,9 +10,10 @@
  * SimpleITK array `[z][y][x]` read in C order; the stack is `[channel][z][y][x]` as the seed's
  * `(4, 135, 240, 240)`. Work is in Float32 with float64 scalar sums; no float64 copy is made.
  *
- * {@link segmentBrats} is the whole volume pipeline the volume function runs: reorientation to RAS
- * (nibabel's as_closest_canonical), these steps, sliding-window inference (lib/models/sliding3d.ts)
- * and the labels back in the input's voxel order.
+ * {@link segmentBrats} runs the steps of the volume pipeline (./volume.ts's segmentVolume adds the
+ * model, the NIfTI writing and the summary) on ./steps.ts's runner: reorientation to RAS (nibabel's
+ * as_closest_canonical, recorded as a geometric step), these steps, sliding-window inference
+ * (lib/models/sliding3d.ts) and the labels mapped back onto the input's grid.
  */
 import { InvalidInputError } from "../errors.ts";
 import {
@@ -22,8 +23,9 @@ import {
   type Size3,
   slidingWindow3d,
 } from "../models/sliding3d.ts";
-import { fromCanonical, type Orientation, toCanonical } from "../nifti/orient.ts";
+import { type Orientation, toCanonical } from "../nifti/orient.ts";
 import type { Volume } from "../nifti/volume.ts";
+import { mapBack, Steps } from "./steps.ts";
 
 /** The modalities in the seed's stacking order. */
 export const BRATS_MODALITIES = ["flair", "t1", "t1ce", "t2"] as const;
@@ -375,9 +377,12 @@ export type SegmentProgress = (
 ) => void | Promise<void>;
 
 /**
- * Segments four co-registered modalities (FLAIR, T1, T1CE, T2, one grid): RAS reorientation, the
- * seed's preprocessing, sliding-window inference with `forward` (or with what `forward.load()`
- * resolves to, timed as the "model" stage), labels, back to the input's voxel order.
+ * Segments four co-registered modalities (FLAIR, T1, T1CE, T2, one grid) as steps of `run` (one
+ * made when none is given): "reorient" to RAS (recorded as a geometric step, so the labels map back
+ * onto the input grid with `mapBack`), "preprocess" (the seed's stacking and z-score), "model" (when
+ * `forward.load()` resolves the model), "infer" (sliding-window inference), "labels" (thresholded
+ * labels back in the input's voxel order; when `run` keeps intermediates it keeps them on the model
+ * grid as "labels"). `progress` hears each step's name before it runs.
  * @example const seg = await segmentBrats([flair, t1, t1ce, t2], forward, options);
  */
 export async function segmentBrats(
@@ -385,25 +390,25 @@ export async function segmentBrats(
   forward: PatchForward | { load: () => Promise<PatchForward> },
   options: BratsSegmentOptions,
   progress: SegmentProgress = () => {},
+  run: Steps = new Steps(),
 ): Promise<BratsSegmentation> {
-  const ms: Record<string, number> = {};
-  const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+  const step = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     await progress(name);
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      ms[name] = Math.round((performance.now() - t0) * 10) / 10;
-    }
+    return await run.stepAsync(name, async () => await fn());
   };
-  const canon = await stage("reorient", () => volumes.map((v) => toCanonical(v)));
-  const prep = await stage(
+  const canon = await step("reorient", () => volumes.map((v) => toCanonical(v)));
+  const ornt = canon[0].undo.ornt;
+  if (volumes.length > 0) {
+    const { width, height, depth } = volumes[0];
+    run.geometric({ step: "reorient", kind: "reorient", from: [width, height, depth], ornt });
+  }
+  const prep = await step(
     "preprocess",
     () => bratsPreprocess(canon.map((c) => c.volume), options.params),
   );
-  const run = typeof forward === "function" ? forward : await stage("model", forward.load);
-  const probs = await stage("infer", () =>
-    slidingWindow3d(prep.stack, run, {
+  const model = typeof forward === "function" ? forward : await step("model", forward.load);
+  const probs = await step("infer", () =>
+    slidingWindow3d(prep.stack, model, {
       patch: options.patch,
       overlap: options.overlap,
       blend: options.blend,
@@ -412,22 +417,32 @@ export async function segmentBrats(
       layout: options.layout,
       onProgress: (done, total) => progress("infer", done, total),
     }));
-  const labels = await stage("labels", () => {
+  const labels = await step("labels", () => {
     const canonical = probabilitiesToLabels(
       probs.data,
       prep.stack,
       options.threshold,
       options.labels,
     );
-    return fromCanonical(canonical, canon[0].undo);
+    const { width, height, depth } = canon[0].volume;
+    const onModelGrid = { width, height, depth, data: canonical };
+    run.keep("labels", () => onModelGrid);
+    return mapBack(run.geometry, onModelGrid).data;
   });
   return {
     labels,
-    orientation: canon[0].undo.ornt,
+    orientation: ornt,
     keptSlices: [prep.stack.zStart, prep.stack.zStart + prep.stack.depth],
     params: prep.params,
     windows: probs.windows,
     forwardMs: probs.forwardMs,
-    timings: ms,
+    timings: roundedTimings(run.timings),
   };
+}
+
+/** Milliseconds per step to a tenth (the volume answer's `timings_ms`). */
+export function roundedTimings(timings: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(timings).map(([name, ms]) => [name, Math.round(ms * 10) / 10]),
+  );
 }

@@ -14,11 +14,17 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import type { Box } from "../image/ops.ts";
+import type { Pixels } from "../image/image.ts";
+import { applyOrientation, invertOrientation, type Orientation } from "../nifti/orient.ts";
 
-/** A 2D grid of samples, row-major, `channels` interleaved (1 when absent). */
+/**
+ * A grid of samples, row-major, `channels` interleaved (1 when absent): 2D, or 3D with `depth`
+ * (x fastest, then y, then z, as NIfTI stores them; only "reorient" steps take one).
+ */
 export interface Grid<T extends ArrayLike<number> = ArrayLike<number>> {
   width: number;
   height: number;
+  depth?: number;
   channels?: number;
   data: T;
 }
@@ -28,7 +34,10 @@ export interface Grid<T extends ArrayLike<number> = ArrayLike<number>> {
  * - crop: the output is `box` of an input of `from` [width, height];
  * - flip: mirrored left-right (`axis` "x") or top-bottom ("y");
  * - pad: the input sits at `at` [x, y] inside an output of `to` [width, height];
- * - resize: an input of `from` [width, height] was resampled to `to`.
+ * - resize: an input of `from` [width, height] was resampled to `to`;
+ * - reorient: a volume of `from` [width, height, depth] had its voxel axes permuted and flipped by
+ *   `ornt` (nibabel's orientation, e.g. to RAS by lib/nifti's toCanonical); undone by the inverse
+ *   orientation (lib/nifti's fromCanonical).
  */
 export type Geometric =
   | { step: string; kind: "crop"; from: [number, number]; box: Box }
@@ -40,7 +49,8 @@ export type Geometric =
     to: [number, number];
     at: [number, number];
   }
-  | { step: string; kind: "resize"; from: [number, number]; to: [number, number] };
+  | { step: string; kind: "resize"; from: [number, number]; to: [number, number] }
+  | { step: string; kind: "reorient"; from: [number, number, number]; ornt: Orientation };
 
 /** Options of a run. */
 export interface StepOptions {
@@ -204,7 +214,26 @@ function undo(s: Geometric, g: Grid, interpolation: BackInterpolation): Grid {
       expect(s.step, g, s.to);
       return resample(g, s.from[0], s.from[1], interpolation, made);
     }
+    case "reorient":
+      return unorient(s, g);
   }
+}
+
+/** Undoes a "reorient": the volume on the reoriented grid back in the input's voxel order. */
+function unorient(s: Extract<Geometric, { kind: "reorient" }>, g: Grid): Grid {
+  const reoriented = [0, 0, 0];
+  s.ornt.forEach(([axis], i) => (reoriented[axis] = s.from[i]));
+  const [w, h, d] = reoriented, c = g.channels ?? 1;
+  if (g.width !== w || g.height !== h || (g.depth ?? 1) !== d || g.data.length !== w * h * d * c) {
+    throw new InvalidInputError(
+      `the result is ${g.width}x${g.height}x${g.depth ?? 1}, but step ${s.step} made ` +
+        `${w}x${h}x${d}: it cannot be mapped back`,
+    );
+  }
+  if (c !== 1) throw new InvalidInputError(`step ${s.step}: only one channel can be reoriented`);
+  const [fw, fh, fd] = s.from;
+  const data = applyOrientation(g.data as Pixels, reoriented, invertOrientation(s.ornt)).data;
+  return { width: fw, height: fh, depth: fd, channels: 1, data };
 }
 
 function expect(step: string, g: Grid, [w, h]: [number, number]): void {

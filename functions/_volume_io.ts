@@ -1,0 +1,142 @@
+/**
+ * The volume function's request and answers: the multipart form of NIfTI parts in, and out a job's
+ * JSON view, its Server-Sent Events, and a finished job's label volume or numbers.
+ */
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { setMetric } from "hono/timing";
+import { decodeNiftiPart } from "../lib/decode/nifti.ts";
+import { BadInputError, UnsupportedError } from "../lib/errors.ts";
+import { type AppEnv, mediaType, sendBytes } from "../lib/http/mod.ts";
+import type { Job, JobQueue } from "../lib/jobs/mod.ts";
+import type { Volume } from "../lib/nifti/volume.ts";
+import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
+import { checkCoregistered } from "../lib/pipelines/volume.ts";
+import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
+
+/**
+ * What a finished job keeps: the NIfTI answer, the numbers (lib/pipelines/volume.ts's
+ * VolumeSummary; the answers need only the backend's name) and the time per step.
+ */
+export interface VolumeResult {
+  nifti: Uint8Array;
+  summary: { backend: { name: string } };
+  timings: Record<string, number>;
+}
+
+/** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
+export async function readInputs(
+  c: Context<AppEnv>,
+  maxVoxels: number,
+): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
+  if (mediaType(c) !== "multipart/form-data") {
+    throw new UnsupportedError(
+      `send multipart/form-data with the files ${
+        BRATS_MODALITIES.join(", ")
+      } (and optionally seg), got ${JSON.stringify(mediaType(c) || "(none)")}`,
+      { field: "content-type" },
+    );
+  }
+  const form = await c.req.formData().catch((err) => {
+    throw new BadInputError(`multipart body could not be read: ${err.message}`);
+  });
+  for (const [name, value] of form.entries()) {
+    if (value instanceof File && !(FILE_FIELDS as readonly string[]).includes(name)) {
+      throw new BadInputError(
+        `unexpected file field ${JSON.stringify(name)}: the form takes ${FILE_FIELDS.join(", ")}`,
+        { field: name },
+      );
+    }
+  }
+  const missing = BRATS_MODALITIES.filter((m) => !(form.get(m) instanceof File));
+  if (missing.length > 0) {
+    throw new BadInputError(
+      `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
+        missing.join(", ")
+      }`,
+      { field: missing[0] },
+    );
+  }
+  const read = async (name: string) =>
+    decodeNiftiPart(name, new Uint8Array(await (form.get(name) as File).arrayBuffer()), maxVoxels);
+  const volumes: Volume[] = [];
+  for (const m of BRATS_MODALITIES) volumes.push(await read(m));
+  const seg = form.get("seg") instanceof File ? await read("seg") : undefined;
+  const all = [...volumes, ...(seg ? [seg] : [])];
+  checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
+  return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
+}
+
+/** The JSON view of a job, with its links. */
+export function jobView(job: Job<VolumeResult>, base: string) {
+  return {
+    id: job.id,
+    state: job.state,
+    ...(job.position === undefined ? {} : { position: job.position }),
+    model: job.meta.model,
+    shape: job.meta.shape,
+    created_at: new Date(job.createdAt).toISOString(),
+    ...(job.startedAt ? { started_at: new Date(job.startedAt).toISOString() } : {}),
+    ...(job.finishedAt ? { finished_at: new Date(job.finishedAt).toISOString() } : {}),
+    ...(job.expiresAt ? { expires_at: new Date(job.expiresAt).toISOString() } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    links: {
+      self: `${base}/${job.id}`,
+      events: `${base}/${job.id}`,
+      result: `${base}/${job.id}/result`,
+    },
+  };
+}
+
+/** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
+export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
+  const r = job.result!;
+  for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+  const headers = { "x-backend": r.summary.backend.name, "x-job": job.id };
+  if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
+  return sendBytes(c, r.nifti, "application/gzip", {
+    ...headers,
+    "content-disposition": `attachment; filename="${job.id}_seg.nii.gz"`,
+  });
+}
+
+/** nifti (default) or json, from ?format= (validated by the route) or Accept. */
+export function resultFormat(
+  c: Context<AppEnv>,
+  f: "nifti" | "json" | undefined,
+): "nifti" | "json" {
+  if (f !== undefined) return f;
+  const accept = c.req.header("accept") ?? "";
+  return /application\/json/.test(accept) && !/application\/(gzip|octet-stream)/.test(accept)
+    ? "json"
+    : "nifti";
+}
+
+/** A job's events as Server-Sent Events from Last-Event-ID on, ending with the result or the error. */
+export function streamJob(c: Context<AppEnv>, queue: JobQueue<VolumeResult>, id: string) {
+  const after = Number(c.req.header("last-event-id") ?? -1);
+  return streamSSE(c, async (stream) => {
+    for await (const ev of queue.events(id)) {
+      if (ev.seq <= after) continue;
+      const { seq, type, at: _at, ...rest } = ev;
+      if (type === "done") {
+        const done = queue.get(id);
+        await stream.writeSSE({
+          id: String(seq),
+          event: "result",
+          data: JSON.stringify({
+            job: id,
+            links: jobView(done, JOBS).links,
+            ...done.result!.summary,
+          }),
+        });
+      } else {
+        await stream.writeSSE({
+          id: String(seq),
+          event: type === "failed" ? "error" : type,
+          data: JSON.stringify(rest),
+        });
+      }
+    }
+  });
+}

@@ -1,0 +1,265 @@
+/**
+ * The volume pipeline: 3D segmentation of a BraTS-style MR study (FLAIR, T1, T1CE, T2 on one grid,
+ * optionally the ground-truth seg). {@link volumeModel} reads a volume model's card,
+ * {@link checkCoregistered} checks that the parts share one grid and affine, and
+ * {@link segmentVolume} runs the steps on lib/pipelines/steps.ts's runner: reorient (to RAS, recorded
+ * as a geometric step), preprocess, model, infer, labels (./brats.ts), write (the labels as .nii.gz
+ * in the input's geometry, lib/nifti), then the summary: voxels and mL per label, dice when the
+ * ground truth came. Not for clinical use.
+ */
+import { InvalidInputError } from "../errors.ts";
+import { setupBackend } from "../models/backend.ts";
+import type { ModelCard } from "../models/card.ts";
+import { volumeInput } from "../models/card.ts";
+import { loadModel } from "../models/load.ts";
+import {
+  type Blend,
+  fastConv3dOnWasm,
+  layersForward,
+  type PatchLayout,
+  type Size3,
+} from "../models/sliding3d.ts";
+import { writeNifti } from "../nifti/mod.ts";
+import type { Volume } from "../nifti/volume.ts";
+import {
+  BRATS_DEFAULTS,
+  BRATS_LABELS,
+  BRATS_MODALITIES,
+  type BratsParams,
+  dicePerLabel,
+  type LabelVolume,
+  labelVolumes,
+  roundedTimings,
+  segmentBrats,
+} from "./brats.ts";
+import { Steps } from "./steps.ts";
+
+/** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
+const DEFAULT_PATCH: Size3 = [24, 160, 160];
+
+/** A volume model's card facts: window, layout, labels, preprocessing. */
+export interface VolumeModel {
+  card: ModelCard;
+  patch: Size3;
+  overlap: number;
+  blend: Blend;
+  channels: number;
+  layout: PatchLayout;
+  labels: number[];
+  params: BratsParams;
+}
+
+/**
+ * Reads the 3D facts from a card, or says why it is not a BraTS volume model (422).
+ * @example volumeModel((await findModel("brats-demo", root)).card).patch // [24, 160, 160]
+ */
+export function volumeModel(card: ModelCard): VolumeModel {
+  const bad = (why: string) =>
+    new InvalidInputError(`model ${card.name} is not a volume model: ${why}`, {
+      model: card.name,
+    });
+  if (card.task !== "segmentation") throw bad(`its task is ${card.task}`);
+  if (card.preprocess?.preset !== "brats") {
+    throw bad(`its preprocess preset is ${card.preprocess?.preset ?? "none"}, not brats`);
+  }
+  const input = volumeInput(card);
+  if ("error" in input) throw bad(input.error);
+  const { channels, dims, layout } = input;
+  if (channels !== BRATS_MODALITIES.length) {
+    throw bad(`it takes ${channels} channels, not the 4 modalities`);
+  }
+  // card.sliding_window (this function's extension of the card) sets the window, else the input
+  const sw = card.sliding_window ?? {};
+  const patch = sw.patch_zyx ?? dims.map((v, i) => v ?? DEFAULT_PATCH[i]) as Size3;
+  if (!(patch.length === 3 && patch.every((v) => Number.isInteger(v) && v > 0))) {
+    throw bad(`its sliding_window.patch_zyx ${JSON.stringify(patch)} is not three sizes`);
+  }
+  const given = card.preprocess.params ?? {};
+  const params = { ...BRATS_DEFAULTS };
+  for (const k of Object.keys(BRATS_DEFAULTS) as (keyof BratsParams)[]) {
+    const v = given[k];
+    if (typeof v === "number") params[k] = v;
+  }
+  return {
+    card,
+    patch,
+    overlap: sw.overlap ?? 0.25,
+    blend: sw.blend ?? "gaussian",
+    channels,
+    layout,
+    labels: card.label_values ?? [...BRATS_LABELS],
+    params,
+  };
+}
+
+/** The request's inference parameters (unset ones from the card). */
+export interface VolumeParams {
+  overlap: number;
+  blend: Blend;
+  batch: number;
+  threshold: number;
+  patch: Size3;
+}
+
+/**
+ * The inference parameters a request asked for, with the card's defaults.
+ * @example volumeParams({ batch: 8 }, m) // { overlap: 0.25, blend: "gaussian", batch: 8, ... }
+ */
+export function volumeParams(
+  q: { overlap?: number; blend?: Blend; batch?: number; threshold?: number },
+  m: VolumeModel,
+): VolumeParams {
+  return {
+    overlap: q.overlap ?? m.overlap,
+    blend: q.blend ?? m.blend,
+    batch: q.batch ?? 1,
+    threshold: q.threshold ?? m.card.threshold ?? 0.5,
+    patch: m.patch,
+  };
+}
+
+/**
+ * Throws unless every named volume has the first one's grid and (to 1e-3) its voxel-to-world
+ * affine: the modalities (and seg) must be co-registered.
+ * @example checkCoregistered([["flair", flair], ["t1", t1], ["t1ce", t1ce], ["t2", t2]])
+ */
+export function checkCoregistered(parts: readonly (readonly [string, Volume])[]): void {
+  const [refName, ref] = parts[0];
+  const grid = (v: Volume) => `${v.width}x${v.height}x${v.depth}`;
+  for (const [name, v] of parts) {
+    if (grid(v) !== grid(ref)) {
+      throw new InvalidInputError(
+        `${name} is ${grid(v)}, ${refName} is ${
+          grid(ref)
+        }: the modalities must be co-registered on one grid`,
+        { field: name },
+      );
+    }
+    const off = Math.max(...v.affine.flat().map((x, k) => Math.abs(x - ref.affine.flat()[k])));
+    if (off > 1e-3) {
+      throw new InvalidInputError(
+        `${name} has another voxel-to-world affine than ${refName} (differs by up to ${
+          off.toFixed(3)
+        }): the modalities must be co-registered`,
+        { field: name },
+      );
+    }
+  }
+}
+
+/** The numbers of a segmentation (the JSON answer, components.schemas.VolumeNumbers less the job). */
+export interface VolumeSummary {
+  model: { name: string; version: string; not_for: string | null };
+  backend: { name: string; simd: boolean; threads: number; conv3d: string };
+  input: { shape: number[]; spacing_mm: [number, number, number]; datatype: string[] };
+  preprocess: {
+    reoriented_from: { axis: number; flip: number }[];
+    kept_slices: [number, number];
+    params: BratsParams;
+  };
+  inference: {
+    patch_zyx: Size3;
+    overlap: number;
+    blend: Blend;
+    batch: number;
+    windows: number;
+    forward_ms: number;
+  };
+  threshold: number;
+  labels: Record<string, LabelVolume>;
+  dice?: Record<string, number>;
+  dice_eps?: number;
+  timings_ms: Record<string, number>;
+}
+
+/** What a segmentation gives: the NIfTI answer, the numbers and the time per step. */
+export interface VolumeResult {
+  nifti: Uint8Array;
+  summary: VolumeSummary;
+  timings: Record<string, number>;
+}
+
+/** Reports a step, and the windows done of the total while inferring. */
+export type VolumeProgress = (stage: string, done?: number, total?: number) => void;
+
+/**
+ * Segments four co-registered modalities with the volume model `m` from the models `root`: the
+ * steps of ./brats.ts's segmentBrats, then "write" (.nii.gz in the first modality's geometry), and
+ * the summary. `progress` hears each step before it runs and every forward pass of "infer"; the
+ * event loop gets a turn after each pass (the job's event stream, other requests).
+ * @example const r = await segmentVolume({ volumes }, m, volumeParams({}, m), "models", () => {})
+ */
+export async function segmentVolume(
+  input: { volumes: Volume[]; seg?: Volume },
+  m: VolumeModel,
+  p: VolumeParams,
+  root: string,
+  progress: VolumeProgress,
+  run: Steps = new Steps(),
+): Promise<VolumeResult> {
+  let loaded: Awaited<ReturnType<typeof loadModel>> | undefined;
+  let fastConv3d = false;
+  const seg = await segmentBrats(
+    input.volumes,
+    {
+      load: async () => {
+        // the wasm kernels are replaced before the model's warm-up pass runs
+        const backend = await setupBackend();
+        fastConv3d = backend.name === "wasm" && fastConv3dOnWasm();
+        loaded = await loadModel(m.card.name, { root });
+        return layersForward(loaded.predict, m.channels, m.layout);
+      },
+    },
+    { ...p, labels: m.labels, params: m.params, layout: m.layout },
+    async (stage, done, total) => {
+      progress(stage, done, total);
+      // let the event stream and other requests run between forward passes
+      if (done !== undefined) await new Promise((r) => setTimeout(r, 0));
+    },
+    run,
+  );
+  const ref = input.volumes[0];
+  progress("write");
+  const nifti = await run.stepAsync("write", () =>
+    writeNifti(ref.header, seg.labels, {
+      dims: [ref.width, ref.height, ref.depth],
+      description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
+    }));
+  const ms = roundedTimings(run.timings);
+  const dice = input.seg ? dicePerLabel(seg.labels, input.seg.data, m.labels) : undefined;
+  const backend = loaded!.backend;
+  const summary: VolumeSummary = {
+    model: { name: m.card.name, version: m.card.version, not_for: m.card.not_for ?? null },
+    backend: {
+      name: backend.name,
+      simd: backend.simd,
+      threads: backend.threads,
+      conv3d: backend.name === "wasm"
+        ? fastConv3d ? "wasm Conv2D (XNNPACK) per kernel depth" : "wasm Conv3D"
+        : `${backend.name} Conv3D`,
+    },
+    input: {
+      shape: [ref.width, ref.height, ref.depth],
+      spacing_mm: ref.spacing,
+      datatype: input.volumes.map((v) => v.datatype),
+    },
+    preprocess: {
+      reoriented_from: seg.orientation.map(([axis, flip]) => ({ axis, flip })),
+      kept_slices: seg.keptSlices,
+      params: seg.params,
+    },
+    inference: {
+      patch_zyx: p.patch,
+      overlap: p.overlap,
+      blend: p.blend,
+      batch: p.batch,
+      windows: seg.windows,
+      forward_ms: Math.round(seg.forwardMs),
+    },
+    threshold: p.threshold,
+    labels: labelVolumes(seg.labels, ref.spacing, m.labels),
+    ...(dice ? { dice, dice_eps: 1e-5 } : {}),
+    timings_ms: ms,
+  };
+  return { nifti, summary, timings: ms };
+}
