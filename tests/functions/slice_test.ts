@@ -12,7 +12,8 @@ import { dataFile } from "../_data.ts";
 
 const root = await makeModelsRoot();
 Deno.env.set("MEDIMG_MODELS_DIR", root);
-const { app, overlapScores } = await import("../../functions/slice.ts");
+const { app } = await import("../../functions/slice.ts");
+const { overlapScores } = await import("../../lib/image/measure.ts");
 
 /** A 8-bit grey TIFF, uncompressed, one strip (little-endian). */
 function greyTiff(width: number, height: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -478,10 +479,10 @@ Deno.test({
       // the model's probabilities through the library, as the route runs it
       const { loadModel } = await import("../../lib/models/load.ts");
       const { segmentImage } = await import("../../lib/models/infer.ts");
-      const { getPreset } = await import("../../lib/models/presets.ts");
-      const { decodeImageBytes } = await import("../../lib/models/input.ts");
+      const { getPreset } = await import("../../lib/pipelines/presets.ts");
+      const { decodeImage } = await import("../../lib/decode/mod.ts");
       const loaded = await loadModel("fundus-vessels", { root: shipped });
-      const { image, meta } = await decodeImageBytes(crop, 1 << 24);
+      const { image, meta } = await decodeImage(crop, { maxPixels: 1 << 24 });
       const x = (await getPreset("fundus-vessels"))(
         image,
         meta,
