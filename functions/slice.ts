@@ -23,11 +23,11 @@ import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { overlapScores } from "../lib/image/measure.ts";
 import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
 import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
-import { imageInput, type ModelCard } from "../lib/models/card.ts";
 import { DEFAULT_MAX_PASS_PIXELS } from "../lib/models/infer.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { listModels } from "../lib/models/registry.ts";
 import {
+  presetParams,
   requireSliceModel,
   segmentSlice,
   sliceRaster,
@@ -37,16 +37,11 @@ import {
 } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { formatRle, maskToRuns, parseOrder } from "../lib/rle/mod.ts";
-import { modelsRoute, sliceQuery, sliceRoute } from "./_schemas/slice.ts";
+import { checkBits, listedCard, modelsRoute, sliceQuery, sliceRoute } from "./_schemas/slice.ts";
 import { modelGuard } from "./_model_route.ts";
 
 /** The request's image, optional ground truth and field of view: a raw body or a form. */
-async function readInputs(c: Context<AppEnv>): Promise<
-  TruthInput & {
-    image: Uint8Array;
-    fovFile?: Uint8Array;
-  }
-> {
+async function readInputs(c: Context<AppEnv>): Promise<TruthInput & { image: Uint8Array }> {
   if (mediaType(c) !== "multipart/form-data") return { image: await readBytes(c) };
   const form = await c.req.formData().catch((err) => {
     throw new BadInputError(`multipart body could not be read: ${err.message}`);
@@ -69,18 +64,6 @@ async function readInputs(c: Context<AppEnv>): Promise<
   };
 }
 
-/** Card preprocessing params, each overridable by a query parameter of the same name. */
-function presetParams(c: Context<AppEnv>, card: ModelCard): Record<string, unknown> {
-  const params: Record<string, unknown> = { ...(card.preprocess?.params ?? {}) };
-  for (const [key, value] of Object.entries(params)) {
-    const q = c.req.query(key);
-    if (q === undefined) continue;
-    params[key] = typeof value === "number" ? numberParam(q, key) : q;
-  }
-  if ((card.preprocess?.preset ?? "scale") === "scale") params.channels ??= imageInput(card).order;
-  return params;
-}
-
 async function handleSlice(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["png", "json", "text", "raw"] as const);
   const q = validQuery(c, sliceQuery);
@@ -91,16 +74,8 @@ async function handleSlice(c: Context<AppEnv>): Promise<Response> {
       { field: "model" },
     );
   }
-  const bits = q.bits ?? "8", probsWanted = q.probs === true;
-  // 16 bits is a depth of the probability PNG; 1 bit only of the 0/1 mask
-  if (bits === "16" && !probsWanted) {
-    throw new BadInputError("bits=16 is for the probability map: add probs=1", { field: "bits" });
-  }
-  if (bits === "1" && probsWanted) {
-    throw new BadInputError("bits=1 is for the mask; the probability map is 8 or 16 bits", {
-      field: "bits",
-    });
-  }
+  const bits = q.bits ?? "8";
+  checkBits(q);
   const order = parseOrder(q.order);
   const run = new Steps(stepOptions(c));
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
@@ -111,7 +86,10 @@ async function handleSlice(c: Context<AppEnv>): Promise<Response> {
   const inputs = await readInputs(c);
   const decoded = await run.stepAsync("decode", () => decodeImage(inputs.image, { maxPixels }));
   const { width, height } = decoded.image;
-  const params = presetParams(c, card);
+  const params = presetParams(card, (key, cardValue) => {
+    const v = c.req.query(key);
+    return v === undefined ? undefined : typeof cardValue === "number" ? numberParam(v, key) : v;
+  });
   const r = await segmentSlice(loaded, decoded, {
     params,
     fit: q.fit ?? "auto",
@@ -153,39 +131,25 @@ async function handleSlice(c: Context<AppEnv>): Promise<Response> {
       field: "rle",
     });
   }
-  const picture = format === "text" ? undefined : sliceRaster(r, q, format === "raw");
-  const res = format === "text" ? c.text(rle() as string, 200, headers) : format === "raw"
+  let res: Response;
+  if (format === "text") res = c.text(rle() as string, 200, headers);
+  else if (format === "raw") {
     // Row-major samples, X-Image-* headers as /rle/decode and /dicom/render answer them.
-    ? sendBytes(c, picture!.samples as Uint8Array, "application/octet-stream", {
+    const { samples, channels, dtype } = sliceRaster(r, q, true)!;
+    res = sendBytes(c, samples as Uint8Array, "application/octet-stream", {
       ...headers,
-      "x-image-channels": String(picture!.channels),
-      "x-image-dtype": picture!.dtype,
-    })
-    : sendBytes(
-      c,
-      picture
-        ? await encodeImagePng(picture.samples, width, height, picture.channels)
-        : await run.stepAsync(
-          "png",
-          () => encodeMaskPng(mask, width, height, bits === "1" ? 1 : 8),
-        ),
-      "image/png",
-      headers,
-    );
+      "x-image-channels": String(channels),
+      "x-image-dtype": dtype,
+    });
+  } else {
+    const p = sliceRaster(r, q, false), depth = bits === "1" ? 1 : 8;
+    const png = p
+      ? await encodeImagePng(p.samples, width, height, p.channels)
+      : await run.stepAsync("png", () => encodeMaskPng(mask, width, height, depth));
+    res = sendBytes(c, png, "image/png", headers);
+  }
   reportSteps(c, run.timings); // Server-Timing, written once the handler has returned
   return res;
-}
-
-/** A card for listing: the replay pair's samples left out (they can be large). */
-function listedCard(card: ModelCard): Record<string, unknown> {
-  const { replay, ...rest } = card;
-  if (!replay) return rest;
-  const { inputs, output, tolerance } = replay;
-  const shapes = {
-    inputs: inputs.map((i) => ({ shape: i.shape })),
-    output: { shape: output.shape },
-  };
-  return { ...rest, replay: { ...shapes, tolerance } };
 }
 
 const routes = openApiRoutes();

@@ -4,6 +4,8 @@
  * the answers, field by field. Kept apart so that the handler reads as
  * query -> decode -> lib/pipelines/slice -> answer.
  */
+import { BadInputError } from "../../lib/errors.ts";
+import type { ModelCard } from "../../lib/models/card.ts";
 import {
   BINARY,
   binaryContent,
@@ -76,7 +78,7 @@ const RleValue = z.union([
   z.string(),
   z.strictObject({ size: pair, counts: z.union([z.string(), z.array(int)]) }),
 ]);
-/** The JSON answer of /segment/slice, field by field as segmentSlice makes it. */
+/** The JSON answer of /segment/slice, field by field as functions/slice.ts makes it. */
 const SliceAnswer = z.strictObject({
   model: z.strictObject({
     name: z.string(),
@@ -227,3 +229,31 @@ export const sliceRoute = route({
     ...problems(404, 415, 422, 503),
   },
 });
+
+/**
+ * What zod cannot say of the query: 16 bits is a depth of the probability PNG, 1 bit only of the
+ * 0/1 mask.
+ */
+export function checkBits(q: { bits?: string; probs?: boolean }): void {
+  const bits = q.bits ?? "8", probs = q.probs === true;
+  if (bits === "16" && !probs) {
+    throw new BadInputError("bits=16 is for the probability map: add probs=1", { field: "bits" });
+  }
+  if (bits === "1" && probs) {
+    throw new BadInputError("bits=1 is for the mask; the probability map is 8 or 16 bits", {
+      field: "bits",
+    });
+  }
+}
+
+/** A card as GET /models lists it: the replay pair's samples left out (they can be large). */
+export function listedCard(card: ModelCard): Record<string, unknown> {
+  const { replay, ...rest } = card;
+  if (!replay) return rest;
+  const { inputs, output, tolerance } = replay;
+  const shapes = {
+    inputs: inputs.map((i) => ({ shape: i.shape })),
+    output: { shape: output.shape },
+  };
+  return { ...rest, replay: { ...shapes, tolerance } };
+}

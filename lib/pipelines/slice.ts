@@ -10,7 +10,7 @@
 import { BadInputError, InvalidInputError } from "../errors.ts";
 import { maskFromBytes } from "../decode/mod.ts";
 import type { DecodedImage } from "../decode/types.ts";
-import type { ModelCard } from "../models/card.ts";
+import { imageInput, type ModelCard } from "../models/card.ts";
 import {
   checkSegmentationInput,
   type Fit,
@@ -57,6 +57,25 @@ export interface SliceResult {
   threshold: number;
   /** The fit's geometric steps (resize or pad), undone by `mapback`. */
   geometry: Geometric[];
+}
+
+/**
+ * The card's preprocess params, each overridden by `override(key, cardValue)` when that answers a
+ * value (a request's query parameter of the same name); the default `scale` preset also gets the
+ * input's channel order.
+ * @example presetParams(card, (key) => query[key]) // { clipLimit: 2, tiles: 8 }
+ */
+export function presetParams(
+  card: ModelCard,
+  override: (key: string, cardValue: unknown) => unknown = () => undefined,
+): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...(card.preprocess?.params ?? {}) };
+  for (const [key, value] of Object.entries(params)) {
+    const v = override(key, value);
+    if (v !== undefined) params[key] = v;
+  }
+  if ((card.preprocess?.preset ?? "scale") === "scale") params.channels ??= imageInput(card).order;
+  return params;
 }
 
 /**
