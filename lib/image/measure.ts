@@ -49,6 +49,16 @@ export interface OverlapScores {
 }
 
 /**
+ * The one Dice formula: (2|A∩B| + eps) / (|A| + |B| + eps), from the counts; 1 when both are empty
+ * and `eps` is 0. brats' per-label dice is this with the seed's eps 1e-5.
+ * @example diceScore(1, 2, 1) // 2/3
+ */
+export function diceScore(intersection: number, a: number, b: number, eps = 0): number {
+  const sum = a + b + eps;
+  return sum === 0 ? 1 : (2 * intersection + eps) / sum;
+}
+
+/**
  * Dice 2|A∩B| / (|A| + |B|) and IoU |A∩B| / |A∪B| of a 0/1 mask `a` against the truth `b`; both 1
  * when both are empty.
  * @example overlapScores(Uint8Array.of(1, 1, 0), Uint8Array.of(1, 0, 0)) // dice 2/3, iou 1/2
@@ -62,7 +72,7 @@ export function overlapScores(a: Uint8Array, b: Uint8Array): OverlapScores {
   }
   const union = sa + sb - inter;
   return {
-    dice: sa + sb === 0 ? 1 : (2 * inter) / (sa + sb),
+    dice: diceScore(inter, sa, sb),
     iou: union === 0 ? 1 : inter / union,
     intersection: inter,
     truth_area: sb,
