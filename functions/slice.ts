@@ -64,7 +64,18 @@ async function readInputs(c: Context<AppEnv>): Promise<TruthInput & { image: Uin
   };
 }
 
+/** POST /segment/slice; the steps run so far go into Server-Timing also when one fails. */
 async function handleSlice(c: Context<AppEnv>): Promise<Response> {
+  const run = new Steps(stepOptions(c));
+  try {
+    return await answerSlice(c, run);
+  } catch (err) {
+    reportSteps(c, run.timings);
+    throw err;
+  }
+}
+
+async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   const format = negotiate(c, ["png", "json", "text", "raw"] as const);
   const q = validQuery(c, sliceQuery);
   const name = q.model;
@@ -77,7 +88,6 @@ async function handleSlice(c: Context<AppEnv>): Promise<Response> {
   const bits = q.bits ?? "8";
   checkBits(q);
   const order = parseOrder(q.order);
-  const run = new Steps(stepOptions(c));
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
 
   const loaded = await run.stepAsync("model", () => loadModel(name));

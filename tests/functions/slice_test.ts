@@ -431,6 +431,8 @@ Deno.test("POST /segment/slice: past the time budget the run stops between steps
     assertEquals(res.headers.get("content-type"), "application/problem+json");
     const stage = /\(at stage (\w+)\)/.exec(body.detail)?.[1];
     assert(stage !== undefined && steps.includes(stage), body.detail);
+    // the steps run until then are still timed
+    assert(res.headers.get("server-timing")?.includes(stage), res.headers.get("server-timing")!);
   } finally {
     Deno.env.delete("MEDIMG_TIME_BUDGET_MS");
   }
