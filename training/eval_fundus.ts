@@ -11,7 +11,7 @@
 import { decodePng } from "../lib/image/png.ts";
 import { segmentImage } from "../lib/models/infer.ts";
 import { loadModel } from "../lib/models/load.ts";
-import { getPreset } from "../lib/models/presets.ts";
+import { getPreset } from "../lib/pipelines/presets.ts";
 
 const DRIVE = new URL("../../shared/data/drive/png/test/", import.meta.url).pathname;
 

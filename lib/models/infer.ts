@@ -9,10 +9,10 @@ import { InvalidInputError } from "../errors.ts";
 import { resize } from "../image/resize.ts";
 import { imageInput, type ModelCard, ModelCardError } from "./card.ts";
 import type { LoadedModel } from "./load.ts";
-import type { PresetTensor } from "./presets.ts";
-import { type Hwc, tiledInference, tileStarts } from "./tiling.ts";
+import type { ModelInput, ProbabilityMap } from "./tensor.ts";
+import { tiledInference, tileStarts } from "./tiling.ts";
 
-export type { Hwc } from "./tiling.ts";
+export type { ModelInput, ProbabilityMap } from "./tensor.ts";
 
 /** How an image is fitted to the model. */
 export type Fit = "resize" | "tile" | "pad";
@@ -132,7 +132,7 @@ function runner(loaded: LoadedModel, channels: number) {
 }
 
 /** Logits to probabilities in place, for cards whose output activation is linear. */
-function activate(probs: Hwc): void {
+function activate(probs: ProbabilityMap): void {
   const { data, channels: k } = probs;
   if (k === 1) {
     for (let i = 0; i < data.length; i++) data[i] = 1 / (1 + Math.exp(-data[i]));
@@ -147,18 +147,10 @@ function activate(probs: Hwc): void {
 }
 
 /**
- * Runs a segmentation model on a preprocessed image: fitted per {@link planInference}, answered as
- * a probability map (HWC, one channel per output class) of the image's own size. A card with a
- * linear output gets sigmoid / softmax applied here so that the map always holds probabilities.
- * @example
- * const { probs, plan } = await segmentImage(loaded, ctLiver(image, meta, params));
- * const mask = threshold(probs, loaded.card.threshold ?? 0.5);
+ * 422 unless `x` can go into the segmentation model of `loaded` (a segmentation card with one image
+ * input of `x`'s channel count).
  */
-export async function segmentImage(
-  loaded: LoadedModel,
-  x: PresetTensor,
-  options: InferOptions = {},
-): Promise<{ probs: Hwc; plan: InferencePlan; passes: number }> {
+export function checkSegmentationInput(loaded: LoadedModel, x: ModelInput): void {
   const { card } = loaded;
   if (card.task !== "segmentation") {
     throw new InvalidInputError(`${card.name} is a ${card.task} model, not a segmentation model`);
@@ -173,32 +165,78 @@ export async function segmentImage(
       { channels: x.channels, expected: input.channels },
     );
   }
-  const plan = planInference(card, x.height, x.width, options);
-  let image: Hwc = { data: x.tensor, width: x.width, height: x.height, channels: x.channels };
-  if (plan.fit === "resize" && (x.height !== plan.size[0] || x.width !== plan.size[1])) {
-    const r = resize({ ...image, channels: x.channels as 1 }, plan.size[1], plan.size[0]);
-    image = { ...r, channels: x.channels };
-  }
-  const out = await tiledInference(image, runner(loaded, x.channels), {
+}
+
+/**
+ * Runs the model on an input already fitted per `plan` (resized to `plan.runAt` or padded to
+ * `plan.size`; tiles are laid here): the probability map of the fitted input's size. A card with a
+ * linear output gets sigmoid / softmax applied so that the map always holds probabilities.
+ * @example const { probs } = await inferFitted(loaded, resized, plan)
+ */
+export async function inferFitted(
+  loaded: LoadedModel,
+  x: ModelInput,
+  plan: InferencePlan,
+): Promise<{ probs: ProbabilityMap; passes: number }> {
+  const out = await tiledInference(x, runner(loaded, x.channels), {
     size: plan.size,
     overlap: plan.overlap,
     batch: plan.batch,
   });
-  let probs: Hwc = { data: out.data, width: out.width, height: out.height, channels: out.channels };
-  if (card.output.activation === "linear") activate(probs);
+  const probs: ProbabilityMap = {
+    data: out.data,
+    width: out.width,
+    height: out.height,
+    channels: out.channels,
+  };
+  if (loaded.card.output.activation === "linear") activate(probs);
+  return { probs, passes: out.passes };
+}
+
+/**
+ * Runs a segmentation model on a preprocessed image: fitted per {@link planInference}, answered as
+ * a probability map (HWC, one channel per output class) of the image's own size. A card with a
+ * linear output gets sigmoid / softmax applied here so that the map always holds probabilities.
+ * (lib/pipelines/slice.ts runs the same steps one by one, recording the fit to map it back.)
+ * @example
+ * const { probs, plan } = await segmentImage(loaded, ctLiver(image, meta, params));
+ * const mask = thresholdProbs(probs, loaded.card.threshold ?? 0.5);
+ */
+export async function segmentImage(
+  loaded: LoadedModel,
+  x: ModelInput,
+  options: InferOptions = {},
+): Promise<{ probs: ProbabilityMap; plan: InferencePlan; passes: number }> {
+  checkSegmentationInput(loaded, x);
+  const plan = planInference(loaded.card, x.height, x.width, options);
+  let image = x;
+  if (plan.fit === "resize" && (x.height !== plan.size[0] || x.width !== plan.size[1])) {
+    image = resizeInput(x, plan.size[1], plan.size[0]);
+  }
+  let { probs, passes } = await inferFitted(loaded, image, plan);
   if (probs.width !== x.width || probs.height !== x.height) {
     const r = resize({ ...probs, channels: probs.channels as 1 }, x.width, x.height);
     probs = { ...r, channels: probs.channels };
   }
-  return { probs, plan, passes: out.passes };
+  return { probs, plan, passes };
+}
+
+/** A model input resized (OpenCV bilinear, float32) to `width` x `height`. */
+export function resizeInput(x: ModelInput, width: number, height: number): ModelInput {
+  const r = resize(
+    { width: x.width, height: x.height, data: x.tensor, channels: x.channels as 1 },
+    width,
+    height,
+  );
+  return { tensor: r.data, width: r.width, height: r.height, channels: x.channels };
 }
 
 /**
  * 1 where the probability of `channel` is above `t` (strictly, as numpy's `pred > 0.5`), else 0.
- * @example threshold({ data: Float32Array.of(0.2, 0.7), width: 2, height: 1, channels: 1 }, 0.5)
+ * @example thresholdProbs({ data: Float32Array.of(0.2, 0.7), width: 2, height: 1, channels: 1 }, 0.5)
  * // Uint8Array [0, 1]
  */
-export function threshold(probs: Hwc, t = 0.5, channel = 0): Uint8Array {
+export function thresholdProbs(probs: ProbabilityMap, t = 0.5, channel = 0): Uint8Array {
   const n = probs.width * probs.height, k = probs.channels;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = probs.data[i * k + channel] > t ? 1 : 0;
@@ -210,7 +248,7 @@ export function threshold(probs: Hwc, t = 0.5, channel = 0): Uint8Array {
  * @example argmax({ data: Float32Array.of(0.2, 0.8, 0.6, 0.4), width: 2, height: 1, channels: 2 })
  * // Uint8Array [1, 0]
  */
-export function argmax(probs: Hwc): Uint8Array {
+export function argmax(probs: ProbabilityMap): Uint8Array {
   const n = probs.width * probs.height, k = probs.channels;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -226,8 +264,8 @@ export function argmax(probs: Hwc): Uint8Array {
  * channel; for several, argmax and "not class 0".
  * @example toMask(probs, card) // Uint8Array of 0/1
  */
-export function toMask(probs: Hwc, card: ModelCard, t?: number): Uint8Array {
-  if (probs.channels === 1) return threshold(probs, t ?? card.threshold ?? 0.5);
+export function toMask(probs: ProbabilityMap, card: ModelCard, t?: number): Uint8Array {
+  if (probs.channels === 1) return thresholdProbs(probs, t ?? card.threshold ?? 0.5);
   const labels = argmax(probs);
   for (let i = 0; i < labels.length; i++) labels[i] = labels[i] === 0 ? 0 : 1;
   return labels;

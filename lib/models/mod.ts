@@ -1,6 +1,7 @@
 /**
  * The model runtime: backend set-up, model cards, the registry of installed models, loading,
- * inference (resize, pad, tiles), presets and the project's U-Net. See each module.
+ * inference (resize, pad, tiles; tensor in, tensor out: presets are lib/pipelines/presets.ts) and
+ * the project's U-Net. See each module.
  */
 export {
   activeBackend,
@@ -40,23 +41,18 @@ export {
 } from "./registry.ts";
 export {
   argmax,
+  checkSegmentationInput,
   type Fit,
-  type Hwc,
   type InferencePlan,
+  inferFitted,
   type InferOptions,
   planInference,
+  resizeInput,
   segmentImage,
-  threshold,
+  thresholdProbs,
   toMask,
 } from "./infer.ts";
+export type { ModelInput, ProbabilityMap } from "./tensor.ts";
 export { blendWeights, tiledInference, tileStarts } from "./tiling.ts";
-export {
-  getPreset,
-  type Preset,
-  type PresetMeta,
-  PRESETS,
-  type PresetTensor,
-  scalePreset,
-} from "./presets.ts";
 export { checkReplay, makeReplay, type ReplayResult } from "./replay.ts";
 export { buildUnet, unetFlops, type UnetOptions } from "./unet.ts";

@@ -8,13 +8,7 @@
  * exactly its whole-image output (no seam), and a larger one a smooth blend.
  */
 
-/** A float32 HWC image. */
-export interface Hwc {
-  data: Float32Array;
-  width: number;
-  height: number;
-  channels: number;
-}
+import type { ModelInput, ProbabilityMap } from "./tensor.ts";
 
 /**
  * Runs the model on `count` tiles of `height` x `width` x `channels` packed NHWC in `batch`; answers
@@ -81,10 +75,10 @@ export function blendWeights(
  * const probs = await tiledInference(image, run, { size: [256, 256], overlap: 32, batch: 4 });
  */
 export async function tiledInference(
-  image: Hwc,
+  image: ModelInput,
   run: TileRunner,
   options: TileOptions,
-): Promise<Hwc & { tiles: number; passes: number }> {
+): Promise<ProbabilityMap & { tiles: number; passes: number }> {
   const [th, tw] = options.size;
   const overlap = options.overlap;
   if (!(overlap >= 0 && overlap < Math.min(th, tw))) {
@@ -92,7 +86,7 @@ export async function tiledInference(
   }
   const batch = Math.max(1, Math.floor(options.batch ?? 4));
   const padValue = options.padValue ?? 0;
-  const { width, height, channels: c, data } = image;
+  const { width, height, channels: c, tensor: data } = image;
   const ys = tileStarts(height, th, overlap), xs = tileStarts(width, tw, overlap);
   const tiles = ys.flatMap((y) => xs.map((x) => [y, x] as const));
   const wy = ys.map((_, i) => blendWeights(th, overlap, i === 0, i === ys.length - 1));

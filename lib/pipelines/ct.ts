@@ -7,7 +7,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
-import type { PresetTensor } from "../models/presets.ts";
+import type { ModelInput } from "../models/tensor.ts";
 
 /** The preset's parameters (card.preprocess.params), with the seed's values. */
 export interface CtLiverParams {
@@ -69,7 +69,7 @@ export function ctLiver(
   input: Image,
   _meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
-): PresetTensor {
+): ModelInput {
   if (input.channels !== 1) {
     throw new InvalidInputError("ct-liver takes a grey CT slice; the image has 3 channels");
   }

@@ -16,7 +16,7 @@ import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
 import { resize } from "../image/resize.ts";
 import { parseAge } from "../dicom/parse.ts";
-import type { PresetTensor } from "../models/presets.ts";
+import type { ModelInput } from "../models/tensor.ts";
 
 /** Image parameters, with the published defaults (SPEC.md "cxr"). */
 export interface CxrParams {
@@ -497,7 +497,7 @@ export function cxrPreprocess(
 }
 
 /**
- * The `cxr-pneumonia` preset for the model runtime (lib/models/presets.ts): the image steps with
+ * The `cxr-pneumonia` preset for the model runtime (lib/pipelines/presets.ts): the image steps with
  * the card's params, spacing from `meta.spacing`.
  * @example cxrPneumonia(image, { spacing: [0.168, 0.168] }, {}).tensor.length // 224 * 224
  */
@@ -505,7 +505,7 @@ export function cxrPneumonia(
   input: Image,
   meta: { spacing?: [number, number]; [key: string]: unknown },
   params: Record<string, unknown>,
-): PresetTensor {
+): ModelInput {
   const r = cxrPreprocess(input, meta.spacing ?? null, params as Partial<CxrParams>);
   return { tensor: r.tensor, width: r.size, height: r.size, channels: 1 };
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import type { Image } from "../image/image.ts";
-import type { PresetTensor } from "../models/presets.ts";
+import type { ModelInput } from "../models/tensor.ts";
 
 /**
  * The preset: grey samples / `params.divide_by` (default 1, as the seed).
@@ -16,7 +16,7 @@ export function cxrPneumothorax(
   input: Image,
   _meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
-): PresetTensor {
+): ModelInput {
   if (input.channels !== 1) {
     throw new InvalidInputError(
       "cxr-pneumothorax takes a grey radiograph; the image has 3 channels",

@@ -8,7 +8,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
-import type { PresetTensor } from "../models/presets.ts";
+import type { ModelInput } from "../models/tensor.ts";
 
 /** The preset's parameters (card.preprocess.params). */
 export interface FundusParams {
@@ -88,7 +88,7 @@ export function fundusVessels(
   input: Image,
   _meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
-): PresetTensor {
+): ModelInput {
   const { clipLimit, tiles } = readParams(params);
   const { width, height } = input;
   const eq = clahe({ width, height, data: greenPlane(input) }, clipLimit, tiles).data;

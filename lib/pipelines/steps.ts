@@ -16,6 +16,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { Box } from "../image/ops.ts";
 import type { Pixels } from "../image/image.ts";
 import { applyOrientation, invertOrientation, type Orientation } from "../nifti/orient.ts";
+import { resize } from "../image/resize.ts";
 
 /**
  * A grid of samples, row-major, `channels` interleaved (1 when absent): 2D, or 3D with `depth`
@@ -244,7 +245,11 @@ function expect(step: string, g: Grid, [w, h]: [number, number]): void {
   }
 }
 
-/** Pixel-centre resampling (OpenCV's convention) of `g` to w x h. */
+/**
+ * Pixel-centre resampling (OpenCV's convention) of `g` to w x h. Bilinear on the sample types
+ * cv2.resize takes is lib/image/resize itself, so that undoing a resize made with it (the slice
+ * fit) gives the very values of resizing back with it.
+ */
 function resample(
   g: Grid,
   w: number,
@@ -253,6 +258,16 @@ function resample(
   made: (w: number, h: number) => ArrayLike<number> & { [i: number]: number },
 ): Grid {
   const c = g.channels ?? 1, sw = g.width, sh = g.height;
+  const d = g.data;
+  if (
+    interpolation === "bilinear" &&
+    (d instanceof Float32Array || d instanceof Uint8Array || d instanceof Uint16Array ||
+      d instanceof Int16Array)
+  ) {
+    // resize reads `channels` as a count; any count works for bilinear, not only 1 or 3
+    const r = resize({ width: sw, height: sh, channels: c as 1, data: d }, w, h, "bilinear");
+    return { width: w, height: h, channels: c, data: r.data };
+  }
   const out = made(w, h);
   const fx = sw / w, fy = sh / h;
   const integer = !(g.data instanceof Float32Array || g.data instanceof Float64Array);

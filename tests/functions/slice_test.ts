@@ -12,7 +12,8 @@ import { dataFile } from "../_data.ts";
 
 const root = await makeModelsRoot();
 Deno.env.set("MEDIMG_MODELS_DIR", root);
-const { app, overlapScores } = await import("../../functions/slice.ts");
+const { app } = await import("../../functions/slice.ts");
+const { overlapScores } = await import("../../lib/image/measure.ts");
 
 /** A 8-bit grey TIFF, uncompressed, one strip (little-endian). */
 function greyTiff(width: number, height: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -417,6 +418,74 @@ Deno.test("POST /segment/slice: no tensor is left behind by answered or failed r
   assertEquals(tf.memory().numTensors, before);
 });
 
+Deno.test("POST /segment/slice: past the time budget the run stops between steps, 503 naming the step", async () => {
+  const steps = ["model", "decode", "preprocess", "fit", "infer", "mapback", "threshold", "png"];
+  // 1 ms: a 512x512 image takes longer than that to decode, preprocess and run
+  const big = greyImage(512, 512, (x, y) => (x * 3 + y * 5) & 255);
+  const body512 = await encodeImagePng(big.data, 512, 512);
+  Deno.env.set("MEDIMG_TIME_BUDGET_MS", "1");
+  try {
+    const res = await post("/segment/slice?model=fixed32", body512);
+    const body = await res.json();
+    assertEquals(res.status, 503, JSON.stringify(body));
+    assertEquals(res.headers.get("content-type"), "application/problem+json");
+    const stage = /\(at stage (\w+)\)/.exec(body.detail)?.[1];
+    assert(stage !== undefined && steps.includes(stage), body.detail);
+    // the steps run until then are still timed
+    assert(res.headers.get("server-timing")?.includes(stage), res.headers.get("server-timing")!);
+  } finally {
+    Deno.env.delete("MEDIMG_TIME_BUDGET_MS");
+  }
+  assertEquals((await post("/segment/slice?model=fixed32", body512)).status, 200);
+});
+
+Deno.test({
+  name:
+    "POST /segment/slice: a DRIVE photo through a fixed-size model answers the model-size result mapped back by the recorded resize",
+  ignore: !dataFile("drive/png/test/images/01_test.png"),
+  async fn() {
+    const { decodeImage } = await import("../../lib/decode/mod.ts");
+    const { greenPlane } = await import("../../lib/pipelines/fundus.ts");
+    const { scalePreset } = await import("../../lib/pipelines/presets.ts");
+    const { inferFitted, planInference, resizeInput, toMask } = await import(
+      "../../lib/models/infer.ts"
+    );
+    const { loadModel } = await import("../../lib/models/load.ts");
+    const { mapBack } = await import("../../lib/pipelines/steps.ts");
+    const photo = await decodeImage(
+      await Deno.readFile(dataFile("drive/png/test/images/01_test.png")!),
+    );
+    const { width, height } = photo.image;
+    const grey = greenPlane(photo.image);
+    const body = await encodeImagePng(grey, width, height);
+    const ask = (q: string) => post(`/segment/slice?model=fixed32&fit=resize${q}`, body);
+    // the model's answer at its own 32x32, and the resize the fit records
+    const loaded = await loadModel("fixed32", { root });
+    const x = scalePreset({ width, height, channels: 1, data: grey }, {}, { channels: "grey" });
+    const plan = planInference(loaded.card, height, width, { fit: "resize" });
+    const small = (await inferFitted(loaded, resizeInput(x, 32, 32), plan)).probs;
+    const geometry = [
+      {
+        step: "fit",
+        kind: "resize" as const,
+        from: [width, height] as [number, number],
+        to: [32, 32] as [number, number],
+      },
+    ];
+    const back = mapBack(geometry, small, "bilinear");
+
+    const raw = await ask("&format=raw&bits=1");
+    assertEquals(raw.status, 200, await raw.clone().text());
+    assertEquals(
+      [raw.headers.get("x-image-width"), raw.headers.get("x-image-height")],
+      [String(width), String(height)],
+    );
+    assertEquals(new Uint8Array(await raw.arrayBuffer()), toMask(back, loaded.card));
+    const probs = new Uint8Array(await (await ask("&format=raw&probs=1")).arrayBuffer());
+    assertEquals(new Float32Array(probs.buffer), back.data);
+  },
+});
+
 Deno.test("cleanup", async () => {
   await unloadModels();
   await Deno.remove(root, { recursive: true });
@@ -478,7 +547,7 @@ Deno.test({
       // the model's probabilities through the library, as the route runs it
       const { loadModel } = await import("../../lib/models/load.ts");
       const { segmentImage } = await import("../../lib/models/infer.ts");
-      const { getPreset } = await import("../../lib/models/presets.ts");
+      const { getPreset } = await import("../../lib/pipelines/presets.ts");
       const { decodeImage } = await import("../../lib/decode/mod.ts");
       const loaded = await loadModel("fundus-vessels", { root: shipped });
       const { image, meta } = await decodeImage(crop, { maxPixels: 1 << 24 });

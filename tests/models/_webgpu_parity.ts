@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setupBackend } from "../../lib/models/backend.ts";
 import { segmentImage } from "../../lib/models/infer.ts";
 import { loadModel, unloadModels } from "../../lib/models/load.ts";
-import { scalePreset } from "../../lib/models/presets.ts";
+import { scalePreset } from "../../lib/pipelines/presets.ts";
 import { greyImage, makeModelsRoot } from "./_fixtures.ts";
 
 const root = await makeModelsRoot();

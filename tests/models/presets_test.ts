@@ -1,7 +1,7 @@
-/** Presets by name (lib/models/presets.ts) and the cxr-pneumothorax preset. */
+/** Presets by name (lib/pipelines/presets.ts) and the cxr-pneumothorax preset. */
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { ModelCardError } from "../../lib/models/card.ts";
-import { getPreset, PRESETS, scalePreset } from "../../lib/models/presets.ts";
+import { getPreset, PRESETS, scalePreset } from "../../lib/pipelines/presets.ts";
 import { cxrPneumothorax } from "../../lib/pipelines/cxr_pneumothorax.ts";
 import { fundusVessels } from "../../lib/pipelines/fundus.ts";
 import { ctLiver } from "../../lib/pipelines/ct.ts";

@@ -15,8 +15,14 @@ import {
   modelsRoot,
 } from "../../lib/models/registry.ts";
 import { checkReplay } from "../../lib/models/replay.ts";
-import { argmax, planInference, segmentImage, threshold, toMask } from "../../lib/models/infer.ts";
-import { scalePreset } from "../../lib/models/presets.ts";
+import {
+  argmax,
+  planInference,
+  segmentImage,
+  thresholdProbs as threshold,
+  toMask,
+} from "../../lib/models/infer.ts";
+import { scalePreset } from "../../lib/pipelines/presets.ts";
 import { blendWeights, tileStarts } from "../../lib/models/tiling.ts";
 import { greyImage, lcg, makeModelsRoot, sigmoidOf } from "./_fixtures.ts";
 

@@ -105,8 +105,8 @@ Deno.test({
   ignore: !testPhoto,
   async fn() {
     const { loadModel } = await import("../../lib/models/load.ts");
-    const { segmentImage, threshold } = await import("../../lib/models/infer.ts");
-    const { getPreset } = await import("../../lib/models/presets.ts");
+    const { segmentImage, thresholdProbs: threshold } = await import("../../lib/models/infer.ts");
+    const { getPreset } = await import("../../lib/pipelines/presets.ts");
     const root = new URL("../../models", import.meta.url).pathname;
     const loaded = await loadModel("fundus-vessels", { root });
     const card = loaded.card;

@@ -1,44 +1,28 @@
 /**
  * Preprocessing presets by name, as a model card's `preprocess.preset` names them. Each preset lives
  * in lib/pipelines/ and is imported on first use, so a function pulls in only the pipelines its
- * models need. `scale` is the built-in default for cards without a preset.
+ * models need. `scale` is the built-in default for cards without a preset. The registry sits here,
+ * above lib/models, which knows only the tensor it is given (lib/models/tensor.ts `ModelInput`).
  */
 import { InvalidInputError } from "../errors.ts";
+import type { DecodedMeta } from "../decode/types.ts";
 import type { Image } from "../image/image.ts";
-import { ModelCardError } from "./card.ts";
-
-/** What a preset may know about the image beyond its pixels. */
-export interface PresetMeta {
-  /** [row, column] pixel spacing in mm. */
-  spacing?: [number, number];
-  rescaleSlope?: number;
-  rescaleIntercept?: number;
-  modality?: string;
-  [key: string]: unknown;
-}
-
-/** A preprocessed image: float32 HWC, ready to be a model input. */
-export interface PresetTensor {
-  tensor: Float32Array;
-  width: number;
-  height: number;
-  channels: number;
-}
+import { ModelCardError } from "../models/card.ts";
+import type { ModelInput } from "../models/tensor.ts";
 
 /** A preset: (decoded image, its metadata, card params with request overrides) -> tensor. */
 export type Preset = (
   input: Image,
-  meta: PresetMeta,
+  meta: DecodedMeta,
   params: Record<string, unknown>,
-) => PresetTensor;
+) => ModelInput;
 
 /** Every preset name and how to get it. */
 export const PRESETS: Record<string, () => Promise<Preset>> = {
   "scale": () => Promise.resolve(scalePreset),
-  "ct-liver": async () => (await import("../pipelines/ct.ts")).ctLiver,
-  "fundus-vessels": async () => (await import("../pipelines/fundus.ts")).fundusVessels,
-  "cxr-pneumothorax": async () =>
-    (await import("../pipelines/cxr_pneumothorax.ts")).cxrPneumothorax,
+  "ct-liver": async () => (await import("./ct.ts")).ctLiver,
+  "fundus-vessels": async () => (await import("./fundus.ts")).fundusVessels,
+  "cxr-pneumothorax": async () => (await import("./cxr_pneumothorax.ts")).cxrPneumothorax,
 };
 
 /**
@@ -79,9 +63,9 @@ function fullScale(data: Image["data"]): number {
  */
 export function scalePreset(
   input: Image,
-  _meta: PresetMeta,
+  _meta: DecodedMeta,
   params: Record<string, unknown>,
-): PresetTensor {
+): ModelInput {
   const order = (params.channels ?? "grey") as string;
   const divideBy = params.divide_by === undefined
     ? fullScale(input.data)
