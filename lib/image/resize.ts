@@ -14,9 +14,6 @@ import { type Image, type Pixels, sameType, type SamplePixels } from "./image.ts
 /** The interpolations `resize` offers, named after OpenCV's INTER_NEAREST, INTER_LINEAR, INTER_CUBIC. */
 export type Interpolation = "nearest" | "bilinear" | "bicubic";
 
-/** @deprecated The same union as `SamplePixels` (./image.ts), which bilinear and bicubic take. */
-export type ResizablePixels = SamplePixels;
-
 const f = Math.fround;
 /** 2^52 + 2^51: adding and subtracting it rounds a double to an integer, ties to even (cvRound). */
 const RNE = 6755399441055744;

@@ -26,6 +26,7 @@ import {
 import { type Orientation, toCanonical } from "../nifti/orient.ts";
 import type { Volume } from "../nifti/volume.ts";
 import { mapBack, Steps } from "./steps.ts";
+import { diceScore } from "../image/measure.ts";
 
 /** The modalities in the seed's stacking order. */
 export const BRATS_MODALITIES = ["flair", "t1", "t1ce", "t2"] as const;
@@ -336,7 +337,7 @@ export function dicePerLabel(
     if (p === t) both[p]++;
   }
   const out: Record<string, number> = {};
-  for (const l of which) out[l] = (2 * both[l] + eps) / (a[l] + b[l] + eps);
+  for (const l of which) out[l] = diceScore(both[l], a[l], b[l], eps);
   return out;
 }
 
