@@ -25,10 +25,9 @@ import { encodeImagePng } from "../lib/image/png.ts";
 import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { classifyCxr, CXR_FIELDS, type CxrField } from "../lib/pipelines/cxr.ts";
-import { ageBucketName, FEATURE_NAMES } from "../lib/pipelines/cxr_meta.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { modelGuard } from "./_model_route.ts";
-import { classifyRoute, cxrQuery, IMAGE_TYPES } from "./_schemas/cxr.ts";
+import { classifyAnswer, classifyRoute, cxrQuery, IMAGE_TYPES } from "./_schemas/cxr.ts";
 
 /** The model this function runs. */
 export const CXR_MODEL = "cxr-pneumonia";
@@ -95,14 +94,6 @@ async function readBody(c: Context<AppEnv>): Promise<{ bytes: Uint8Array; fields
   return { bytes: await readBytes(c), fields };
 }
 
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
-}
-
 async function classify(c: Context<AppEnv>): Promise<Response> {
   const format = negotiate(c, ["json", "png"] as const);
   const q = validQuery(c, cxrQuery);
@@ -130,60 +121,7 @@ async function classify(c: Context<AppEnv>): Promise<Response> {
   const png = o && await run.stepAsync("png", () => encodeImagePng(o.data, o.width, o.height, 3));
   const timings = reportSteps(c, run.timings);
   if (format === "png") return sendBytes(c, png!, "image/png", headers);
-  const pre = r.preprocessed, { image } = film;
-  return c.json(
-    {
-      probability: r.probability,
-      label: r.label,
-      positive: r.positive,
-      threshold: r.threshold,
-      model: {
-        name: loaded.card.name,
-        version: loaded.card.version,
-        backend: loaded.backend.name,
-        loaded_now: !loaded.cached,
-        not_for: loaded.card.not_for ?? "clinical use",
-      },
-      features: {
-        names: FEATURE_NAMES,
-        vector: Array.from(r.features.vector),
-        age_years: r.features.age?.years ?? null,
-        age_bucket: r.features.age ? ageBucketName(r.features.age.bucket) : null,
-        view: r.features.view,
-        sex: r.features.sex,
-      },
-      metadata: r.metadata,
-      assumed: r.assumed,
-      warnings: r.warnings,
-      input: {
-        format: film.format,
-        width: image.width,
-        height: image.height,
-        channels: image.channels,
-      },
-      preprocess: {
-        spacing_mm: pre.spacing,
-        spacing_assumed: pre.spacingAssumed,
-        resampled: pre.resampled,
-        grey8: pre.grey8,
-        params: pre.params,
-      },
-      ...(r.heatmap && png
-        ? {
-          heatmap: {
-            method: r.heatmap.method,
-            layer: r.heatmap.layer,
-            grid: [r.heatmap.grid.width, r.heatmap.grid.height],
-            image: "the 224 x 224 model input with the map blended over it (RGB PNG)",
-            png_base64: base64(png),
-          },
-        }
-        : {}),
-      timings_ms: timings,
-    },
-    200,
-    headers,
-  );
+  return c.json(classifyAnswer(r, loaded, film, png, timings), 200, headers);
 }
 
 const routes = openApiRoutes();

@@ -1,8 +1,13 @@
 /**
  * The cxr route's declarations (query parameters, the three body forms, the answer, headers): the
  * one zod description of /cxr/classify that validates requests and documents them in OpenAPI;
- * functions/cxr.ts holds the handler.
+ * functions/cxr.ts holds the handler. And the JSON answer made from lib's classification, field by
+ * field as ClassifyAnswer declares it.
  */
+import type { DecodedImage } from "../../lib/decode/mod.ts";
+import type { LoadedModel } from "../../lib/models/load.ts";
+import type { CxrAnswer } from "../../lib/pipelines/cxr.ts";
+import { ageBucketName, FEATURE_NAMES } from "../../lib/pipelines/cxr_meta.ts";
 import {
   BINARY,
   binaryContent,
@@ -46,7 +51,7 @@ const FieldSource = z.strictObject({
   source: z.enum(["request", "dicom", "missing"]),
 });
 /** The JSON answer of /cxr/classify, field by field as classify makes it. */
-export const ClassifyAnswer = z.strictObject({
+const ClassifyAnswer = z.strictObject({
   probability: num.describe("of lung opacity / pneumonia, 0-1"),
   label: z.string().describe("the card's class for the probability over the threshold or not"),
   positive: z.boolean(),
@@ -180,3 +185,74 @@ export const classifyRoute = route({
     ...problems(404, 415, 422, 503),
   },
 });
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+/**
+ * The JSON answer of /cxr/classify from lib's classification of the decoded film (`png`: the
+ * Grad-CAM overlay's PNG when one was made; `timings`: the run's, rounded).
+ */
+export function classifyAnswer(
+  r: CxrAnswer,
+  loaded: Pick<LoadedModel, "card" | "backend"> & { cached: boolean },
+  film: DecodedImage,
+  png: Uint8Array | undefined,
+  timings: Record<string, number>,
+): z.infer<typeof ClassifyAnswer> {
+  const pre = r.preprocessed, { image } = film;
+  return {
+    probability: r.probability,
+    label: r.label,
+    positive: r.positive,
+    threshold: r.threshold,
+    model: {
+      name: loaded.card.name,
+      version: loaded.card.version,
+      backend: loaded.backend.name,
+      loaded_now: !loaded.cached,
+      not_for: loaded.card.not_for ?? "clinical use",
+    },
+    features: {
+      names: [...FEATURE_NAMES],
+      vector: Array.from(r.features.vector),
+      age_years: r.features.age?.years ?? null,
+      age_bucket: r.features.age ? ageBucketName(r.features.age.bucket) : null,
+      view: r.features.view,
+      sex: r.features.sex,
+    },
+    metadata: r.metadata,
+    assumed: r.assumed,
+    warnings: r.warnings,
+    input: {
+      format: film.format,
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+    },
+    preprocess: {
+      spacing_mm: pre.spacing,
+      spacing_assumed: pre.spacingAssumed,
+      resampled: pre.resampled,
+      grey8: pre.grey8,
+      params: { ...pre.params },
+    },
+    ...(r.heatmap && png
+      ? {
+        heatmap: {
+          method: r.heatmap.method,
+          layer: r.heatmap.layer,
+          grid: [r.heatmap.grid.width, r.heatmap.grid.height] as [number, number],
+          image: "the 224 x 224 model input with the map blended over it (RGB PNG)",
+          png_base64: base64(png),
+        },
+      }
+      : {}),
+    timings_ms: timings,
+  };
+}

@@ -32,7 +32,7 @@ import { type StepOptions, Steps } from "./steps.ts";
 // Kept importable from here for training/cxr/export_tfjs.ts.
 export { FEATURE_MEANS, FEATURE_NAMES } from "./cxr_meta.ts";
 
-/** Image parameters, with the published defaults (SPEC.md "cxr"). */
+/** Image parameters, with the published defaults (training/cxr/preprocess.py's). */
 export interface CxrParams {
   clipLimit: number;
   tiles: number;

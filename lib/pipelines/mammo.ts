@@ -1,9 +1,11 @@
 /**
- * Seed 000's CBIS-DDSM full-mammogram pipeline (SPEC.md "mammo"), step for step as the seed's
- * imagePreprocessing.py with OpenCV: crop borders, min-max normalise, remove artefacts (binarise,
- * open + dilate with a rectangle, keep the largest external contour filled), left-right flip when
- * the breast faces left, CLAHE, pad to a square. Also the ROI-mask pipeline and the inverse
- * transform that maps a mask predicted on the output back onto the original image.
+ * Seed 000's CBIS-DDSM full-mammogram pipeline (bench/seed000_mammo.py is its OpenCV reference),
+ * step for step as the seed's imagePreprocessing.py with OpenCV: crop borders, min-max normalise,
+ * remove artefacts (binarise, open + dilate with a rectangle, keep the largest external contour
+ * filled), left-right flip when the breast faces left, CLAHE, pad to a square. The steps run on the
+ * one step runner (lib/pipelines/steps.ts): timed, the budget checked between them, the stage
+ * pictures kept on request, and the crop, flip and pad recorded so that `mapBack` maps a mask on
+ * the square back onto the original (`inverseTransform`). Also the ROI-mask pipeline.
  */
 import { InvalidInputError } from "../errors.ts";
 import { claheInto } from "../image/clahe.ts";
@@ -535,11 +537,11 @@ export function maskPreprocess(
   height: number,
   lrFlip: boolean,
   overrides: Partial<MammoParams> = {},
-): { mask: Uint8Array; square: number } {
-  const { square, fillRow } = maskRows(masks, width, height, lrFlip, overrides);
+): { mask: Uint8Array; square: number; geometry: Geometric[] } {
+  const { square, fillRow, geometry } = maskRows(masks, width, height, lrFlip, overrides);
   const out = new Uint8Array(square * square);
   for (let y = 0; y < square; y++) fillRow(y, out.subarray(y * square, (y + 1) * square));
-  return { mask: out, square };
+  return { mask: out, square, geometry };
 }
 
 /**
@@ -553,7 +555,7 @@ export function maskRows(
   height: number,
   lrFlip: boolean,
   overrides: Partial<MammoParams> = {},
-): { square: number; fillRow: (y: number, row: Uint8Array) => void } {
+): { square: number; fillRow: (y: number, row: Uint8Array) => void; geometry: Geometric[] } {
   const p = { ...MAMMO_DEFAULTS, ...overrides };
   const crop = cropBox(width, height, p);
   const w = crop.x1 - crop.x0, h = crop.y1 - crop.y0, square = Math.max(w, h);
@@ -571,7 +573,9 @@ export function maskRows(
       else addRow(m, q, w, row, 0, lrFlip);
     });
   };
-  return { square, fillRow };
+  // The same geometric steps as the mammogram's (mapBack takes a mask back onto the original).
+  const geometry = mammoGeometry({ width, height, crop, lrFlip, square });
+  return { square, fillRow, geometry };
 }
 
 /**

@@ -31,8 +31,9 @@ Deno.test({
         r.geometry.map((g) => g.kind),
         r.lrFlip ? ["crop", "flip", "pad"] : ["crop", "pad"],
       );
-      const { mask, square } = maskPreprocess([roi], width, height, r.lrFlip);
+      const { mask, square, geometry } = maskPreprocess([roi], width, height, r.lrFlip);
       assertEquals(square, r.square);
+      assertEquals(geometry, r.geometry, "the mask pipeline records the mammogram's steps");
       const back = mapBack(r.geometry, { width: square, height: square, data: mask });
       assertEquals([back.width, back.height], [width, height]);
       const { x0, y0, x1, y1 } = r.crop;
