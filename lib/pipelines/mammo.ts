@@ -43,9 +43,6 @@ export const MAMMO_DEFAULTS: MammoParams = {
   tiles: 8,
 };
 
-/** A grey image (any sample type); `channels`, when given, must be 1. */
-export type GreyImage = Omit<Image, "channels"> & { channels?: 1 | 3 };
-
 /** An intermediate for the stage strip: an 8-bit picture of one step. */
 export interface MammoStage {
   name: string;
@@ -342,11 +339,12 @@ function squareMask(breast: RunMask, square: number, lrFlip: boolean): Uint8Arra
  * on the square back onto the original. Memory beyond the input is the square output and the
  * mask's runs: the crop is read in place, the mask never exists as pixels (unless `breastMask` is
  * read), and CLAHE runs in place inside the padded square.
- * `options`: `true` keeps the stages (as `{ keep: true }`); or the run's options.
+ * `img`: the one image type, grey (`channels` may be left out); `options`: `true` keeps the stages
+ * (as `{ keep: true }`), or the run's options (`check`, `keep`).
  * @example const r = mammoPreprocess({ width, height, data }); r.lrFlip; r.image
  */
 export function mammoPreprocess(
-  img: GreyImage,
+  img: Omit<Image, "channels"> & Partial<Pick<Image, "channels">>,
   overrides: Partial<MammoParams> = {},
   options: boolean | StepOptions = false,
 ): MammoResult {
