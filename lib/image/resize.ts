@@ -3,7 +3,8 @@
  * baseline, as Debian ships it) for 8- and 16-bit and equal to float rounding for float32:
  * INTER_NEAREST (`floor(x * sw / dw)`), INTER_LINEAR (half-pixel centres, 11-bit fixed-point
  * weights for 8-bit, an exact 2:1 reduction in both axes done as OpenCV's fast area averaging) and
- * INTER_CUBIC (A = -0.75, edge pixels replicated). OpenCV's 8-bit vertical passes round in its
+ * INTER_CUBIC (A = -0.75, edge pixels replicated), and INTER_AREA for shrinking 8-bit grey
+ * (`resizeArea`, OpenCV's general area path). OpenCV's 8-bit vertical passes round in its
  * SIMD way (truncating 16-bit products for linear, float32 for whole 8-lane blocks of cubic), so
  * this code does the same arithmetic lane for lane. Hand-written: no edge-ready library resizes
  * like OpenCV, and models trained on OpenCV-resized inputs expect exactly its pixels.
@@ -516,4 +517,95 @@ function vCubicFloat(
     if (isFloat) out[o + x] = v;
     else store(out, o + x, v, lo, hi);
   }
+}
+
+/**
+ * OpenCV's `cv::resize(..., INTER_AREA)` for shrinking an 8-bit grey image by a non-integer
+ * factor (resizeArea_Invoker: per-axis area weights from computeResizeAreaTab, float32
+ * accumulation row by row, rounding half to even). OpenCV takes a separate integer-factor path
+ * (resizeAreaFast) whose rounding can differ by one grey level; this code uses the general one.
+ * @example resizeArea({ width: 1024, height: 1024, channels: 1, data }, 143, 143)
+ */
+export function resizeArea(
+  img: Image<Uint8Array>,
+  width: number,
+  height: number,
+): Image<Uint8Array> {
+  const { width: sw, height: sh, data } = img;
+  if (width > sw || height > sh || width < 1 || height < 1) {
+    throw new InvalidInputError(`resizeArea shrinks only: ${sw}x${sh} -> ${width}x${height}`);
+  }
+  const xt = areaTable(sw, width), yt = areaTable(sh, height);
+  // Each destination column's sources are one contiguous run: its first source and first entry.
+  const xFirst = new Int32Array(width), xStart = new Int32Array(width + 1);
+  for (let k = xt.n - 1; k >= 0; k--) xStart[xt.di[k]] = k, xFirst[xt.di[k]] = xt.si[k];
+  xStart[width] = xt.n;
+  const xa = xt.alpha;
+  const out = new Uint8Array(width * height);
+  const buf = new Float32Array(width), sum = new Float32Array(width);
+  const f = Math.fround;
+  let prev = yt.di[0], lastRow = -1;
+  for (let j = 0; j < yt.n; j++) {
+    const beta = yt.alpha[j], dy = yt.di[j], sy = yt.si[j];
+    if (sy !== lastRow) {
+      // Products and sums rounded to float32 in OpenCV's order (a row shared by two destination
+      // rows is summed once).
+      const row = sy * sw;
+      for (let x = 0; x < width; x++) {
+        let acc = 0;
+        for (let k = xStart[x], s = row + xFirst[x]; k < xStart[x + 1]; k++, s++) {
+          acc = f(acc + f(data[s] * xa[k]));
+        }
+        buf[x] = acc;
+      }
+      lastRow = sy;
+    }
+    if (dy !== prev) {
+      for (let x = 0, o = prev * width; x < width; x++) {
+        out[o + x] = roundByteEven(sum[x]);
+        sum[x] = beta * buf[x];
+      }
+      prev = dy;
+    } else {
+      for (let x = 0; x < width; x++) sum[x] += f(beta * buf[x]);
+    }
+  }
+  for (let x = 0, o = prev * width; x < width; x++) out[o + x] = roundByteEven(sum[x]);
+  return { width, height, channels: 1, data: out };
+}
+
+/** cvRound then saturate to 0-255. */
+function roundByteEven(v: number): number {
+  const r = Math.round(v);
+  const even = r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return even < 0 ? 0 : even > 255 ? 255 : even;
+}
+
+/** OpenCV computeResizeAreaTab for one axis: (destination, source, weight) triples. */
+function areaTable(ssize: number, dsize: number) {
+  const scale = 1 / (dsize / ssize);
+  const di: number[] = [], si: number[] = [], alpha: number[] = [];
+  const push = (d: number, s: number, a: number) => {
+    di.push(d);
+    si.push(s);
+    alpha.push(Math.fround(a));
+  };
+  for (let dx = 0; dx < dsize; dx++) {
+    const fsx1 = dx * scale, fsx2 = fsx1 + scale;
+    const cellWidth = Math.min(scale, ssize - fsx1);
+    let sx1 = Math.ceil(fsx1), sx2 = Math.floor(fsx2);
+    sx2 = Math.min(sx2, ssize - 1);
+    sx1 = Math.min(sx1, sx2);
+    if (sx1 - fsx1 > 1e-3) push(dx, sx1 - 1, (sx1 - fsx1) / cellWidth);
+    for (let sx = sx1; sx < sx2; sx++) push(dx, sx, 1 / cellWidth);
+    if (fsx2 - sx2 > 1e-3) {
+      push(dx, sx2, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth);
+    }
+  }
+  return {
+    n: di.length,
+    di: Int32Array.from(di),
+    si: Int32Array.from(si),
+    alpha: Float32Array.from(alpha),
+  };
 }

@@ -1,14 +1,20 @@
 /**
- * Seed 000's CBIS-DDSM full-mammogram pipeline (SPEC.md "mammo"), step for step as the seed's
- * imagePreprocessing.py with OpenCV: crop borders, min-max normalise, remove artefacts (binarise,
- * open + dilate with a rectangle, keep the largest external contour filled), left-right flip when
- * the breast faces left, CLAHE, pad to a square. Also the ROI-mask pipeline and the inverse
- * transform that maps a mask predicted on the output back onto the original image.
+ * Seed 000's CBIS-DDSM full-mammogram pipeline (bench/seed000_mammo.py is its OpenCV reference),
+ * step for step as the seed's imagePreprocessing.py with OpenCV: crop borders, min-max normalise,
+ * remove artefacts (binarise, open + dilate with a rectangle, keep the largest external contour
+ * filled), left-right flip when the breast faces left, CLAHE, pad to a square. The steps run on the
+ * one step runner (lib/pipelines/steps.ts): timed, the budget checked between them, the stage
+ * pictures kept on request, and the crop, flip and pad recorded so that `mapBack` maps a mask on
+ * the square back onto the original (`inverseTransform`). Also the ROI-mask pipeline.
  */
 import { InvalidInputError } from "../errors.ts";
 import { claheInto } from "../image/clahe.ts";
 import { largestComponentRuns } from "../image/components.ts";
+import type { Image } from "../image/image.ts";
+import { minMaxTo8 } from "../image/grey8.ts";
 import { addReach, dilateRuns, erodeRuns, rectReach, type RunMask } from "../image/morphology.ts";
+import type { Box } from "../image/ops.ts";
+import { type Geometric, mapBack, type StepOptions, Steps } from "./steps.ts";
 
 /** Parameters, with the seed's published defaults. */
 export interface MammoParams {
@@ -37,19 +43,12 @@ export const MAMMO_DEFAULTS: MammoParams = {
   tiles: 8,
 };
 
-/** A grey input image (8- or 16-bit, or float). */
-export interface GreyInput {
+/** An intermediate for the stage strip: an 8-bit picture of one step. */
+export interface MammoStage {
+  name: string;
   width: number;
   height: number;
-  data: Uint8Array | Uint16Array | Int16Array | Float32Array;
-}
-
-/** Crop box in original pixels: columns [x0, x1), rows [y0, y1). */
-export interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
+  data: Uint8Array;
 }
 
 /** What the pipeline did, enough to undo it. */
@@ -73,11 +72,13 @@ export interface MammoResult {
   /** The breast mask in output coordinates (0/1, square x square), made when first read. */
   breastMask: Uint8Array;
   transform: MammoTransform;
+  /** The geometric steps (crop, lr flip when made, pad), for {@link mapBack}. */
+  geometry: Geometric[];
   params: MammoParams;
   /** Milliseconds per step. */
   timings: Record<string, number>;
   /** The image after each of the six steps, 8-bit, when asked for. */
-  stages?: { name: string; width: number; height: number; data: Uint8Array }[];
+  stages?: MammoStage[];
 }
 
 /** The crop box of step 1: int(n * f) to int(n * (1 - f)), as the seed truncates. */
@@ -118,19 +119,7 @@ function checkParams(p: MammoParams): void {
   }
 }
 
-/** Stretches values to 0-255 (for stage pictures). */
-function toByte(data: ArrayLike<number>, n: number): Uint8Array {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    if (data[i] < lo) lo = data[i];
-    if (data[i] > hi) hi = data[i];
-  }
-  const out = new Uint8Array(n), s = hi > lo ? 255 / (hi - lo) : 0;
-  for (let i = 0; i < n; i++) out[i] = Math.round((data[i] - lo) * s);
-  return out;
-}
-
-type Pixels = GreyInput["data"];
+type Pixels = Image["data"];
 
 /** Columns per block: the crop's rows are summarised in blocks of this many pixels. */
 const BLOCK = 64;
@@ -343,26 +332,31 @@ function squareMask(breast: RunMask, square: number, lrFlip: boolean): Uint8Arra
 }
 
 /**
- * Runs the six steps. Memory beyond the input is the square output and the mask's runs: the crop
- * is read in place, the mask never exists as pixels (unless `breastMask` is read), and CLAHE runs
- * in place inside the padded square.
+ * Runs the six steps on a {@link Steps} run: the fused parts are timed with `lap` under the names
+ * crop, normalise, artefacts, flip, clahe and pad, the run's `check` (the time budget) is called
+ * after each, the stage strip's pictures go through `keep` (made only when the run keeps them),
+ * and the crop, the lr flip and the pad to the square are recorded so that `mapBack` maps a mask
+ * on the square back onto the original. Memory beyond the input is the square output and the
+ * mask's runs: the crop is read in place, the mask never exists as pixels (unless `breastMask` is
+ * read), and CLAHE runs in place inside the padded square.
+ * `img`: the one image type, grey (`channels` may be left out); `options`: `true` keeps the stages
+ * (as `{ keep: true }`), or the run's options (`check`, `keep`).
  * @example const r = mammoPreprocess({ width, height, data }); r.lrFlip; r.image
  */
 export function mammoPreprocess(
-  img: GreyInput,
+  img: Omit<Image, "channels"> & Partial<Pick<Image, "channels">>,
   overrides: Partial<MammoParams> = {},
-  withStages = false,
+  options: boolean | StepOptions = false,
 ): MammoResult {
   const p = { ...MAMMO_DEFAULTS, ...overrides };
   checkParams(p);
-  const timings: Record<string, number> = {};
-  const stages: NonNullable<MammoResult["stages"]> = [];
-  let t = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timings[name] = now - t;
-    t = now;
-  };
+  if (img.channels !== undefined && img.channels !== 1) {
+    throw new InvalidInputError(`the mammogram must be grey, got ${img.channels} channels`);
+  }
+  const run = new Steps<MammoStage>(typeof options === "boolean" ? { keep: options } : options);
+  const stage = (name: string, width: number, height: number, data: () => Uint8Array) =>
+    run.keep(name, () => ({ name, width, height, data: data() }));
+  run.startLaps();
 
   // 1. Crop borders (kept as a box into the input; copied only for the stage picture).
   const crop = cropBox(img.width, img.height, p);
@@ -376,19 +370,20 @@ export function mammoPreprocess(
   const src = img.data, stride = img.width;
   const at = (x: number, y: number) => (crop.y0 + y) * stride + crop.x0 + x;
   let cropped: Pixels | undefined;
-  if (withStages) {
+  if (run.keeping) {
     cropped = new (src.constructor as new (n: number) => Pixels)(n);
     for (let y = 0; y < h; y++) cropped.set(src.subarray(at(0, y), at(w, y)), y * w);
   }
-  lap("crop");
-  if (cropped) stages.push({ name: "crop", width: w, height: h, data: toByte(cropped, n) });
+  run.geometric({ step: "crop", kind: "crop", from: [img.width, img.height], box: crop });
+  run.lap("crop");
+  stage("crop", w, h, () => minMaxTo8(cropped!, n));
 
   // 2. Min-max normalise (kept implicit: norm(v) = (v - lo) / (hi - lo), in float64 as numpy).
   const ext = extremes(src, stride, crop), { lo, hi } = ext;
   const range = hi - lo;
   const norm = (v: number) => (range > 0 ? (v - lo) / range : NaN);
-  lap("normalise");
-  if (cropped) stages.push({ name: "normalise", width: w, height: h, data: toByte(cropped, n) });
+  run.lap("normalise");
+  stage("normalise", w, h, () => minMaxTo8(cropped!, n));
 
   // 3. Remove artefacts: binarise, open, dilate, keep the largest region filled. The open's
   // dilation and the seed's second dilation are one dilation with twice the reach.
@@ -397,18 +392,18 @@ export function mammoPreprocess(
   const reach = rectReach(p.kernel), twice = addReach(reach, reach);
   const edited = dilateRuns(erodeRuns(binary, reach, reach), twice, twice);
   const breast = largestComponentRuns(edited);
-  lap("artefacts");
-  if (cropped) {
+  run.lap("artefacts");
+  stage("artefacts", w, h, () => {
     const masked = new Uint8Array(n);
     breast.rows.forEach((row, y) => {
       for (let k = 0; k < row.length; k += 2) {
         for (let x = row[k]; x < row[k + 1]; x++) {
-          masked[y * w + x] = Math.round(norm(cropped[y * w + x]) * 255);
+          masked[y * w + x] = Math.round(norm(cropped![y * w + x]) * 255);
         }
       }
     });
-    stages.push({ name: "artefacts", width: w, height: h, data: masked });
-  }
+    return masked;
+  });
 
   // 4. Flip when the breast faces left; the seed sums columns [0, w/2) against [w/2, w-1).
   const half = Math.floor(w / 2);
@@ -461,13 +456,14 @@ export function mammoPreprocess(
     for (let y = 0; y < h; y++) out.set(padded.subarray(y * square, y * square + w), y * w);
     return out;
   };
-  lap("flip");
-  if (withStages) stages.push({ name: "flip", width: w, height: h, data: region() });
+  if (lrFlip) run.geometric({ step: "flip", kind: "flip", axis: "x", size: [w, h] });
+  run.lap("flip");
+  stage("flip", w, h, region);
 
   // 5. CLAHE, in place.
   claheInto(padded, square, w, h, p.clipLimit, p.tiles, p.tiles, padded, square);
-  lap("clahe");
-  if (withStages) stages.push({ name: "clahe", width: w, height: h, data: region() });
+  run.lap("clahe");
+  stage("clahe", w, h, region);
 
   // 6. Pad to a square (done: the image was written into it), then the seed's min-max over it.
   // With padding the minimum is 0; the maximum is 255 as soon as one pixel is, and the brightest
@@ -487,8 +483,9 @@ export function mammoPreprocess(
     // The padding is 0 and pMin is 0 whenever there is padding: only the image moves.
     for (let y = 0; y < h; y++) applyTable(padded, y * square, y * square + w, stretch);
   }
-  lap("pad");
-  if (withStages) stages.push({ name: "pad", width: square, height: square, data: padded });
+  run.geometric({ step: "pad", kind: "pad", from: [w, h], to: [square, square], at: [0, 0] });
+  run.lap("pad");
+  stage("pad", square, square, () => padded);
 
   let bx0 = square, by0 = square, bx1 = -1, by1 = -1;
   breast.rows.forEach((row, y) => {
@@ -512,9 +509,10 @@ export function mammoPreprocess(
       return (mask ??= squareMask(breast, square, lrFlip));
     },
     transform,
+    geometry: run.geometry,
     params: p,
-    timings,
-    ...(withStages ? { stages } : {}),
+    timings: run.timings,
+    ...(run.keeping ? { stages: run.kept.map((k) => k.image) } : {}),
   };
 }
 
@@ -537,11 +535,11 @@ export function maskPreprocess(
   height: number,
   lrFlip: boolean,
   overrides: Partial<MammoParams> = {},
-): { mask: Uint8Array; square: number } {
-  const { square, fillRow } = maskRows(masks, width, height, lrFlip, overrides);
+): { mask: Uint8Array; square: number; geometry: Geometric[] } {
+  const { square, fillRow, geometry } = maskRows(masks, width, height, lrFlip, overrides);
   const out = new Uint8Array(square * square);
   for (let y = 0; y < square; y++) fillRow(y, out.subarray(y * square, (y + 1) * square));
-  return { mask: out, square };
+  return { mask: out, square, geometry };
 }
 
 /**
@@ -555,7 +553,7 @@ export function maskRows(
   height: number,
   lrFlip: boolean,
   overrides: Partial<MammoParams> = {},
-): { square: number; fillRow: (y: number, row: Uint8Array) => void } {
+): { square: number; fillRow: (y: number, row: Uint8Array) => void; geometry: Geometric[] } {
   const p = { ...MAMMO_DEFAULTS, ...overrides };
   const crop = cropBox(width, height, p);
   const w = crop.x1 - crop.x0, h = crop.y1 - crop.y0, square = Math.max(w, h);
@@ -573,11 +571,29 @@ export function maskRows(
       else addRow(m, q, w, row, 0, lrFlip);
     });
   };
-  return { square, fillRow };
+  // The same geometric steps as the mammogram's (mapBack takes a mask back onto the original).
+  const geometry = mammoGeometry({ width, height, crop, lrFlip, square });
+  return { square, fillRow, geometry };
 }
 
 /**
- * Maps a mask predicted on the square output back onto the original image (zeros where cropped).
+ * The geometric steps a transform stands for, as {@link mammoPreprocess} records them: the crop
+ * box of the original, the lr flip when made, the pad to the square.
+ * @example mapBack(mammoGeometry(r.transform), { width: r.square, height: r.square, data })
+ */
+export function mammoGeometry(t: MammoTransform): Geometric[] {
+  const { x0, y0, x1, y1 } = t.crop, w = x1 - x0, h = y1 - y0;
+  const steps: Geometric[] = [
+    { step: "crop", kind: "crop", from: [t.width, t.height], box: t.crop },
+  ];
+  if (t.lrFlip) steps.push({ step: "flip", kind: "flip", axis: "x", size: [w, h] });
+  steps.push({ step: "pad", kind: "pad", from: [w, h], to: [t.square, t.square], at: [0, 0] });
+  return steps;
+}
+
+/**
+ * Maps a mask predicted on the square output back onto the original image (zeros where cropped):
+ * the recorded geometry undone by {@link mapBack}.
  * @example inverseTransform(r.transform, predicted)
  */
 export function inverseTransform(t: MammoTransform, squareMask: Uint8Array): Uint8Array {
@@ -586,13 +602,6 @@ export function inverseTransform(t: MammoTransform, squareMask: Uint8Array): Uin
       `mask has ${squareMask.length} pixels, expected ${t.square}x${t.square}`,
     );
   }
-  const { x0, y0, x1, y1 } = t.crop;
-  const w = x1 - x0, h = y1 - y0;
-  const out = new Uint8Array(t.width * t.height);
-  for (let y = 0; y < h; y++) {
-    const from = y * t.square, to = (y0 + y) * t.width + x0;
-    if (!t.lrFlip) out.set(squareMask.subarray(from, from + w), to);
-    else for (let x = 0; x < w; x++) out[to + x] = squareMask[from + w - 1 - x];
-  }
-  return out;
+  const square = { width: t.square, height: t.square, data: squareMask };
+  return mapBack(mammoGeometry(t), square, "nearest").data;
 }

@@ -7,17 +7,15 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import { decodeDicom } from "../../lib/dicom/pixels.ts";
 import { BadInputError, InvalidInputError } from "../../lib/errors.ts";
+import { cxrPneumonia, cxrPreprocess, resampleSize } from "../../lib/pipelines/cxr.ts";
 import {
   ageBucket,
   cxrFeatures,
-  cxrPneumonia,
-  cxrPreprocess,
   FEATURE_MEANS,
   readSpacing,
-  resampleSize,
-  resizeArea,
-  toGrey8,
-} from "../../lib/pipelines/cxr.ts";
+} from "../../lib/pipelines/cxr_meta.ts";
+import { toGrey8 } from "../../lib/image/grey8.ts";
+import { resizeArea } from "../../lib/image/resize.ts";
 import { dataFile } from "../_data.ts";
 
 interface RefFile {
