@@ -1,7 +1,7 @@
 /**
  * The cxr pipeline beside its OpenCV reference in one run, on the 16 RSNA DICOMs (1024x1024 JPEG
  * baseline) of ../shared/data/rsna-pneumonia: the four image steps (CLAHE clip 4 8x8, 1 mm
- * resample, 224 bicubic, /255) per film, ours against training/cxr/preprocess.py (cv2 4.6, default
+ * resample, 224 bicubic, /255) per film, ours against training/cxr-pneumonia/preprocess.py (cv2 4.6, default
  * threads and one; the sides take turns, the machine is shared), outputs compared by digest; then
  * POST /cxr/classify end to end through the app (body -> DICOM decode -> features -> preprocessing
  * -> model on tfjs wasm -> JSON), cold and warm, with and without the Grad-CAM map, beside

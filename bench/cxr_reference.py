@@ -1,4 +1,4 @@
-"""The OpenCV side of bench/cxr_compare.ts: training/cxr/preprocess.py (cv2 4.6, the reference the
+"""The OpenCV side of bench/cxr_compare.ts: training/cxr-pneumonia/preprocess.py (cv2 4.6, the reference the
 model was trained with) on the 16 RSNA DICOMs, decoded once by pydicom 2.3.1 + GDCM. It stays up
 and answers one line per request so both sides take turns under the same load:
   "pre <runs> <threads>"  -> ms per film of the four image steps (CLAHE, 1 mm, 224 bicubic, /255),

@@ -4,7 +4,7 @@
  * concatenation up-first, 1x1 sigmoid head) with deterministic layer names so that weights trained
  * in PyTorch can be set layer by layer (see notes/MODELS_CONTRACT.md). With `dims: 3` the same net
  * in 3D (NDHWC, 3x3x3 convolutions, 2x2x2 pooling and up-convolutions): the brats-demo model, twin
- * of training/brats/unet3d.py.
+ * of training/brats-demo/model.py.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 

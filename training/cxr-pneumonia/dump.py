@@ -1,9 +1,9 @@
-"""Dumps a trained two-input CxrNet for training/cxr/export_tfjs.ts: BatchNorm folded into the
+"""Dumps a trained two-input CxrNet for training/cxr-pneumonia/export.ts: BatchNorm folded into the
 convs (eval statistics), every weight in tfjs layout named as the tfjs layers are (conv kernel
 [kh, kw, in, out] = torch [out, in, kh, kw].permute(2, 3, 1, 0); dense kernel = torch weight.T),
 plus PyTorch's outputs on a synthetic replay input and on 32 cached validation films.
 
-  /usr/bin/python3 training/cxr/dump.py /tmp/cxr/runs/both/best.pt /tmp/cxr/dump.json
+  /usr/bin/python3 training/cxr-pneumonia/dump.py /tmp/cxr/runs/both/best.pt /tmp/cxr/dump.json
 """
 import base64
 import json

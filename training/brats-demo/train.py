@@ -11,7 +11,7 @@ training patch reaches the test slab). Random 16 x 96 x 96 patches, 70 % centred
 random left-right flips; loss = the seed's soft dice loss + binary cross-entropy; Adam lr 1e-3 (the
 seed's initial_learning_rate); a wall-clock budget. One CPU thread.
 
-  nohup /usr/bin/python3 training/brats/train.py --minutes 50 > training/runs/brats/train.log 2>&1 &
+  nohup /usr/bin/python3 training/brats-demo/train.py --minutes 50 > training/runs/brats/train.log 2>&1 &
 
 Writes training/runs/brats/last.pt (and every 50 steps) and, at the end, the held-out dice of a
 whole-volume pass in PyTorch into training/runs/brats/eval.json.
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, HERE)
 import nibabel as nib  # noqa: E402
 from seed002_brats import standardize  # noqa: E402
-from unet3d import UNet3D  # noqa: E402
+from model import UNet3D  # noqa: E402
 
 CASE = os.path.join(ROOT, "..", "shared", "data", "brats", "BraTS2021_00006")
 SEQS = ["flair", "t1", "t1ce", "t2"]

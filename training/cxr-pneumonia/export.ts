@@ -1,13 +1,13 @@
 /**
- * Exports the two-input CxrNet trained in PyTorch (training/cxr/model.py) as a standard tfjs
+ * Exports the two-input CxrNet trained in PyTorch (training/cxr-pneumonia/model.py) as a standard tfjs
  * LayersModel built with @tensorflow/tfjs-layers' functional API: inputs `image` [224,224,1] and
- * `features` [6], BatchNorm folded into the convs by training/cxr/dump.py. Checks tfjs against
+ * `features` [6], BatchNorm folded into the convs by training/cxr-pneumonia/dump.py. Checks tfjs against
  * PyTorch on the replay input and 32 validation films, writes model.json + weights.bin (float32)
- * and card.json (metrics from training/cxr/metrics.json) into the model folder, loads the written
+ * and card.json (metrics from training/cxr-pneumonia/metrics.json) into the model folder, loads the written
  * artifact back and stores its answer on the synthetic replay input as the card's replay pair.
  *
- *   deno run -A training/cxr/export_tfjs.ts /tmp/cxr/dump.json models/cxr-pneumonia \
- *     [training/cxr/metrics.json]
+ *   deno run -A training/cxr-pneumonia/export.ts /tmp/cxr/dump.json models/cxr-pneumonia \
+ *     [training/cxr-pneumonia/metrics.json]
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -15,7 +15,7 @@ import { setupBackend } from "../../lib/models/backend.ts";
 import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.ts";
 import { fileHandler } from "../../lib/models/io.ts";
 import { CXR_DEFAULTS, FEATURE_MEANS, FEATURE_NAMES } from "../../lib/pipelines/cxr.ts";
-import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_export.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_shared/export.ts";
 
 interface Pair {
   inputs: Stored[];
@@ -27,7 +27,7 @@ interface Dump {
   check: Pair;
 }
 
-/** Filters of training/cxr/model.py (CHANNELS): stem, b1, b2, b3, b4. */
+/** Filters of training/cxr-pneumonia/model.py (CHANNELS): stem, b1, b2, b3, b4. */
 const CHANNELS = [16, 32, 64, 128, 128];
 
 /**
@@ -102,7 +102,7 @@ function verdict(
 if (import.meta.main) {
   const [dumpPath, outDir, metricsPath] = Deno.args;
   if (!dumpPath || !outDir) {
-    console.error("usage: export_tfjs.ts <dump.json> <models/cxr-pneumonia>");
+    console.error("usage: export.ts <dump.json> <models/cxr-pneumonia>");
     Deno.exit(2);
   }
   const backend = await setupBackend("wasm");
@@ -175,7 +175,7 @@ if (import.meta.main) {
         "(source_set rsna only; the Kermany pediatric rows were not used, see its SOURCES.md); " +
         "one film per patient, so the split is by patient",
       split:
-        "training/cxr/split.csv: stratified by label x view, seed 7: train 1,000 (250 positive), " +
+        "training/cxr-pneumonia/split.csv: stratified by label x view, seed 7: train 1,000 (250 positive), " +
         "val 200 (50), test 300 (75). Epochs, threshold and the variant shipped chosen on val " +
         "(the other variants scored on test are in metrics.json, also_evaluated).",
       spacing:
@@ -214,13 +214,13 @@ if (import.meta.main) {
       dicom_vs_training_path: {
         what:
           "probability on the 16 RSNA DICOMs through the service's path (1024 px) minus through the " +
-          "training path (INTER_AREA to 256 px first, 4x spacing): training/cxr/domain_check.py",
+          "training path (INTER_AREA to 256 px first, 4x spacing): training/cxr-pneumonia/domain_check.py",
         films: metrics.dicom_vs_training_path?.films,
         mean_abs_diff: metrics.dicom_vs_training_path?.mean_abs_diff,
         max_abs_diff: metrics.dicom_vs_training_path?.max_abs_diff,
       },
       verdict: verdict(metrics),
-      details: "training/cxr/metrics.json",
+      details: "training/cxr-pneumonia/metrics.json",
     },
     export: { backend: backend.name, tfjs_vs_pytorch_max_abs_diff: vsTorch },
     license:

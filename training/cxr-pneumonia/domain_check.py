@@ -5,7 +5,7 @@ Training films are 256 px copies of the RSNA DICOMs (INTER_AREA 1024 -> 256, the
 ../shared/data/rsna-pneumonia this runs both paths through the two-input model and reports the
 probability differences; for 0004cfab, also in the training set's folder, the shipped PNG itself.
 
-  /usr/bin/python3 training/cxr/domain_check.py /tmp/cxr/runs/both/best.pt
+  /usr/bin/python3 training/cxr-pneumonia/domain_check.py /tmp/cxr/runs/both/best.pt
 """
 import json
 import os

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 DATA = os.environ.get(
-    "DRIVE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../shared/data/drive")
+    "DRIVE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../shared/data/drive")
 )
 PARAMS = {"channel": "green", "clipLimit": 2.0, "tiles": 8}
 

@@ -6,14 +6,14 @@
  * specificity, plus per-image F1 and the time per image. With --write the figures go into the
  * card's `metrics` (the numbers in the card are what the artifact on disk produces).
  *
- *   deno run -A training/eval_fundus.ts models/fundus-vessels [--write]
+ *   deno run -A training/fundus-vessels/evaluate.ts models/fundus-vessels [--write]
  */
-import { decodePng } from "../lib/image/png.ts";
-import { segmentImage } from "../lib/models/infer.ts";
-import { loadModel } from "../lib/models/load.ts";
-import { getPreset } from "../lib/models/presets.ts";
+import { decodePng } from "../../lib/image/png.ts";
+import { segmentImage } from "../../lib/models/infer.ts";
+import { loadModel } from "../../lib/models/load.ts";
+import { getPreset } from "../../lib/models/presets.ts";
 
-const DRIVE = new URL("../../shared/data/drive/png/test/", import.meta.url).pathname;
+const DRIVE = new URL("../../../shared/data/drive/png/test/", import.meta.url).pathname;
 
 /** CPU seconds (user + system) this process has used, from /proc (Linux), else NaN. */
 function cpuSeconds(): number {
@@ -121,7 +121,7 @@ if (import.meta.main) {
       ` (simd ${loaded.backend.simd}, ${loaded.backend.threads} thread), median of 20; wall ms` +
       " moves with other load on the machine, CPU ms (process user + system) much less",
     measured_with: "tfjs 4.22.0 in Deno " + Deno.version.deno,
-    command: `deno run -A training/eval_fundus.ts ${dir} --write`,
+    command: `deno run -A training/fundus-vessels/evaluate.ts ${dir} --write`,
   };
   console.log(JSON.stringify(metrics, null, 2));
   if (write) {

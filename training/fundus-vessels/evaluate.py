@@ -1,9 +1,9 @@
 """PyTorch-side evaluation of a fundus-vessels checkpoint on the 20 DRIVE test images (1st observer,
-inside the FOV mask, pixels pooled): the reference beside training/eval_fundus.ts, which measures the
+inside the FOV mask, pixels pooled): the reference beside training/fundus-vessels/evaluate.ts, which measures the
 shipped tfjs artifact. Runs the BatchNorm-folded net with float16-rounded weights (what the shard
 stores) and the float32 training net, at the threshold given (the card's).
 
-  /usr/bin/python3 training/evaluate_fundus.py training/runs/fundus/best.pt 0.5
+  /usr/bin/python3 training/fundus-vessels/evaluate.py training/runs/fundus/best.pt 0.5
 """
 import json
 import os
@@ -14,10 +14,12 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import drive  # noqa: E402
-from dump_weights import folded_model  # noqa: E402
-from train_fundus import predict  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "../_shared"))
+sys.path.insert(0, HERE)
+import preprocess as drive  # noqa: E402
+from dump import folded_model  # noqa: E402
+from train import predict  # noqa: E402
 from unet import UNet  # noqa: E402
 
 

@@ -9,8 +9,8 @@ model's logit plus metadata terms, fitted on the 200 validation films, scored tw
     bootstrap of (fusion - image-only) test AUC.
 If the metadata carried information beyond the image, some fusion would beat the image logit alone.
 
-  /usr/bin/python3 training/cxr/fusion_check.py /tmp/cxr/runs/image80 /tmp/cxr/runs/meta
-  (its output is training/cxr/metrics.json's "late_fusion")
+  /usr/bin/python3 training/cxr-pneumonia/fusion_check.py /tmp/cxr/runs/image80 /tmp/cxr/runs/meta
+  (its output is training/cxr-pneumonia/metrics.json's "late_fusion")
 """
 import json
 import os

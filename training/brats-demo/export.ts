@@ -1,13 +1,13 @@
 /**
  * Exports the brats-demo 3D U-Net trained in PyTorch as a standard tfjs LayersModel: reads the dump
- * of training/brats/dump_weights.py (BatchNorm-folded weights in tfjs layout, PyTorch's output on
+ * of training/brats-demo/dump.py (BatchNorm-folded weights in tfjs layout, PyTorch's output on
  * a synthetic replay input), builds the same net with lib/models/unet.ts (dims 3, any input size),
  * sets the weights, checks that tfjs reproduces PyTorch on the cpu and wasm backends, writes
- * model.json + weights.bin (float32) and card.json (from training/brats/card.json, with the replay
+ * model.json + weights.bin (float32) and card.json (from training/brats-demo/card.json, with the replay
  * pair recomputed from the written artifact). Held-out metrics are added by
- * training/brats/eval.ts, which measures the written artifact through the volume pipeline.
+ * training/brats-demo/evaluate.ts, which measures the written artifact through the volume pipeline.
  *
- *   deno run -A training/brats/export_tfjs.ts training/runs/brats/dump.json models/brats-demo
+ *   deno run -A training/brats-demo/export.ts training/runs/brats/dump.json models/brats-demo
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -16,7 +16,7 @@ import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.t
 import { fileHandler } from "../../lib/models/io.ts";
 import { fastConv3dOnWasm } from "../../lib/models/sliding3d.ts";
 import { buildUnet } from "../../lib/models/unet.ts";
-import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_export.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_shared/export.ts";
 
 interface Dump {
   architecture: { inputChannels: number; levels: number; filters: number; outputChannels: number };
@@ -34,7 +34,7 @@ function predict(model: tfl.LayersModel, s: Stored): Float32Array {
 if (import.meta.main) {
   const [dumpPath, outDir] = Deno.args;
   if (!dumpPath || !outDir) {
-    console.error("usage: export_tfjs.ts <dump.json> <models/brats-demo>");
+    console.error("usage: export.ts <dump.json> <models/brats-demo>");
     Deno.exit(2);
   }
   const dump = JSON.parse(await Deno.readTextFile(dumpPath)) as Dump;
@@ -61,7 +61,7 @@ if (import.meta.main) {
   const previous = await Deno.readTextFile(`${outDir}/card.json`).then(JSON.parse).catch(
     () => ({}),
   );
-  // training/brats/train.py's own summary beside the dump: time, loss, PyTorch's held-out dice
+  // training/brats-demo/train.py's own summary beside the dump: time, loss, PyTorch's held-out dice
   const torchEval = await Deno.readTextFile(
     new URL("eval.json", new URL(dumpPath, `file://${Deno.cwd()}/`)),
   )

@@ -1,7 +1,7 @@
 """CxrNet: the two-input pneumonia classifier, and its image-only and metadata-only ablations.
 
 A compact CNN for a small data set (1,000 training films), every layer one that a tfjs
-LayersModel has (training/cxr/export_tfjs.ts builds the twin and loads these weights):
+LayersModel has (training/cxr-pneumonia/export.ts builds the twin and loads these weights):
 
   image 224x224x1
     stem   Conv2D 3x3 stride 2, 16, "same" (TF padding: one extra row/column at the bottom/right,

@@ -1,25 +1,25 @@
 /**
  * Exports a U-Net trained in PyTorch as a standard tfjs LayersModel: reads the dump of
- * training/dump_weights.py (BatchNorm-folded weights in tfjs layout, PyTorch outputs on sample
+ * training/fundus-vessels/dump.py (BatchNorm-folded weights in tfjs layout, PyTorch outputs on sample
  * inputs), builds the same net with lib/models/unet.ts, sets the weights, checks that tfjs
  * reproduces PyTorch (max abs difference, float32 and float16 weights), writes model.json + one
  * float16 shard (tfjs `quantization: {dtype: "float16"}`) and card.json into the model folder, loads
  * the written artifact back and stores its answer on the 64x64 sample as the card's replay pair.
  *
- *   deno run -A training/export_tfjs.ts training/runs/fundus/dump.json models/fundus-vessels \
- *     training/fundus_card.json
+ *   deno run -A training/fundus-vessels/export.ts training/runs/fundus/dump.json models/fundus-vessels \
+ *     training/fundus-vessels/card.json
  *
  * The third argument is the card's hand-written part (description, license, ...); the exporter
  * fills architecture-dependent fields, the threshold chosen on validation and the replay pair.
- * Metrics are added by training/eval_fundus.ts, which measures the written artifact.
+ * Metrics are added by training/fundus-vessels/evaluate.ts, which measures the written artifact.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { setupBackend } from "../lib/models/backend.ts";
-import { decodeFloat32, encodeFloat32, parseCard } from "../lib/models/card.ts";
-import { fileHandler } from "../lib/models/io.ts";
-import { buildUnet } from "../lib/models/unet.ts";
-import { maxAbsDiff, setWeights, type Stored, toTensor } from "./_export.ts";
+import { setupBackend } from "../../lib/models/backend.ts";
+import { decodeFloat32, encodeFloat32, parseCard } from "../../lib/models/card.ts";
+import { fileHandler } from "../../lib/models/io.ts";
+import { buildUnet } from "../../lib/models/unet.ts";
+import { maxAbsDiff, setWeights, type Stored, toTensor } from "../_shared/export.ts";
 
 interface Sample {
   input: Stored;
@@ -63,7 +63,7 @@ async function saveFloat16(model: tfl.LayersModel, dir: string): Promise<number>
     modelTopology: a.modelTopology!,
     format: a.format,
     generatedBy: a.generatedBy,
-    convertedBy: "medimg-edge training/export_tfjs.ts (float16 weights)",
+    convertedBy: "medimg-edge training/fundus-vessels/export.ts (float16 weights)",
     weightsManifest: [{ paths: ["weights.bin"], weights: specs }],
   };
   await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
@@ -73,7 +73,7 @@ async function saveFloat16(model: tfl.LayersModel, dir: string): Promise<number>
 if (import.meta.main) {
   const [dumpPath, outDir, cardPath] = Deno.args;
   if (!dumpPath || !outDir || !cardPath) {
-    console.error("usage: export_tfjs.ts <dump.json> <models/name> <card template.json>");
+    console.error("usage: export.ts <dump.json> <models/name> <card template.json>");
     Deno.exit(2);
   }
   const backend = await setupBackend("wasm");
@@ -139,7 +139,7 @@ if (import.meta.main) {
       args: dump.args,
     },
     export: { backend: backend.name, max_abs_diff: report },
-    metrics: {}, // measured on the written artifact by training/eval_fundus.ts
+    metrics: {}, // measured on the written artifact by training/fundus-vessels/evaluate.ts
     replay: {
       inputs: [replayIn],
       output: { shape: replayIn.shape, data: encodeFloat32(replayOut) },

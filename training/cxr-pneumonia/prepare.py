@@ -3,13 +3,13 @@
 Only source_set == "rsna" is used (SOURCES.md: mixing in the pediatric Kermany set lets a model
 learn the source instead of the disease). One image per patient, so a split by row is a split by
 patient. Split (seed 7, stratified on label x view): test 300, val 200, train 1,000; written to
-training/cxr/split.csv (patientId, label, age, sex, view, spacing, split) and the arrays to
+training/cxr-pneumonia/split.csv (patientId, label, age, sex, view, spacing, split) and the arrays to
 $CXR_CACHE (default /tmp/cxr/cache.npz, never committed): preprocessed 224x224 films, features,
 labels, and the RSNA lung-opacity boxes (official stage 2 labels table) drawn as 224x224 masks
 for the auxiliary training loss. The preprocessing keeps the whole field (1 mm resample and the
 224 resize both span the full image), so a box scales by 224 / 1024.
 
-Usage: /usr/bin/python3 training/cxr/prepare.py
+Usage: /usr/bin/python3 training/cxr-pneumonia/prepare.py
 """
 import csv
 import gzip

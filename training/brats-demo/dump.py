@@ -1,8 +1,8 @@
-"""Dumps the trained brats-demo checkpoint for training/brats/export_tfjs.ts: BatchNorm folded into
+"""Dumps the trained brats-demo checkpoint for training/brats-demo/export.ts: BatchNorm folded into
 the convs, weights in tfjs layout named as lib/models/unet.ts (dims 3) names its layers, and PyTorch's
 output on a synthetic replay input (channels-last, as tfjs takes it) with the folded weights.
 
-  /usr/bin/python3 training/brats/dump_weights.py training/runs/brats/last.pt training/runs/brats/dump.json
+  /usr/bin/python3 training/brats-demo/dump.py training/runs/brats/last.pt training/runs/brats/dump.json
 """
 import base64
 import json
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from unet3d import UNet3D  # noqa: E402
+from model import UNet3D  # noqa: E402
 
 
 def b64(a):

@@ -1,4 +1,4 @@
-"""Train one CxrNet variant on the cached RSNA split (training/cxr/prepare.py first).
+"""Train one CxrNet variant on the cached RSNA split (training/cxr-pneumonia/prepare.py first).
 
 Only the train rows are fitted; val picks the epoch (best val ROC AUC) and, in evaluate.py, the
 threshold; test is touched only by evaluate.py. Single CPU thread (shared machine).
@@ -6,7 +6,7 @@ Image modes add the auxiliary box-map loss (--seg weight) on the same augmented 
 --init loads a checkpoint's matching weights (e.g. the image model's trunk into "both");
 --freeze keeps the conv trunk fixed (BatchNorm statistics included).
 
-Usage: /usr/bin/python3 training/cxr/train.py --mode both|image|meta [--epochs 40] [--seed 1]
+Usage: /usr/bin/python3 training/cxr-pneumonia/train.py --mode both|image|meta [--epochs 40] [--seed 1]
 Writes $CXR_RUNS/<tag or mode>/ (default /tmp/cxr/runs): best.pt, last.pt, log.json.
 """
 import argparse

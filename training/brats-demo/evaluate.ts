@@ -4,7 +4,7 @@
  * seed's dice (eps 1e-5) per label on the held-out slab, and on the training slabs for contrast,
  * into the card's `metrics`.
  *
- *   deno run -A training/brats/eval.ts models/brats-demo
+ *   deno run -A training/brats-demo/evaluate.ts models/brats-demo
  */
 import { setupBackend } from "../../lib/models/backend.ts";
 import { parseCard } from "../../lib/models/card.ts";

@@ -5,7 +5,7 @@ specificity - 1) and then applied unchanged to the test rows, which nothing else
 Test ROC AUC comes with a 95 % bootstrap interval (2,000 resamples of the 300 test films,
 stratified by label), and the two-input model's AUC gain over each ablation with a paired one.
 
-  /usr/bin/python3 training/cxr/evaluate.py [run dirs: both image meta] > training/cxr/metrics.json
+  /usr/bin/python3 training/cxr-pneumonia/evaluate.py [run dirs: both image meta] > training/cxr-pneumonia/metrics.json
 """
 import json
 import os

@@ -1,9 +1,9 @@
-"""Dumps a trained fundus-vessels checkpoint for training/export_tfjs.ts: BatchNorm folded into the
+"""Dumps a trained fundus-vessels checkpoint for training/fundus-vessels/export.ts: BatchNorm folded into the
 convs, weights in tfjs layout named as lib/models/unet.ts names its layers, plus PyTorch's outputs on
 sample inputs (a 64x64 crop for the card's replay pair and a whole DRIVE training photo) computed
 with the float32 weights and with the weights rounded to float16 (what the shipped shard stores).
 
-  /usr/bin/python3 training/dump_weights.py training/runs/fundus/best.pt training/runs/fundus/dump.json
+  /usr/bin/python3 training/fundus-vessels/dump.py training/runs/fundus/best.pt training/runs/fundus/dump.json
 """
 import base64
 import json
@@ -13,9 +13,11 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import drive  # noqa: E402
-from train_fundus import predict, scores  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "../_shared"))
+sys.path.insert(0, HERE)
+import preprocess as drive  # noqa: E402
+from train import predict, scores  # noqa: E402
 from unet import UNet  # noqa: E402
 
 

@@ -5,7 +5,7 @@ gamma jitter (as seed 001's albumentations set); loss BCE + soft dice (seeds 001
 cosine decay; every `--eval-every` steps the held-out training images are segmented whole and the
 checkpoint with the best validation F1 (best threshold inside the FOV) is kept.
 
-  /usr/bin/python3 training/train_fundus.py --out training/runs/fundus
+  /usr/bin/python3 training/fundus-vessels/train.py --out training/runs/fundus
 """
 import argparse
 import json
@@ -19,8 +19,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import drive  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "../_shared"))
+sys.path.insert(0, HERE)
+import preprocess as drive  # noqa: E402
 from unet import UNet  # noqa: E402
 
 

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { decodeFloat32 } from "../lib/models/card.ts";
+import { decodeFloat32 } from "../../lib/models/card.ts";
 
 /** One dumped tensor. */
 export interface Stored {
