@@ -181,7 +181,7 @@ function isInteger(a: ScalarVolume["data"]): a is IntegerArray {
  * and sum of squares are exact in float64 (below 2^53 for 16-bit data), so the variance
  * `(sumsq - sum * mean) / n` is exact to rounding and exactly 0 for constant slices; four
  * accumulators each break the add chains. One pass over the data fewer than stack + two-pass
- * (bench/brats_zscore.ts measures both).
+ * (bench/compare/brats_zscore.ts measures both).
  */
 function stackZscoreIntegers(volumes: readonly ScalarVolume[], params: BratsParams) {
   const { width, height, depth: nz } = volumes[0];

@@ -3,7 +3,7 @@
  * features (age one-hot over 0-20, 20-40, 40-60, 60-80, 80+ years, then view PA = 1 / AP = 0), and
  * the image -> 8-bit grey -> CLAHE clip 4, 8x8 tiles -> isotropic 1 mm pixels from the pixel
  * spacing (OpenCV INTER_AREA when shrinking, INTER_CUBIC when growing) -> 224 x 224 INTER_CUBIC ->
- * / 255. Each step is named and timed; its Python twin is training/cxr-pneumonia/preprocess.py (cv2 4.6),
+ * / 255. Each step is named and timed; its Python twin is reference/cxr_preprocess.py (cv2 4.6),
  * which made the training inputs. `cxrClassify` runs the two-input model on both and, when asked,
  * Grad-CAM (Selvaraju et al. 2017) on the card's last conv layer: the gradients it needs (dense,
  * ReLU, mean, concat) all have kernels in tfjs' inference-only wasm backend.

@@ -4,7 +4,7 @@ clinical or research model.
 
 Data: each NIfTI reoriented to RAS+ as nibabel's as_closest_canonical (what the volume route does
 before inference), then the seed's preprocessing (drop slices 0-4 and 140-154, stack FLAIR, T1,
-T1CE, T2, per-modality per-slice z-score with bench/seed002_brats.py's `standardize`),
+T1CE, T2, per-modality per-slice z-score with reference/seed002_brats.py's `standardize`),
 4 x 135 x 240 x 240, labels 1, 2, 4 as three binary channels. Split along z (kept-slice index): held-out test slab [80, 108) (the upper half of the
 tumour, which spans 39..106), training z in [0, 76) and [112, 135) (4-slice gaps so that no
 training patch reaches the test slab). Random 16 x 96 x 96 patches, 70 % centred on a tumour voxel,
@@ -27,7 +27,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "reference"))
 sys.path.insert(0, HERE)
 import nibabel as nib  # noqa: E402
 from seed002_brats import standardize  # noqa: E402

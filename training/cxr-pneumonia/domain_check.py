@@ -18,7 +18,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import preprocess as P  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "../../reference"))
+import cxr_preprocess as P  # noqa: E402
 from model import CxrNet  # noqa: E402
 
 DATA = os.path.join(HERE, "../../../shared/data")

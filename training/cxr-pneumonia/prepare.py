@@ -21,8 +21,8 @@ import zipfile
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
-import preprocess as P  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../reference"))
+import cxr_preprocess as P  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "../../../shared/data")

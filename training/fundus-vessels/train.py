@@ -21,8 +21,9 @@ from sklearn.metrics import roc_auc_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../_shared"))
+sys.path.insert(0, os.path.join(HERE, "../../reference"))
 sys.path.insert(0, HERE)
-import preprocess as drive  # noqa: E402
+import fundus_preprocess as drive  # noqa: E402
 from unet import UNet  # noqa: E402
 
 
