@@ -1,6 +1,6 @@
 /**
  * volume function (the origin, on a GPU where there is one): 3D segmentation of a BraTS-style MR
- * study (SPEC.md "volume"). `POST /segment/volume` takes the four co-registered modalities FLAIR,
+ * study (seed 002). `POST /segment/volume` takes the four co-registered modalities FLAIR,
  * T1, T1CE and T2 (multipart, one NIfTI each, optionally the ground-truth `seg`) and answers 202 with
  * a job; `GET /segment/volume/jobs/{id}` streams its progress as Server-Sent Events and ends with
  * the result; `GET .../result` is the label volume (labels 0, 1, 2, 4) as `.nii.gz` in the input's

@@ -1,4 +1,4 @@
-"""The cxr preprocessing of SPEC.md "cxr" in OpenCV 4.6: the one Python reference for training,
+"""The cxr preprocessing (/cxr/classify, seed 002) in OpenCV 4.6: the one Python reference for training,
 the test fixture (tests/fixtures/make_cxr_reference.py) and the benchmark. lib/pipelines/cxr.ts
 is its TypeScript twin, step for step.
 

@@ -1,4 +1,4 @@
-"""Seed 000's full-mammogram pipeline (SPEC.md "mammo", the CBIS-DDSM steps of CleonWong's
+"""Seed 000's full-mammogram pipeline (the /mammo function's six steps, the CBIS-DDSM steps of CleonWong's
 imagePreprocessing.py) with Debian's python3-opencv, as the reference for lib/pipelines/mammo.ts.
 
   /usr/bin/python3 reference/seed000_mammo.py OUT_DIR IMAGE [IMAGE ...]

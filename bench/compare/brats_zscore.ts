@@ -1,6 +1,6 @@
 /**
  * z-score of the real BraTS case (4 x 155 x 240 x 240 int16 in, 4 x 135 x 240 x 240 out) beside the
- * seed's NumPy loop, in one run, same data, same machine (SPEC.md "volume"; target: at most half
+ * seed's NumPy loop, in one run, same data, same machine (target: at most half
  * the seed's time). Wall and CPU time, because the build machine is shared: CPU time moves less
  * with other load.
  *

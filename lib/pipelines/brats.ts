@@ -1,5 +1,5 @@
 /**
- * Seed 002's BraTS preprocessing (SPEC.md "volume"): stack the four modalities FLAIR, T1, T1CE, T2
+ * Seed 002's BraTS preprocessing: stack the four modalities FLAIR, T1, T1CE, T2
  * channels-first, drop axial slices 0-4 and 140-154 of 155-slice volumes, z-score every slice of
  * every modality (the seed's `standardize`: subtract the mean, divide by the population standard
  * deviation when it is not zero, else keep the slice as it was). Also the way back: sigmoid outputs

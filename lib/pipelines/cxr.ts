@@ -1,5 +1,5 @@
 /**
- * The cxr pneumonia pipeline (SPEC.md "cxr", seed 002): DICOM-style metadata -> the model's six
+ * The cxr pneumonia pipeline (seed 002): DICOM-style metadata -> the model's six
  * features (age one-hot over 0-20, 20-40, 40-60, 60-80, 80+ years, then view PA = 1 / AP = 0), and
  * the image -> 8-bit grey -> CLAHE clip 4, 8x8 tiles -> isotropic 1 mm pixels from the pixel
  * spacing (OpenCV INTER_AREA when shrinking, INTER_CUBIC when growing) -> 224 x 224 INTER_CUBIC ->
@@ -18,7 +18,7 @@ import { resize } from "../image/resize.ts";
 import { parseAge } from "../dicom/parse.ts";
 import type { PresetTensor } from "../models/presets.ts";
 
-/** Image parameters, with the published defaults (SPEC.md "cxr"). */
+/** Image parameters, with the published defaults (the seed's). */
 export interface CxrParams {
   clipLimit: number;
   tiles: number;

@@ -1,5 +1,5 @@
 /**
- * Seed 000's CBIS-DDSM full-mammogram pipeline (SPEC.md "mammo"), step for step as the seed's
+ * Seed 000's CBIS-DDSM full-mammogram pipeline, step for step as the seed's
  * imagePreprocessing.py with OpenCV: crop borders, min-max normalise, remove artefacts (binarise,
  * open + dilate with a rectangle, keep the largest external contour filled), left-right flip when
  * the breast faces left, CLAHE, pad to a square. Also the ROI-mask pipeline and the inverse

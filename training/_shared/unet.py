@@ -1,4 +1,4 @@
-"""The U-Net of MODELS_CONTRACT.md in PyTorch, layer for layer the twin of lib/models/unet.ts.
+"""The project's U-Net (lib/models/unet.ts, card format in models/README.md) in PyTorch, layer for layer the twin of lib/models/unet.ts.
 
 Per level two 3x3 convs (+ BatchNorm while training) + ReLU, then 2x2 max-pool; a bottom pair at
 filters * 2**levels; per level up a linear 2x2 stride-2 transposed conv to the skip's filter count,
