@@ -33,6 +33,8 @@ export interface Recorded {
   bytes: number;
   /** "json", "json-lines" or "event-stream" (each JSON line normalised), or "raw". */
   hashed_as: string;
+  /** The normalised JSON itself when it is small (up to 64 kB), so a difference can be shown. */
+  json?: unknown;
   skipped?: string;
 }
 
@@ -61,6 +63,36 @@ export function normalised(v: unknown): unknown {
   return v;
 }
 
+const JSON_KEPT = 64 * 1024;
+
+/** Where two JSON values differ: up to `most` paths with both values, shortened. */
+export function jsonDiff(a: unknown, b: unknown, most = 8, path = "$"): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const isObj = (v: unknown) => v !== null && typeof v === "object";
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const out: string[] = [];
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    for (const k of keys) {
+      const sub = Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`;
+      out.push(
+        ...jsonDiff(
+          (a as { [k: string]: unknown })[k],
+          (b as { [k: string]: unknown })[k],
+          most - out.length,
+          sub,
+        ),
+      );
+      if (out.length >= most) break;
+    }
+    return out;
+  }
+  const show = (v: unknown) => {
+    const t = JSON.stringify(v) ?? "(absent)";
+    return t.length > 160 ? t.slice(0, 157) + "..." : t;
+  };
+  return [`${path}: ${show(a)} -> ${show(b)}`];
+}
+
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -69,14 +101,17 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 async function hashAnswer(
   contentType: string,
   body: Uint8Array,
-): Promise<{ sha256: string; hashed_as: string }> {
+): Promise<{ sha256: string; hashed_as: string; json?: unknown }> {
   const text = () => new TextDecoder().decode(body);
   const enc = (s: string) => new TextEncoder().encode(s);
   if (/json/i.test(contentType)) {
     try {
+      const json = normalised(JSON.parse(text()));
+      const canonical = JSON.stringify(json);
       return {
-        sha256: await sha256(enc(JSON.stringify(normalised(JSON.parse(text()))))),
+        sha256: await sha256(enc(canonical)),
         hashed_as: "json",
+        ...(canonical.length <= JSON_KEPT ? { json } : {}),
       };
     } catch {
       // not JSON after all: raw
@@ -188,6 +223,9 @@ export function compare(before: AnswerRecord, after: AnswerRecord): string[] {
         diffs.push(`README.md:${ea.line} ${f}: ${eb[f]} -> ${ea[f]} (${ea.command.slice(0, 100)})`);
       }
     }
+    if (eb.sha256 !== ea.sha256 && eb.json !== undefined && ea.json !== undefined) {
+      for (const d of jsonDiff(eb.json, ea.json)) diffs.push(`    ${d}`);
+    }
   }
   for (const [k, ea] of a) {
     if (!b.has(k)) diffs.push(`only after: README.md:${ea.line} ${ea.command}`);
@@ -215,7 +253,9 @@ if (import.meta.main) {
     for (const d of diffs) console.log(d);
     console.log(
       diffs.length
-        ? `${diffs.length} difference(s) against ${against} (${before.commit})`
+        ? `${
+          diffs.filter((d) => !d.startsWith(" ")).length
+        } difference(s) against ${against} (${before.commit})`
         : `every answer as in ${against} (${before.commit}): ${rec.examples.length} examples`,
     );
     if (diffs.length) Deno.exit(1);
