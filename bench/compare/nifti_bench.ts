@@ -6,7 +6,7 @@
  * map as .nii.gz (`writeNifti` / `nib.save`). Median and minimum of RUNS after one warm-up.
  * Prints markdown.
  * Run: deno run -A bench/compare/nifti_bench.ts     (needs ../shared/data and /usr/bin/python3 with nibabel)
- * Under `deno bench bench/` only our side runs, as Deno.bench cases.
+ * Under `deno task bench:micro` only our side runs, as Deno.bench cases.
  */
 import { readNifti, toCanonical, writeNifti } from "../../lib/nifti/mod.ts";
 
