@@ -13,7 +13,7 @@ export interface PythonReference {
 
 /**
  * Starts `/usr/bin/python3 <args>` and reads its first JSON line.
- * @example const py = await startPython(["bench/cxr_reference.py", dir]); await py.ask("time 5")
+ * @example const py = await startPython(["bench/compare/cxr_reference.py", dir]); await py.ask("time 5")
  */
 export async function startPython(args: string[]): Promise<PythonReference> {
   const child = new Deno.Command("/usr/bin/python3", {

@@ -12,8 +12,13 @@
  *   deno run -A bench/run_all.ts --list          what would run, or be skipped and why
  *   deno run -A bench/run_all.ts --out FILE      write FILE instead of bench/RESULTS.md
  *
+ * Layout: bench/compare/ (our side beside a reference, with the Python side next to it; the
+ * seeds and twins they run are in reference/ at the root, shared with tests/ and training/),
+ * bench/micro/ (`deno bench` files), bench/service/ (the whole service or one route: fuzz, load,
+ * RSS, edge fit, README answers). bench/_python.ts is shared by the comparisons.
+ *
  * Opt-in entries (`fuzz`, `mammo-profile`, `load`) run only when named in --only. A
- * `bench/*_compare.ts` that no entry names still runs (as `deno run -A`), marked as discovered, so
+ * `bench/compare/*_compare.ts` that no entry names still runs (as `deno run -A`), marked as discovered, so
  * a new comparison is never silently left out; give it an entry in BENCHMARKS_LIST to say what it
  * needs.
  */
@@ -50,7 +55,7 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
     name: "rle",
     about: "SIIM RLE decode beside the seed's numpy rle2mask; cold start; /rle/decode under wrk; " +
       "/rle/batch on 100 MB",
-    deno: ["run", "-A", "bench/rle_compare.ts"],
+    deno: ["run", "-A", "bench/compare/rle_compare.ts"],
     data: ["siim-pneumothorax/siim-pneumothorax-train-rle.csv.gz"],
     python: { exe: "python3", modules: ["numpy"] },
     programs: ["wrk"],
@@ -58,14 +63,14 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
   {
     name: "dicom",
     about: "lib/dicom parse + one frame beside pydicom (GDCM, Pillow) on the same files",
-    deno: ["run", "-A", "bench/dicom_compare.ts"],
+    deno: ["run", "-A", "bench/compare/dicom_compare.ts"],
     data: ["dicom-conformance", "siim-pneumothorax"],
     python: { exe: PY, modules: ["pydicom", "numpy"] },
   },
   {
     name: "mammo",
     about: "mammo pipeline and CLAHE beside the seed's OpenCV pipeline, same images",
-    deno: ["run", "-A", "bench/mammo_compare.ts"],
+    deno: ["run", "-A", "bench/compare/mammo_compare.ts"],
     data: ["cbis-ddsm", "ddsm-tissue-seg/images"],
     python: { exe: PY, modules: ["cv2", "numpy"] },
   },
@@ -73,40 +78,40 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
     name: "mammo-rss",
     about: "time and peak RSS of the mammo pipeline and route on synthetic mammograms up to " +
       "3000x5000 16-bit",
-    deno: ["run", "-A", "bench/mammo_rss.ts"],
+    deno: ["run", "-A", "bench/service/mammo_rss.ts"],
   },
   {
     name: "mammo-mask",
     about:
       "/mammo/mask (PNG decode and encode included) beside OpenCV on a 2600x4144 CBIS-DDSM ROI",
-    deno: ["run", "-A", "bench/mammo_mask_compare.ts"],
+    deno: ["run", "-A", "bench/compare/mammo_mask_compare.ts"],
     data: ["cbis-ddsm/Mass-Test_P_00116_RIGHT_MLO_1.roi-box.png"],
     python: { exe: PY, modules: ["cv2", "numpy"] },
   },
   {
     name: "mammo-profile",
     about: "where the mammo pipeline's time goes, step by step (no reference side)",
-    deno: ["run", "-A", "bench/mammo_profile.ts"],
+    deno: ["run", "-A", "bench/service/mammo_profile.ts"],
     data: ["cbis-ddsm", "ddsm-tissue-seg/images"],
     optIn: true,
   },
   {
     name: "resize",
     about: "lib/image/resize beside cv2.resize (default threads and one), outputs by digest",
-    deno: ["run", "-A", "bench/resize_compare.ts"],
+    deno: ["run", "-A", "bench/compare/resize_compare.ts"],
     python: { exe: PY, modules: ["cv2", "numpy"] },
   },
   {
     name: "nifti",
     about: "lib/nifti read, reorient and write beside nibabel on the BraTS volumes",
-    deno: ["run", "-A", "bench/nifti_bench.ts"],
+    deno: ["run", "-A", "bench/compare/nifti_bench.ts"],
     data: ["brats"],
     python: { exe: PY, modules: ["nibabel", "numpy"] },
   },
   {
     name: "brats-zscore",
     about: "BraTS stack + slice drop + z-score beside the seed's NumPy standardize",
-    deno: ["run", "-A", "bench/brats_zscore.ts"],
+    deno: ["run", "-A", "bench/compare/brats_zscore.ts"],
     data: ["brats/BraTS2021_00006"],
     python: { exe: PY, modules: ["nibabel", "numpy"] },
   },
@@ -114,7 +119,7 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
     name: "cxr",
     about: "cxr preprocessing beside OpenCV, and POST /cxr/classify end to end beside " +
       "pydicom + OpenCV",
-    deno: ["run", "-A", "bench/cxr_compare.ts"],
+    deno: ["run", "-A", "bench/compare/cxr_compare.ts"],
     data: ["rsna-pneumonia"],
     files: ["models/cxr-pneumonia/card.json"],
     python: { exe: PY, modules: ["cv2", "pydicom", "numpy"] },
@@ -122,26 +127,26 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
   {
     name: "unet",
     about: "U-Net 512x512 in tfjs-wasm beside the same network in PyTorch CPU",
-    deno: ["run", "-A", "bench/unet_compare.ts"],
+    deno: ["run", "-A", "bench/compare/unet_compare.ts"],
     python: { exe: PY, modules: ["torch"] },
     timeoutS: 1800,
   },
   {
     name: "edge-fit",
     about: "each function started alone: median time per request and peak RSS (for deploy.md)",
-    deno: ["run", "-A", "bench/edge_fit.ts"],
+    deno: ["run", "-A", "bench/service/edge_fit.ts"],
     data: ["siim-pneumothorax", "dicom-conformance"],
   },
   {
     name: "micro",
     about: "`deno bench` micro-benchmarks of the rle and resize hot paths (our side only)",
-    deno: ["bench", "-A", "bench/rle_bench.ts", "bench/resize_bench.ts"],
+    deno: ["bench", "-A", "bench/micro/rle_bench.ts", "bench/micro/resize_bench.ts"],
     text: true,
   },
   {
     name: "load",
     about: "wrk, 60 s, 32 connections per route on a server started alone; RSS sampled",
-    deno: ["run", "-A", "bench/load.ts"],
+    deno: ["run", "-A", "bench/service/load.ts"],
     data: ["ddsm-tissue-seg/images", "drive"],
     programs: ["wrk"],
     optIn: true,
@@ -151,7 +156,7 @@ export const BENCHMARKS_LIST: BenchEntry[] = [
     name: "fuzz",
     about: "10,000 mutated real files per route against a running server (pass/fail, not a " +
       "comparison)",
-    deno: ["run", "-A", "bench/fuzz.ts"],
+    deno: ["run", "-A", "bench/service/fuzz.ts"],
     optIn: true,
     timeoutS: 7200,
   },
@@ -226,16 +231,17 @@ export async function skipReason(e: BenchEntry): Promise<string | undefined> {
   return undefined;
 }
 
-/** Entries for bench/*_compare.ts files that the list does not name. */
+/** Entries for bench/compare/*_compare.ts files that the list does not name. */
 function discovered(list: BenchEntry[]): BenchEntry[] {
   const named = new Set(list.flatMap((e) => e.deno.filter((a) => a.startsWith("bench/"))));
   const out: BenchEntry[] = [];
-  for (const f of [...Deno.readDirSync(ROOT + "bench")].map((d) => d.name).sort()) {
-    if (f.endsWith("_compare.ts") && !named.has(`bench/${f}`)) {
+  for (const f of [...Deno.readDirSync(ROOT + "bench/compare")].map((d) => d.name).sort()) {
+    if (f.endsWith("_compare.ts") && !named.has(`bench/compare/${f}`)) {
       out.push({
         name: f.replace(/_compare\.ts$/, "").replaceAll("_", "-"),
-        about: `discovered: bench/${f} is not in bench/run_all.ts's list (its needs are unchecked)`,
-        deno: ["run", "-A", `bench/${f}`],
+        about:
+          `discovered: bench/compare/${f} is not in bench/run_all.ts's list (its needs are unchecked)`,
+        deno: ["run", "-A", `bench/compare/${f}`],
       });
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Model cards: `models/<name>/card.json`, what a model is, what it takes and gives, how it was
  * trained and measured, and a stored input/output pair that proves the artifact computes what was
- * trained (format in notes/MODELS_CONTRACT.md and models/README.md).
+ * trained (format in models/README.md; where cards fit: docs/ARCHITECTURE.md).
  */
 import { MedimgError } from "../errors.ts";
 

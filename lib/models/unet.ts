@@ -2,9 +2,9 @@
  * The project's 2D U-Net as a tfjs LayersModel, the shape of seed 003's Keras `get_unet()` (two 3x3
  * ReLU convolutions per level, 2x2 max-pooling, 2x2 stride-2 transposed convolutions up, skip
  * concatenation up-first, 1x1 sigmoid head) with deterministic layer names so that weights trained
- * in PyTorch can be set layer by layer (see notes/MODELS_CONTRACT.md). With `dims: 3` the same net
+ * in PyTorch can be set layer by layer (reference/unet_torch.py). With `dims: 3` the same net
  * in 3D (NDHWC, 3x3x3 convolutions, 2x2x2 pooling and up-convolutions): the brats-demo model, twin
- * of training/brats/unet3d.py.
+ * of training/brats-demo/model.py.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 

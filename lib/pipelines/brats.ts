@@ -1,5 +1,5 @@
 /**
- * Seed 002's BraTS preprocessing (bench/seed002_brats.py): stack the four modalities FLAIR, T1, T1CE, T2
+ * Seed 002's BraTS preprocessing (reference/seed002_brats.py): stack the four modalities FLAIR, T1, T1CE, T2
  * channels-first, drop axial slices 0-4 and 140-154 of 155-slice volumes, z-score every slice of
  * every modality (the seed's `standardize`: subtract the mean, divide by the population standard
  * deviation when it is not zero, else keep the slice as it was). Also the way back: sigmoid outputs
@@ -184,7 +184,7 @@ function isInteger(a: ScalarVolume["data"]): a is IntegerArray {
  * and sum of squares are exact in float64 (below 2^53 for 16-bit data), so the variance
  * `(sumsq - sum * mean) / n` is exact to rounding and exactly 0 for constant slices; four
  * accumulators each break the add chains. One pass over the data fewer than stack + two-pass
- * (bench/brats_zscore.ts measures both).
+ * (bench/compare/brats_zscore.ts measures both).
  */
 function stackZscoreIntegers(volumes: readonly ScalarVolume[], params: BratsParams) {
   const { width, height, depth: nz } = volumes[0];

@@ -2,7 +2,7 @@
  * The cxr pneumonia pipeline (seed 002): the image -> 8-bit grey -> CLAHE clip 4, 8x8 tiles ->
  * isotropic 1 mm pixels from the pixel spacing (OpenCV INTER_AREA when shrinking, INTER_CUBIC when
  * growing) -> 224 x 224 INTER_CUBIC -> / 255, each a named step on the one step runner (timed, the
- * budget checked between steps); its Python twin is training/cxr/preprocess.py (cv2 4.6), which
+ * budget checked between steps); its Python twin is reference/cxr_preprocess.py (cv2 4.6), which
  * made the training inputs. `cxrClassify` runs the two-input model on the image and the metadata's
  * six features (lib/pipelines/cxr_meta.ts) and, when asked, Grad-CAM (lib/models/gradcam.ts) on
  * the card's last conv layer; `classifyCxr` does it for a decoded body, its metadata merged with
@@ -29,10 +29,10 @@ import {
 } from "./cxr_meta.ts";
 import { type StepOptions, Steps } from "./steps.ts";
 
-// Kept importable from here for training/cxr/export_tfjs.ts.
+// Kept importable from here for training/cxr-pneumonia/export.ts.
 export { FEATURE_MEANS, FEATURE_NAMES } from "./cxr_meta.ts";
 
-/** Image parameters, with the published defaults (training/cxr/preprocess.py's). */
+/** Image parameters, with the published defaults (reference/cxr_preprocess.py's). */
 export interface CxrParams {
   clipLimit: number;
   tiles: number;

@@ -23,7 +23,7 @@ export const FEATURE_NAMES = [
 
 /**
  * Values used for a missing feature: the feature's mean over the training rows (1,000 RSNA films,
- * training/cxr/split.csv), i.e. mean imputation; the model never saw such inputs in training, so
+ * training/cxr-pneumonia/split.csv), i.e. mean imputation; the model never saw such inputs in training, so
  * the answer lists every imputed feature.
  */
 export const FEATURE_MEANS = {

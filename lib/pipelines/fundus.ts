@@ -1,7 +1,7 @@
 /**
  * The `fundus-vessels` preprocessing preset (seed 004, DRIVE): green channel of the 8-bit RGB photo
  * (a grey photo is taken as it is) -> CLAHE (OpenCV createCLAHE semantics, lib/image/clahe.ts) ->
- * float32 / 255, one channel. Identical, value for value, to `preprocess()` in training/drive.py,
+ * float32 / 255, one channel. Identical, value for value, to `preprocess()` in reference/fundus_preprocess.py,
  * the Python the shipped model was trained and evaluated with (tests/pipelines/fundus_test.ts checks
  * it on every DRIVE image).
  */

@@ -1,5 +1,5 @@
 /**
- * Seed 000's CBIS-DDSM full-mammogram pipeline (bench/seed000_mammo.py is its OpenCV reference),
+ * Seed 000's CBIS-DDSM full-mammogram pipeline (reference/seed000_mammo.py is its OpenCV reference),
  * step for step as the seed's imagePreprocessing.py with OpenCV: crop borders, min-max normalise,
  * remove artefacts (binarise, open + dilate with a rectangle, keep the largest external contour
  * filled), left-right flip when the breast faces left, CLAHE, pad to a square. The steps run on the

@@ -1,6 +1,6 @@
 /**
  * lib/dicom/seg.ts: a synthetic label volume over four consecutive 3D-IRCADb CT slices (made here,
- * never committed) written as DICOM SEG reads back with pydicom (tests/dicom/_seg_reference.py) to
+ * never committed) written as DICOM SEG reads back with pydicom (reference/dicom_seg_readback.py) to
  * the same labels, at the source slices' positions; dciodvfy reports no error on it (its warnings
  * are printed) and dcmdump reads it. De-identification, the multi-frame source and refusals too.
  */
@@ -12,7 +12,7 @@ import { cielabToDicom, type SegmentDescription, writeSeg } from "../../lib/dico
 import { dataFile } from "../_data.ts";
 import { filesIn, ircadbFolder, pythonMissing, runPython, synthCt } from "./_series_fixtures.ts";
 
-const READER = new URL("./_seg_reference.py", import.meta.url).pathname;
+const READER = new URL("../../reference/dicom_seg_readback.py", import.meta.url).pathname;
 const ANATOMY = { value: "123037004", scheme: "SCT", meaning: "Anatomical Structure" };
 const SEGMENTS: SegmentDescription[] = [
   {

@@ -1,7 +1,7 @@
 /**
  * lib/dicom/series.ts and zip.ts: 3D-IRCADb patient 1 (129 CT slices, sent as a zip of the folder
  * in shuffled order) assembles to exactly the voxels of a pydicom + nibabel reference
- * (tests/dicom/_series_reference.py) with the same affine within 1e-4 and the same slice order; an
+ * (reference/dicom_series.py) with the same affine within 1e-4 and the same slice order; an
  * enhanced multi-frame CT of the conformance set and an oblique synthetic series agree with it too;
  * every refusal names the offending instance.
  */
@@ -24,7 +24,7 @@ function typeOf(data: unknown): string {
   return (data as object).constructor.name;
 }
 
-const REFERENCE = new URL("./_series_reference.py", import.meta.url).pathname;
+const REFERENCE = new URL("../../reference/dicom_series.py", import.meta.url).pathname;
 
 interface Reference {
   shape: number[];

@@ -305,7 +305,7 @@ Deno.test({
   },
 });
 
-/** The seed's mask_pipeline (bench/seed000_mammo.py), spelled out: crop int(n*f), fliplr, pad. */
+/** The seed's mask_pipeline (reference/seed000_mammo.py), spelled out: crop int(n*f), fliplr, pad. */
 function seedMaskPipeline(masks: Uint8Array[], w: number, h: number, flip: boolean) {
   const x0 = Math.trunc(w * 0.01), x1 = Math.trunc(w * 0.99);
   const y0 = Math.trunc(h * 0.04), y1 = Math.trunc(h * 0.96);

@@ -492,7 +492,7 @@ Deno.test("cleanup", async () => {
 });
 
 Deno.test("POST /segment/slice with a classifier or a 3D model: 422 naming the route to use", async () => {
-  // Regression (bench/fuzz.ts): these reached preprocessing and failed there with a 500.
+  // Regression (bench/service/fuzz.ts): these reached preprocessing and failed there with a 500.
   const shipped = new URL("../../models/", import.meta.url).pathname;
   const before = Deno.env.get("MEDIMG_MODELS_DIR");
   Deno.env.set("MEDIMG_MODELS_DIR", shipped);

@@ -1,6 +1,6 @@
 /**
  * The ct-liver preset (lib/pipelines/ct.ts) against seed 003's preprocessing in Python
- * (tests/models/_ct_liver_reference.py: pydicom HU, transform_ctdata, cv2 CLAHE) on real 3D-IRCADb
+ * (reference/seed003_ct_liver.py: pydicom HU, transform_ctdata, cv2 CLAHE) on real 3D-IRCADb
  * slices, computed at test time (IRCADb derivatives are never committed). Skipped without the data
  * or without /usr/bin/python3 with pydicom and cv2.
  */
@@ -16,7 +16,7 @@ const slices = [40, 80, 120].map((n) =>
 async function pythonReference(paths: string[]): Promise<Uint8Array[] | undefined> {
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
-      args: [new URL("./_ct_liver_reference.py", import.meta.url).pathname, ...paths],
+      args: [new URL("../../reference/seed003_ct_liver.py", import.meta.url).pathname, ...paths],
       stdout: "piped",
       stderr: "piped",
     }).output();

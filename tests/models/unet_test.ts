@@ -1,7 +1,7 @@
 /**
- * buildUnet against the same network in PyTorch (bench/unet_torch.py `reference`, seeded weights in
+ * buildUnet against the same network in PyTorch (reference/unet_torch.py `reference`, seeded weights in
  * tfjs layouts): the layer names and weight layouts of the contract give the PyTorch output.
- * Fixture: /usr/bin/python3 bench/unet_torch.py reference --levels 2 --filters 4 --size 16
+ * Fixture: /usr/bin/python3 reference/unet_torch.py reference --levels 2 --filters 4 --size 16
  *          --channels 1 --out tests/fixtures/unet_torch_reference.json.gz
  */
 import * as tf from "@tensorflow/tfjs-core";

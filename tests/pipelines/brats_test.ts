@@ -82,11 +82,11 @@ async function seedPython(ours: string): Promise<string | undefined> {
     console.log(`skipping the full-volume seed comparison: ${py} with numpy and nibabel not found`);
     return undefined;
   }
-  const bench = new URL("../../bench/", import.meta.url).pathname;
+  const reference = new URL("../../reference/", import.meta.url).pathname;
   const caseDir = dataFile("brats/BraTS2021_00006")!;
   const script = `
 import sys, json, numpy as np
-sys.path.insert(0, ${JSON.stringify(bench)})
+sys.path.insert(0, ${JSON.stringify(reference)})
 from seed002_brats import stack_case, standardize
 paths = {s: ${
     JSON.stringify(caseDir)

@@ -1,6 +1,6 @@
 /**
  * lib/pipelines/cxr.ts: the six features for every age form and view, the metadata readers' errors,
- * and the image steps against their Python twin (training/cxr/preprocess.py, OpenCV 4.6) on the 16
+ * and the image steps against their Python twin (reference/cxr_preprocess.py, OpenCV 4.6) on the 16
  * RSNA DICOMs: hashes, histograms and block means from tests/fixtures/cxr_reference.json always, and
  * pixel by pixel (>= 99 % within one grey level) when Debian's /usr/bin/python3 with cv2 is here.
  */

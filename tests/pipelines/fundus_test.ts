@@ -1,5 +1,5 @@
 /**
- * The fundus-vessels preset against its Python twin (training/drive.py: green -> OpenCV 4.6 CLAHE ->
+ * The fundus-vessels preset against its Python twin (reference/fundus_preprocess.py: green -> OpenCV 4.6 CLAHE ->
  * float32 / 255) on all 40 DRIVE photos: the 8-bit CLAHE plane and the float32 tensor hash equal
  * (tests/fixtures/fundus_reference.json, made by tests/fixtures/make_fundus_reference.py).
  */
@@ -36,7 +36,8 @@ async function readRgb(rel: string): Promise<Image> {
 }
 
 Deno.test({
-  name: "fundus preset equals training/drive.py on all 40 DRIVE photos (and 2 other settings)",
+  name:
+    "fundus preset equals reference/fundus_preprocess.py on all 40 DRIVE photos (and 2 other settings)",
   ignore: !drive,
   async fn() {
     assertEquals(ref.images.length, 42);

@@ -1,6 +1,6 @@
 /**
  * The mammo pipeline against the seed's pipeline run by Debian's python3-opencv
- * (bench/seed000_mammo.py) on the same real images: CBIS-DDSM full mammograms (8-bit, and as
+ * (reference/seed000_mammo.py) on the same real images: CBIS-DDSM full mammograms (8-bit, and as
  * 16-bit x257), the three CBIS-DDSM 16-bit DICOM crops (lib/dicom here, pydicom there), the six
  * DDSM tissue images, and a synthetic 16-bit 3000x5000 with a bright border and a label artefact.
  * Same lr_flip, crop and breast box; breast mask equal on >= 99.9% of pixels; CLAHE within 1 grey
@@ -105,7 +105,11 @@ Deno.test({
         files.push(path);
       }
       const out = await new Deno.Command("/usr/bin/python3", {
-        args: [new URL("../../bench/seed000_mammo.py", import.meta.url).pathname, dir, ...files],
+        args: [
+          new URL("../../reference/seed000_mammo.py", import.meta.url).pathname,
+          dir,
+          ...files,
+        ],
         stdout: "piped",
       }).output();
       assert(out.success, "the OpenCV reference ran");
