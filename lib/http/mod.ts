@@ -5,7 +5,7 @@ export { type Format, MEDIA_TYPES, negotiate } from "./negotiate.ts";
 export { problem } from "./problem.ts";
 export { intParam, numberParam, stringParam } from "./params.ts";
 export { timed, timedAsync } from "./timing.ts";
-export { reportSteps, stepOptions } from "./steps.ts";
+export { reportSteps, runSteps, stepOptions } from "./steps.ts";
 export { sendBytes } from "./answer.ts";
 export {
   checkBudget,
