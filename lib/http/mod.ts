@@ -6,7 +6,7 @@ export { problem } from "./problem.ts";
 export { intParam, numberParam, stringParam } from "./params.ts";
 export { timed, timedAsync } from "./timing.ts";
 export { reportSteps, runSteps, stepOptions } from "./steps.ts";
-export { sendBytes } from "./answer.ts";
+export { ndjsonStream, sendBytes } from "./answer.ts";
 export {
   checkBudget,
   concurrencyLimit,
