@@ -4,10 +4,9 @@
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { setMetric } from "hono/timing";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
-import { type AppEnv, mediaType, sendBytes } from "../lib/http/mod.ts";
+import { type AppEnv, mediaType, reportSteps, sendBytes } from "../lib/http/mod.ts";
 import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
@@ -91,7 +90,7 @@ export function jobView(job: Job<VolumeResult>, base: string) {
 /** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
 export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
   const r = job.result!;
-  for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+  reportSteps(c, r.timings);
   const headers = { "x-backend": r.summary.backend.name, "x-job": job.id };
   if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
   return sendBytes(c, r.nifti, "application/gzip", {

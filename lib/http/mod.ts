@@ -4,7 +4,6 @@ export { mediaType, readBytes, readJsonObject, requireContentType } from "./body
 export { type Format, MEDIA_TYPES, negotiate } from "./negotiate.ts";
 export { problem } from "./problem.ts";
 export { intParam, numberParam, stringParam } from "./params.ts";
-export { timed, timedAsync } from "./timing.ts";
 export { reportSteps, runSteps, stepOptions } from "./steps.ts";
 export { ndjsonStream, sendBytes } from "./answer.ts";
 export {
