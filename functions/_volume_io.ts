@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
-import { type AppEnv, mediaType, reportSteps, sendBytes } from "../lib/http/mod.ts";
+import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
 import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
@@ -36,18 +36,8 @@ export async function readInputs(
       { field: "content-type" },
     );
   }
-  const form = await c.req.formData().catch((err) => {
-    throw new BadInputError(`multipart body could not be read: ${err.message}`);
-  });
-  for (const [name, value] of form.entries()) {
-    if (value instanceof File && !(FILE_FIELDS as readonly string[]).includes(name)) {
-      throw new BadInputError(
-        `unexpected file field ${JSON.stringify(name)}: the form takes ${FILE_FIELDS.join(", ")}`,
-        { field: name },
-      );
-    }
-  }
-  const missing = BRATS_MODALITIES.filter((m) => !(form.get(m) instanceof File));
+  const { files } = await readForm(c, { files: FILE_FIELDS, onlyFiles: true, skipText: true });
+  const missing = BRATS_MODALITIES.filter((m) => !files[m]);
   if (missing.length > 0) {
     throw new BadInputError(
       `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
@@ -56,11 +46,10 @@ export async function readInputs(
       { field: missing[0] },
     );
   }
-  const read = async (name: string) =>
-    decodeNiftiPart(name, new Uint8Array(await (form.get(name) as File).arrayBuffer()), maxVoxels);
+  const read = (name: string) => decodeNiftiPart(name, files[name]!, maxVoxels);
   const volumes: Volume[] = [];
   for (const m of BRATS_MODALITIES) volumes.push(await read(m));
-  const seg = form.get("seg") instanceof File ? await read("seg") : undefined;
+  const seg = files.seg ? await read("seg") : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
   return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
