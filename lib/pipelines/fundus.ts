@@ -7,6 +7,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
+import { minMaxTo8 } from "../image/grey8.ts";
 import type { Image } from "../image/image.ts";
 import type { ModelInput } from "../models/tensor.ts";
 
@@ -66,14 +67,8 @@ export function greenPlane(input: Image): Uint8Array {
   } else if (src instanceof Uint16Array) {
     for (let i = 0; i < n; i++) out[i] = Math.round(src[i * step + at] / 257);
   } else {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = src[i * step + at];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const scale = hi > lo ? 255 / (hi - lo) : 0;
-    for (let i = 0; i < n; i++) out[i] = Math.round((src[i * step + at] - lo) * scale);
+    // The channel's samples (float64 holds every sample type exactly), min-max to 0-255.
+    return minMaxTo8(Float64Array.from({ length: n }, (_, i) => src[i * step + at]));
   }
   return out;
 }
