@@ -9,7 +9,7 @@ import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import { minMaxTo8 } from "../image/grey8.ts";
 import type { Image } from "../image/image.ts";
-import type { ModelInput } from "../models/tensor.ts";
+import { greyTensor, type ModelInput } from "../models/tensor.ts";
 
 /** The preset's parameters (card.preprocess.params). */
 export interface FundusParams {
@@ -87,7 +87,5 @@ export function fundusVessels(
   const { clipLimit, tiles } = readParams(params);
   const { width, height } = input;
   const eq = clahe({ width, height, data: greenPlane(input) }, clipLimit, tiles).data;
-  const tensor = new Float32Array(eq.length);
-  for (let i = 0; i < eq.length; i++) tensor[i] = eq[i] / 255;
-  return { tensor, width, height, channels: 1 };
+  return greyTensor(width, height, eq);
 }
