@@ -62,7 +62,7 @@ function requireImageBody(c: Context<AppEnv>): void {
 async function readMasks(c: Context<AppEnv>): Promise<{ masks: Uint8Array[]; flip: unknown }> {
   const type = mediaType(c);
   if (type === "multipart/form-data") {
-    const form = await readForm(c, { repeated: "mask", fields: ["lr_flip"] });
+    const form = await readForm(c, { repeated: "mask", fields: ["lr_flip"], fileAsText: true });
     return { masks: form.repeated, flip: form.fields.lr_flip };
   }
   if (type === "application/json") {

@@ -107,6 +107,11 @@ export interface FormSpec {
   onlyFiles?: boolean;
   /** A text value in a `files` field counts as absent instead of a 400. */
   skipText?: boolean;
+  /**
+   * A file in a text field reads as its String() ("[object File]") instead of undefined, so that
+   * the field's own check refuses it (mammo's lr_flip).
+   */
+  fileAsText?: boolean;
 }
 
 /** A form's named file bytes and strings, as {@link readForm} reads them. */
@@ -158,7 +163,7 @@ export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
   }
   for (const name of spec.fields ?? []) {
     const v = form.get(name);
-    parts.fields[name] = typeof v === "string" ? v : undefined;
+    parts.fields[name] = typeof v === "string" ? v : spec.fileAsText ? v?.toString() : undefined;
   }
   return parts;
 }

@@ -24,7 +24,10 @@ const app = createApp().route(
         rle: r.fields.rle,
       });
     })
-    .post("/masks", async (c) => c.json((await readForm(c, { repeated: "mask" })).repeated.length))
+    .post("/masks", async (c) => {
+      const r = await readForm(c, { repeated: "mask", fields: ["lr_flip"], fileAsText: true });
+      return c.json({ masks: r.repeated.length, flip: r.fields.lr_flip });
+    })
     .post("/volume", async (c) => {
       const r = await readForm(c, { files: ["t1", "seg"], onlyFiles: true, skipText: true });
       return c.json(Object.keys(r.files));
@@ -68,6 +71,10 @@ Deno.test("readForm: the messages the four forms answered with (400)", async () 
     200,
     '["seg"]',
   ]);
+  assertEquals(
+    await detail("/masks", form({ mask: new Blob(["x"]), lr_flip: new Blob(["1"]) })),
+    [200, '{"masks":1,"flip":"[object File]"}'],
+  );
   const [status, text] = await detail("/slice", "not a form");
   assertEquals(status, 400);
   assert(text.startsWith("multipart body could not be read"), text);
