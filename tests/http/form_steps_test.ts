@@ -86,3 +86,23 @@ Deno.test("runSteps: the steps run before a throw still reach Server-Timing", as
   const timing = res.headers.get("server-timing") ?? "";
   assert(timing.includes("ok;") && timing.includes("boom;"), timing);
 });
+
+Deno.test("runSteps: a step that fails past the budget answers its own error, as timed did", async () => {
+  const slow = createApp().route(
+    "/",
+    new Hono<AppEnv>().get("/late", (c) =>
+      runSteps(c, (run) =>
+        run.step("late", () => {
+          const end = performance.now() + 30;
+          while (performance.now() < end) { /* past the budget */ }
+          throw new BadInputError("its own error");
+        }))),
+  );
+  Deno.env.set("MEDIMG_TIME_BUDGET_MS", "5");
+  try {
+    const res = await slow.request("/late");
+    assertEquals([res.status, (await res.json()).detail], [400, "its own error"]);
+  } finally {
+    Deno.env.delete("MEDIMG_TIME_BUDGET_MS");
+  }
+});
