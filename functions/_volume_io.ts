@@ -4,10 +4,9 @@
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { setMetric } from "hono/timing";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
-import { type AppEnv, mediaType, sendBytes } from "../lib/http/mod.ts";
+import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
 import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
@@ -37,18 +36,8 @@ export async function readInputs(
       { field: "content-type" },
     );
   }
-  const form = await c.req.formData().catch((err) => {
-    throw new BadInputError(`multipart body could not be read: ${err.message}`);
-  });
-  for (const [name, value] of form.entries()) {
-    if (value instanceof File && !(FILE_FIELDS as readonly string[]).includes(name)) {
-      throw new BadInputError(
-        `unexpected file field ${JSON.stringify(name)}: the form takes ${FILE_FIELDS.join(", ")}`,
-        { field: name },
-      );
-    }
-  }
-  const missing = BRATS_MODALITIES.filter((m) => !(form.get(m) instanceof File));
+  const { files } = await readForm(c, { files: FILE_FIELDS, onlyFiles: true, skipText: true });
+  const missing = BRATS_MODALITIES.filter((m) => !files[m]);
   if (missing.length > 0) {
     throw new BadInputError(
       `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
@@ -57,11 +46,10 @@ export async function readInputs(
       { field: missing[0] },
     );
   }
-  const read = async (name: string) =>
-    decodeNiftiPart(name, new Uint8Array(await (form.get(name) as File).arrayBuffer()), maxVoxels);
+  const read = (name: string) => decodeNiftiPart(name, files[name]!, maxVoxels);
   const volumes: Volume[] = [];
   for (const m of BRATS_MODALITIES) volumes.push(await read(m));
-  const seg = form.get("seg") instanceof File ? await read("seg") : undefined;
+  const seg = files.seg ? await read("seg") : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
   return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
@@ -91,7 +79,7 @@ export function jobView(job: Job<VolumeResult>, base: string) {
 /** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
 export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
   const r = job.result!;
-  for (const [name, ms] of Object.entries(r.timings)) setMetric(c, name, ms);
+  reportSteps(c, r.timings);
   const headers = { "x-backend": r.summary.backend.name, "x-job": job.id };
   if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
   return sendBytes(c, r.nifti, "application/gzip", {

@@ -14,6 +14,7 @@ import {
   mediaType,
   negotiate,
   readBytes,
+  readForm,
   reportSteps,
   requireContentType,
   sendBytes,
@@ -39,19 +40,9 @@ async function readBody(c: Context<AppEnv>): Promise<{ bytes: Uint8Array; fields
   const type = mediaType(c);
   const fields: Fields = {};
   if (type === "multipart/form-data") {
-    const form = await c.req.formData().catch((err) => {
-      throw new BadInputError(`multipart body could not be read: ${err.message}`);
-    });
-    const file = form.get("image");
-    if (file === null) throw new BadInputError("the form has no image field", { field: "image" });
-    if (!(file instanceof File)) {
-      throw new BadInputError("image must be a file", { field: "image" });
-    }
-    for (const k of CXR_FIELDS) {
-      const v = form.get(k);
-      if (typeof v === "string") fields[k] = v;
-    }
-    return { bytes: new Uint8Array(await file.arrayBuffer()), fields };
+    const form = await readForm(c, { files: ["image"], required: ["image"], fields: CXR_FIELDS });
+    for (const k of CXR_FIELDS) if (form.fields[k] !== undefined) fields[k] = form.fields[k];
+    return { bytes: form.files.image!, fields };
   }
   if (type === "application/json") {
     let body: unknown;

@@ -12,6 +12,7 @@ import {
   mediaType,
   negotiate,
   readBytes,
+  readForm,
   reportSteps,
   sendBytes,
   serve,
@@ -61,15 +62,8 @@ function requireImageBody(c: Context<AppEnv>): void {
 async function readMasks(c: Context<AppEnv>): Promise<{ masks: Uint8Array[]; flip: unknown }> {
   const type = mediaType(c);
   if (type === "multipart/form-data") {
-    const form = await c.req.formData().catch((err) => {
-      throw new BadInputError(`multipart body could not be read: ${err.message}`);
-    });
-    const masks: Uint8Array[] = [];
-    for (const f of form.getAll("mask")) {
-      if (!(f instanceof File)) throw new BadInputError("each mask field must be a file");
-      masks.push(new Uint8Array(await f.arrayBuffer()));
-    }
-    return { masks, flip: form.get("lr_flip")?.toString() };
+    const form = await readForm(c, { repeated: "mask", fields: ["lr_flip"], fileAsText: true });
+    return { masks: form.repeated, flip: form.fields.lr_flip };
   }
   if (type === "application/json") {
     const body = await c.req.json().catch(() => {

@@ -15,6 +15,7 @@ import {
   negotiate,
   numberParam,
   readBytes,
+  readForm,
   sendBytes,
   serve,
 } from "../lib/http/mod.ts";
@@ -43,24 +44,17 @@ import { modelGuard } from "./_model_route.ts";
 /** The request's image, optional ground truth and field of view: a raw body or a form. */
 async function readInputs(c: Context<AppEnv>): Promise<TruthInput & { image: Uint8Array }> {
   if (mediaType(c) !== "multipart/form-data") return { image: await readBytes(c) };
-  const form = await c.req.formData().catch((err) => {
-    throw new BadInputError(`multipart body could not be read: ${err.message}`);
+  const { files, fields } = await readForm(c, {
+    files: ["image", "mask", "fov"],
+    required: ["image"],
+    fields: ["rle", "dialect"],
   });
-  const file = async (name: string) => {
-    const f = form.get(name);
-    if (f === null) return undefined;
-    if (!(f instanceof File)) throw new BadInputError(`${name} must be a file`, { field: name });
-    return new Uint8Array(await f.arrayBuffer());
-  };
-  const image = await file("image");
-  if (!image) throw new BadInputError("the form has no image field", { field: "image" });
-  const text = (v: FormDataEntryValue | null) => typeof v === "string" ? v : undefined;
   return {
-    image,
-    maskFile: await file("mask"),
-    fovFile: await file("fov"),
-    rle: text(form.get("rle")),
-    rleDialect: text(form.get("dialect")),
+    image: files.image!,
+    maskFile: files.mask,
+    fovFile: files.fov,
+    rle: fields.rle,
+    rleDialect: fields.dialect,
   };
 }
 

@@ -8,6 +8,7 @@
 import dicomParser from "dicom-parser";
 import { BadInputError, InvalidInputError, LimitExceededError } from "../errors.ts";
 import { type Image, interleavePlanes } from "../image/image.ts";
+import { windowTo8 } from "../image/grey8.ts";
 import type { DecodedFrame, FrameInfo } from "./codecs/types.ts";
 import {
   type DataSet,
@@ -347,13 +348,7 @@ export function applyWindow(data: Image["data"], w: Window): Uint8Array {
       field: "window_width",
     });
   }
-  const out = new Uint8Array(data.length);
-  const c = w.center - 0.5, half = (w.width - 1) / 2, scale = 255 / (w.width - 1);
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i];
-    out[i] = x <= c - half ? 0 : x > c + half ? 255 : Math.round((x - c) * scale + 127.5);
-  }
-  return out;
+  return windowTo8(data, w);
 }
 
 /** YBR_FULL to RGB (PS3.3 C.7.6.3.1.2), 8-bit interleaved, in place. */

@@ -92,3 +92,78 @@ export function requireContentType(c: Context, allowed: string[]): string {
   }
   return type;
 }
+
+/** What {@link readForm} reads from a multipart form. */
+export interface FormSpec {
+  /** File fields sent at most once; a text value there is a 400 (`<name> must be a file`). */
+  files?: readonly string[];
+  /** Of those, the ones the form must have (`the form has no <name> field`). */
+  required?: readonly string[];
+  /** A file field that may repeat: all its files, in order (`each <name> field must be a file`). */
+  repeated?: string;
+  /** Text fields: their string, or undefined when absent or sent as a file. */
+  fields?: readonly string[];
+  /** Any file field not in `files` is a 400 (`unexpected file field ...: the form takes ...`). */
+  onlyFiles?: boolean;
+  /** A text value in a `files` field counts as absent instead of a 400. */
+  skipText?: boolean;
+  /**
+   * A file in a text field reads as its String() ("[object File]") instead of undefined, so that
+   * the field's own check refuses it (mammo's lr_flip).
+   */
+  fileAsText?: boolean;
+}
+
+/** A form's named file bytes and strings, as {@link readForm} reads them. */
+export interface FormParts {
+  files: Record<string, Uint8Array | undefined>;
+  repeated: Uint8Array[];
+  fields: Record<string, string | undefined>;
+}
+
+/**
+ * The one multipart reader: the body as a form (a 400 when it cannot be read), then the named
+ * file fields as bytes and the named text fields as strings. The caller checks the Content-Type.
+ * @example const { files, fields } = await readForm(c, { files: ["image"], required: ["image"], fields: ["rle"] })
+ */
+export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
+  const form = await c.req.formData().catch((err) => {
+    throw new BadInputError(`multipart body could not be read: ${err.message}`);
+  });
+  const names = spec.files ?? [];
+  if (spec.onlyFiles) {
+    for (const [name, value] of form.entries()) {
+      if (value instanceof File && !names.includes(name)) {
+        throw new BadInputError(
+          `unexpected file field ${JSON.stringify(name)}: the form takes ${names.join(", ")}`,
+          { field: name },
+        );
+      }
+    }
+  }
+  const parts: FormParts = { files: {}, repeated: [], fields: {} };
+  for (const name of names) {
+    const f = form.get(name);
+    if (f === null || (spec.skipText && !(f instanceof File))) {
+      if (spec.required?.includes(name)) {
+        throw new BadInputError(`the form has no ${name} field`, { field: name });
+      }
+      continue;
+    }
+    if (!(f instanceof File)) throw new BadInputError(`${name} must be a file`, { field: name });
+    parts.files[name] = new Uint8Array(await f.arrayBuffer());
+  }
+  if (spec.repeated) {
+    for (const f of form.getAll(spec.repeated)) {
+      if (!(f instanceof File)) {
+        throw new BadInputError(`each ${spec.repeated} field must be a file`);
+      }
+      parts.repeated.push(new Uint8Array(await f.arrayBuffer()));
+    }
+  }
+  for (const name of spec.fields ?? []) {
+    const v = form.get(name);
+    parts.fields[name] = typeof v === "string" ? v : spec.fileAsText ? v?.toString() : undefined;
+  }
+  return parts;
+}

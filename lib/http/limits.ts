@@ -1,7 +1,7 @@
 /**
  * Per-request time budget and bounded concurrency. Work here is synchronous CPU (decoders, image
  * operations, wasm inference), which an AbortSignal timer cannot interrupt, so the budget is a
- * deadline checked between stages (every `timed` stage checks it) and before work whose cost can
+ * deadline checked between stages (every step of a run, lib/http/steps.ts, checks it) and before work whose cost can
  * be estimated. Model routes bound how many requests run at once and how many wait; past that they
  * answer 503 with Retry-After rather than queueing without end.
  */

@@ -1,12 +1,11 @@
 /** The shared edge conventions every function uses (see each module). */
 export { type AppEnv, createApp, env, envInt, serve } from "./app.ts";
-export { mediaType, readBytes, readJsonObject, requireContentType } from "./body.ts";
+export { mediaType, readBytes, readForm, readJsonObject, requireContentType } from "./body.ts";
 export { type Format, MEDIA_TYPES, negotiate } from "./negotiate.ts";
 export { problem } from "./problem.ts";
 export { intParam, numberParam, stringParam } from "./params.ts";
-export { timed, timedAsync } from "./timing.ts";
-export { reportSteps, stepOptions } from "./steps.ts";
-export { sendBytes } from "./answer.ts";
+export { reportSteps, runSteps, stepOptions } from "./steps.ts";
+export { ndjsonStream, sendBytes } from "./answer.ts";
 export {
   checkBudget,
   concurrencyLimit,

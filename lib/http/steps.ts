@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { setMetric } from "hono/timing";
+import { Steps } from "../pipelines/steps.ts";
 import { checkBudget } from "./limits.ts";
 
 /**
@@ -30,4 +31,19 @@ export function reportSteps(c: Context, timings: Record<string, number>): Record
     rounded[name] = Math.round(ms * 100) / 100;
   }
   return rounded;
+}
+
+/**
+ * Runs `body` on a fresh run with this request's budget, and reports its steps to Server-Timing
+ * when it ends, whether it answers or throws (a step that failed or ran past the budget is still
+ * named in Server-Timing).
+ * @example return runSteps(c, async (run) => c.json(run.step("parse", () => parse(bytes))))
+ */
+export async function runSteps<T>(c: Context, body: (run: Steps) => T | Promise<T>): Promise<T> {
+  const run = new Steps(stepOptions(c));
+  try {
+    return await body(run);
+  } finally {
+    reportSteps(c, run.timings);
+  }
 }

@@ -7,6 +7,7 @@
  */
 import { InvalidInputError, UnsupportedError } from "../errors.ts";
 import { type Image, newPixels, type Pixels, sameType, type SamplePixels } from "./image.ts";
+import { minMax } from "./grey8.ts";
 
 /** Output sample types, by numpy name. */
 export type SampleType = "uint8" | "uint16" | "int16" | "float32";
@@ -179,12 +180,7 @@ export function minMaxNormalize(
     throw new InvalidInputError("alpha and beta must be finite numbers", { field: "alpha" });
   }
   const out = arrayOf(dtype, n);
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = src[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const [lo, hi] = minMax(src, n);
   const dmin = Math.min(alpha, beta), dmax = Math.max(alpha, beta);
   let scale = (dmax - dmin) * (hi - lo > Number.EPSILON ? 1 / (hi - lo) : 0), shift;
   if (dtype === "float32") {

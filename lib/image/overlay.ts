@@ -2,6 +2,7 @@
  * A mask shown over its image: the image's first channel (or its RGB) stretched min..max to
  * 0..255, and the mask's pixels blended half way to red.
  */
+import { minMax } from "./grey8.ts";
 
 /**
  * RGB bytes of `image` (row-major, `channels` interleaved, any numeric samples) with `mask` (0/1,
@@ -15,10 +16,7 @@ export function overlayMask(
   mask: Uint8Array,
 ): Uint8Array {
   const n = mask.length, c = image.channels, data = image.data;
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    lo = Math.min(lo, data[i]), hi = Math.max(hi, data[i]);
-  }
+  const [lo, hi] = minMax(data);
   const k = hi > lo ? 255 / (hi - lo) : 0;
   const rgb = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {

@@ -20,3 +20,18 @@ export interface ProbabilityMap {
   height: number;
   channels: number;
 }
+
+/**
+ * One grey channel as a model input: each sample / `divideBy`, float32 (the 2D presets' last step).
+ * @example greyTensor(2, 1, Uint8Array.of(0, 255)).tensor // Float32Array [0, 1]
+ */
+export function greyTensor(
+  width: number,
+  height: number,
+  data: ArrayLike<number>,
+  divideBy = 255,
+): ModelInput {
+  const tensor = new Float32Array(width * height);
+  for (let i = 0; i < tensor.length; i++) tensor[i] = data[i] / divideBy;
+  return { tensor, width, height, channels: 1 };
+}

@@ -243,17 +243,17 @@ export function bratsPreprocess(
   params: Partial<BratsParams> = {},
 ): BratsPreprocessed {
   const p = { ...BRATS_DEFAULTS, ...params };
-  const t0 = performance.now();
+  const run = new Steps();
   if (volumes.length > 0 && volumes.every((v) => isInteger(v.data))) {
-    checkGrid(volumes);
-    const r = stackZscoreIntegers(volumes, p);
-    return { ...r, params: p, timings: { stack_zscore: performance.now() - t0 } };
+    const r = run.step("stack_zscore", () => {
+      checkGrid(volumes);
+      return stackZscoreIntegers(volumes, p);
+    });
+    return { ...r, params: p, timings: run.timings };
   }
-  const stack = stackModalities(volumes, p);
-  const t1 = performance.now();
-  const { mean, std } = zscoreSlices(stack);
-  const t2 = performance.now();
-  return { stack, mean, std, params: p, timings: { stack: t1 - t0, zscore: t2 - t1 } };
+  const stack = run.step("stack", () => stackModalities(volumes, p));
+  const { mean, std } = run.step("zscore", () => zscoreSlices(stack));
+  return { stack, mean, std, params: p, timings: run.timings };
 }
 
 /**

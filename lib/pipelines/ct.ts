@@ -7,7 +7,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
 import type { Image } from "../image/image.ts";
-import type { ModelInput } from "../models/tensor.ts";
+import { greyTensor, type ModelInput } from "../models/tensor.ts";
 
 /** The preset's parameters (card.preprocess.params), with the seed's values. */
 export interface CtLiverParams {
@@ -79,7 +79,5 @@ export function ctLiver(
     ? input.data
     : ctWindow(input.data, p.windowWidth, p.windowCenter);
   const eq = clahe({ width, height, data: windowed }, p.clipLimit, p.tiles).data;
-  const tensor = new Float32Array(eq.length);
-  for (let i = 0; i < eq.length; i++) tensor[i] = eq[i] / 255;
-  return { tensor, width, height, channels: 1 };
+  return greyTensor(width, height, eq);
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import type { Image } from "../image/image.ts";
-import type { ModelInput } from "../models/tensor.ts";
+import { greyTensor, type ModelInput } from "../models/tensor.ts";
 
 /**
  * The preset: grey samples / `params.divide_by` (default 1, as the seed).
@@ -24,8 +24,5 @@ export function cxrPneumothorax(
   }
   const divideBy = params.divide_by === undefined ? 1 : Number(params.divide_by);
   if (!(divideBy > 0)) throw new InvalidInputError("divide_by must be a number > 0");
-  const { width, height, data } = input;
-  const tensor = new Float32Array(width * height);
-  for (let i = 0; i < tensor.length; i++) tensor[i] = data[i] / divideBy;
-  return { tensor, width, height, channels: 1 };
+  return greyTensor(input.width, input.height, input.data, divideBy);
 }

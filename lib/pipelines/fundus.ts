@@ -7,8 +7,9 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { clahe } from "../image/clahe.ts";
+import { minMaxTo8 } from "../image/grey8.ts";
 import type { Image } from "../image/image.ts";
-import type { ModelInput } from "../models/tensor.ts";
+import { greyTensor, type ModelInput } from "../models/tensor.ts";
 
 /** The preset's parameters (card.preprocess.params). */
 export interface FundusParams {
@@ -66,14 +67,8 @@ export function greenPlane(input: Image): Uint8Array {
   } else if (src instanceof Uint16Array) {
     for (let i = 0; i < n; i++) out[i] = Math.round(src[i * step + at] / 257);
   } else {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = src[i * step + at];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const scale = hi > lo ? 255 / (hi - lo) : 0;
-    for (let i = 0; i < n; i++) out[i] = Math.round((src[i * step + at] - lo) * scale);
+    // The channel's samples (float64 holds every sample type exactly), min-max to 0-255.
+    return minMaxTo8(Float64Array.from({ length: n }, (_, i) => src[i * step + at]));
   }
   return out;
 }
@@ -92,7 +87,5 @@ export function fundusVessels(
   const { clipLimit, tiles } = readParams(params);
   const { width, height } = input;
   const eq = clahe({ width, height, data: greenPlane(input) }, clipLimit, tiles).data;
-  const tensor = new Float32Array(eq.length);
-  for (let i = 0; i < eq.length; i++) tensor[i] = eq[i] / 255;
-  return { tensor, width, height, channels: 1 };
+  return greyTensor(width, height, eq);
 }

@@ -124,18 +124,22 @@ type Pixels = Image["data"];
 /** Columns per block: the crop's rows are summarised in blocks of this many pixels. */
 const BLOCK = 64;
 
+/** Per-block minima and maxima of the crop, row by row (`per` blocks a row). */
+interface Blocks {
+  min: Float32Array;
+  max: Float32Array;
+}
+
 /**
  * The crop's smallest and largest value, and per row the smallest and largest of each block of
  * BLOCK pixels: later passes skip whole blocks that lie on one side of the threshold or inside
  * the breast mask, and read pixels only where a block straddles an edge.
  */
-interface Extremes {
+interface Extremes extends Blocks {
   lo: number;
   hi: number;
   /** Blocks per row. */
   per: number;
-  min: Float32Array;
-  max: Float32Array;
 }
 
 // The per-pixel loops below run one row per call. A function called once with a long loop is
@@ -148,8 +152,7 @@ function blockRow(
   src: Pixels,
   o: number,
   w: number,
-  min: Float32Array,
-  max: Float32Array,
+  { min, max }: Blocks,
   at: number,
 ): void {
   for (let x0 = 0; x0 < w; x0 += BLOCK, at++) {
@@ -164,7 +167,9 @@ function blockRow(
 function extremes(src: Pixels, stride: number, box: Box): Extremes {
   const w = box.x1 - box.x0, h = box.y1 - box.y0, per = Math.ceil(w / BLOCK);
   const min = new Float32Array(h * per), max = new Float32Array(h * per);
-  for (let y = 0; y < h; y++) blockRow(src, (box.y0 + y) * stride + box.x0, w, min, max, y * per);
+  for (let y = 0; y < h; y++) {
+    blockRow(src, (box.y0 + y) * stride + box.x0, w, { min, max }, y * per);
+  }
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < min.length; i++) lo = Math.min(lo, min[i]), hi = Math.max(hi, max[i]);
   return { lo, hi, per, min, max };
@@ -205,7 +210,7 @@ function thresholdRuns(
   }
   const rows: number[][] = new Array(h);
   for (let y = 0; y < h; y++) {
-    rows[y] = thresholdRow(src, (box.y0 + y) * stride + box.x0, w, min, max, y * per, cut);
+    rows[y] = thresholdRow(src, (box.y0 + y) * stride + box.x0, w, { min, max }, y * per, cut);
   }
   return { width: w, height: h, rows };
 }
@@ -215,8 +220,7 @@ function thresholdRow(
   src: Pixels,
   o: number,
   w: number,
-  min: Float32Array,
-  max: Float32Array,
+  { min, max }: Blocks,
   at: number,
   cut: number,
 ): number[] {

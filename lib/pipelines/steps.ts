@@ -96,28 +96,33 @@ export class Steps<I = unknown> {
     return this.#keep;
   }
 
-  /** Runs `fn` as the step `name`: timed, then the check between steps. */
+  /** Runs `fn` as the step `name`: timed (also when it throws), then, when it answered, the check. */
   step<T>(name: string, fn: () => T): T {
     const t = performance.now();
+    let result: T;
     try {
-      return fn();
+      result = fn();
     } finally {
       this.#add(name, performance.now() - t);
       this.#lapStart = performance.now();
-      this.#check?.(name);
     }
+    // After a step that failed its own error is the answer, not the budget's.
+    this.#check?.(name);
+    return result;
   }
 
   /** As {@link step} for asynchronous work. */
   async stepAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const t = performance.now();
+    let result: T;
     try {
-      return await fn();
+      result = await fn();
     } finally {
       this.#add(name, performance.now() - t);
       this.#lapStart = performance.now();
-      this.#check?.(name);
     }
+    this.#check?.(name);
+    return result;
   }
 
   /**

@@ -150,3 +150,23 @@ export function parseDialect(v: string | undefined): Dialect {
     { field: "dialect" },
   );
 }
+
+/**
+ * The RLEs a request sent as `rle`: one string, a list merged by union, or (coco) a counts array or
+ * a {size, counts} object.
+ * @example rleInputs(["1 2", "5 1"], "siim") // two RLEs, merged by parseRleUnion
+ */
+export function rleInputs(value: unknown, dialect: string): RleInput[] {
+  if (value === undefined || value === null) {
+    throw new BadInputError("rle is required", { field: "rle" });
+  }
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) {
+    // A COCO counts array is one RLE; any other array is a list of RLEs merged by union.
+    if (dialect === "coco" && value.every((v) => typeof v === "number")) return [value as number[]];
+    if (value.length === 0) throw new BadInputError("rle is an empty list", { field: "rle" });
+    return value as RleInput[];
+  }
+  if (dialect === "coco" && typeof value === "object") return [value as RleInput];
+  throw new BadInputError("rle must be a string or a list of strings", { field: "rle" });
+}

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { Hono } from "hono";
 import { app as mammo } from "../../functions/mammo.ts";
-import { type AppEnv, createApp, timed } from "../../lib/http/mod.ts";
+import { type AppEnv, createApp, runSteps } from "../../lib/http/mod.ts";
 import { concurrencyLimit, refuseOverBudget } from "../../lib/http/limits.ts";
 import { dataFile } from "../_data.ts";
 
@@ -23,11 +23,12 @@ Deno.test("time budget: work past it stops at the next stage with 503 naming the
   let reached = false;
   const app = createApp().route(
     "/",
-    new Hono<AppEnv>().get("/slow", (c) => {
-      timed(c, "first", () => busy(40));
-      timed(c, "second", () => (reached = true));
-      return c.text("done");
-    }),
+    new Hono<AppEnv>().get("/slow", (c) =>
+      runSteps(c, (run) => {
+        run.step("first", () => busy(40));
+        run.step("second", () => (reached = true));
+        return c.text("done");
+      })),
   );
   const res = await withBudget("20", () => app.request("/slow"));
   const body = await res.json();
