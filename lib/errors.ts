@@ -69,3 +69,10 @@ export class UnavailableError extends MedimgError {
     super("unavailable", message, facts);
   }
 }
+
+/** A service we depend on (a PACS) is unreachable, too slow, or answered with a 5xx (maps to 502). */
+export class UpstreamError extends MedimgError {
+  constructor(message: string, facts: ProblemFacts = {}) {
+    super("upstream", message, facts);
+  }
+}

@@ -14,6 +14,7 @@ import {
   type ProblemFacts,
   UnavailableError,
   UnsupportedError,
+  UpstreamError,
 } from "../errors.ts";
 
 const TITLES: Record<number, string> = {
@@ -26,6 +27,7 @@ const TITLES: Record<number, string> = {
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
 };
 
@@ -37,6 +39,7 @@ export function statusFor(err: MedimgError): number {
   if (err instanceof InvalidInputError || err instanceof LimitExceededError) return 422;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof UnavailableError) return 503;
+  if (err instanceof UpstreamError) return 502;
   return 500;
 }
 
