@@ -4,7 +4,7 @@
  * URL is always an allow-listed base plus validated UIDs, so no request can be pointed elsewhere.
  * Unreachable, slow or failing PACS -> UpstreamError (502); unknown study/series -> NotFoundError.
  */
-import { BadInputError, NotFoundError, UpstreamError } from "../errors.ts";
+import { BadInputError, LimitExceededError, NotFoundError, UpstreamError } from "../errors.ts";
 
 /** DICOM UID grammar (PS3.5 9.1): digit components, dots between, <= 64. */
 const UID = /^[0-9]+(\.[0-9]+)*$/;
@@ -47,7 +47,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Which allowed base to use (default: the first); one not in the allow-list is refused. */
   base?: string;
+  /** Largest answer read, bytes (LimitExceededError past it); default DEFAULT_ANSWER_LIMIT. */
+  maxBytes?: number;
 }
+
+/** The largest PACS answer read by default (a retrieved series), bytes. */
+export const DEFAULT_ANSWER_LIMIT = 1024 * 1024 * 1024;
 
 /** One stored instance, as STOW-RS reports it. */
 export interface StoredInstance {
@@ -107,7 +112,8 @@ export class DicomWebClient {
     if (this.#auth) headers.set("authorization", this.#auth);
     let res: Response;
     try {
-      res = await fetch(url, { ...init, headers, signal: opts.signal });
+      // Redirects are not followed: they could lead off the allow-list (a 3xx is an UpstreamError).
+      res = await fetch(url, { ...init, headers, signal: opts.signal, redirect: "manual" });
     } catch (err) {
       const timeout = opts.signal?.aborted;
       throw new UpstreamError(
@@ -131,9 +137,28 @@ export class DicomWebClient {
   }
 
   async #bytes(res: Response, opts: RequestOptions, what: string): Promise<Uint8Array> {
+    const limit = opts.maxBytes ?? DEFAULT_ANSWER_LIMIT;
+    const declared = Number(res.headers.get("content-length") ?? NaN);
+    const over = () =>
+      new LimitExceededError(`the PACS's answer to ${what} is over ${limit} bytes`, {
+        limit,
+      });
+    if (declared > limit) {
+      await res.body?.cancel();
+      throw over();
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
     try {
-      return new Uint8Array(await res.arrayBuffer());
+      if (res.body) {
+        for await (const chunk of res.body) {
+          total += chunk.length;
+          if (total > limit) throw over();
+          chunks.push(chunk);
+        }
+      }
     } catch (err) {
+      if (err instanceof LimitExceededError) throw err;
       throw new UpstreamError(
         opts.signal?.aborted
           ? `the PACS did not finish ${what} in time`
@@ -141,6 +166,11 @@ export class DicomWebClient {
         { upstream: opts.signal?.aborted ? "timeout" : "broken" },
       );
     }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) out.set(c, at), at += c.length;
+    return out;
   }
 
   /** WADO-RS: every instance of a series, as DICOM Part 10 bytes. */

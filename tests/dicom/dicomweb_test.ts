@@ -8,7 +8,13 @@
  * Skipped, saying why, where Orthanc, its DICOMweb plugin or the data is absent.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { BadInputError, type MedimgError, NotFoundError, UpstreamError } from "../../lib/errors.ts";
+import {
+  BadInputError,
+  LimitExceededError,
+  type MedimgError,
+  NotFoundError,
+  UpstreamError,
+} from "../../lib/errors.ts";
 import { statusFor } from "../../lib/http/problem.ts";
 import { parseDataSet } from "../../lib/dicom/parse.ts";
 import { assembleSeries } from "../../lib/dicom/series.ts";
@@ -180,6 +186,28 @@ Deno.test("a PACS slower than the caller's budget is an UpstreamError (502)", as
     );
     assert(performance.now() - t0 < 900, "the timeout bounded the wait");
     assertEquals((err as MedimgError).facts.upstream, "timeout");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a redirect is not followed (502), an answer over maxBytes is refused (422)", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (req.url.includes("/studies/")) {
+      return new Response(null, { status: 302, headers: { location: "http://evil.example/" } });
+    }
+    return new Response(JSON.stringify(Array(1000).fill({})));
+  });
+  try {
+    const client = new DicomWebClient({ bases: [`http://127.0.0.1:${server.addr.port}/dw`] });
+    const err = await assertRejects(() => client.retrieveSeries("1.2", "1.2.3"), UpstreamError);
+    assertEquals((err as MedimgError).facts.upstream_status, 302);
+    const big = await assertRejects(
+      () => client.searchSeries(undefined, {}, { maxBytes: 100 }),
+      LimitExceededError,
+    );
+    assertEquals(status(big), 422);
+    assertEquals((await client.searchSeries(undefined, {})).length, 1000);
   } finally {
     await server.shutdown();
   }
