@@ -29,7 +29,6 @@ import { ircadbFolder } from "./_series_fixtures.ts";
 /** The HTTP status lib/http gives a library error. */
 const status = (err: Error) => statusFor(err as MedimgError);
 
-const ORTHANC = "/usr/sbin/Orthanc";
 const PLUGINS = ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"];
 
 function exists(path: string): boolean {
@@ -41,9 +40,11 @@ function exists(path: string): boolean {
   }
 }
 
+/** Debian installs the binary in /usr/sbin; other builds put it in /usr/bin. */
+const ORTHANC = ["/usr/sbin/Orthanc", "/usr/bin/Orthanc"].find(exists);
 const plugin = PLUGINS.find(exists);
-const orthancMissing = !exists(ORTHANC)
-  ? `${ORTHANC} not found (Debian package orthanc)`
+const orthancMissing = !ORTHANC
+  ? "no /usr/sbin/Orthanc or /usr/bin/Orthanc (Debian package orthanc)"
   : !plugin
   ? "the DICOMweb plugin is not installed (Debian package orthanc-dicomweb)"
   : null;
@@ -78,7 +79,7 @@ async function startOrthanc() {
     DicomWeb: { Enable: true, Root: "/dicom-web/" },
   };
   await Deno.writeTextFile(`${dir}/orthanc.json`, JSON.stringify(config));
-  const child = new Deno.Command(ORTHANC, {
+  const child = new Deno.Command(ORTHANC!, {
     args: [`${dir}/orthanc.json`],
     stdout: "null",
     stderr: "piped",
