@@ -4,7 +4,8 @@
  * assembleSeries -> lib/pipelines/series.ts (the slice pipeline over every slice) -> the label
  * volume as JSON numbers, NIfTI with the series' affine, or DICOM SEG (lib/dicom/seg.ts). Cards
  * carry no segment descriptions yet, so SEG gets one segment per label with a generic SNOMED code
- * (category 91723000 Anatomical Structure, type 85756007 Tissue), named "<model> label <n>".
+ * (category 91723000 Anatomical Structure, type 85756007 Tissue), named "<model> label <n>"
+ * (lib/pipelines/series.ts segmentsFor).
  * A series whose estimated inference time (`MEDIMG_SERIES_MS_PER_SLICE`, default 250 ms, per
  * slice) is over the request's time budget is refused with 503 before any model runs.
  */
@@ -12,7 +13,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { BadInputError } from "../lib/errors.ts";
 import { assembleSeries } from "../lib/dicom/series.ts";
-import { type SegmentDescription, writeSeg } from "../lib/dicom/seg.ts";
+import { writeSeg } from "../lib/dicom/seg.ts";
 import { readZipInstances } from "../lib/dicom/zip.ts";
 import {
   type AppEnv,
@@ -29,15 +30,11 @@ import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { writeNifti } from "../lib/nifti/mod.ts";
-import { segmentSeries } from "../lib/pipelines/series.ts";
+import { segmentSeries, segmentsFor } from "../lib/pipelines/series.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { modelGuard } from "./_model_route.ts";
 import { seriesQuery, seriesRoute } from "./_schemas/series.ts";
-
-/** The generic code of a label when the card describes none (see the module comment). */
-const ANATOMY = { value: "91723000", scheme: "SCT", meaning: "Anatomical Structure" };
-const TISSUE = { value: "85756007", scheme: "SCT", meaning: "Tissue" };
 
 /** The instances of the request: a form's `instance` parts, or the DICOM entries of a zip. */
 async function readInstances(c: Context<AppEnv>): Promise<Uint8Array[]> {
@@ -107,13 +104,7 @@ async function answerSeries(
       "content-disposition": "attachment; filename=series_seg.nii.gz",
     });
   } else if (format === "seg") {
-    const labels = Object.keys(seg.volumes).map(Number);
-    const segments: SegmentDescription[] = (labels.length ? labels : [1]).map((label) => ({
-      label,
-      name: `${card.name} label ${label}`,
-      category: ANATOMY,
-      type: TISSUE,
-    }));
+    const segments = segmentsFor(card, Object.keys(seg.volumes).map(Number));
     const bytes = await run.stepAsync("write", () => writeSeg(seg.labels, series, segments));
     res = sendBytes(c, bytes, "application/dicom", headers);
   } else {

@@ -5,7 +5,10 @@
  * masks stacked into a label volume on the series' grid, with the volume per label in mL from the
  * voxel spacing and the area per slice.
  */
-import type { Series } from "../dicom/series.ts";
+import { InvalidInputError } from "../errors.ts";
+import { assembleSeries, type Series } from "../dicom/series.ts";
+import { type SegmentDescription, writeSeg } from "../dicom/seg.ts";
+import type { ModelCard } from "../models/card.ts";
 import type { LoadedModel } from "../models/load.ts";
 import { sliceZ } from "../nifti/volume.ts";
 import { segmentSlice, type SliceOptions } from "./slice.ts";
@@ -82,4 +85,46 @@ export async function segmentSeries(
     volumes[String(label)] = { voxels, ml: (voxels * mm3) / 1000 };
   }
   return { labels, width, height, depth, volumes, slices, passes };
+}
+
+/** The generic codes of a label when the card describes none: SNOMED Anatomical Structure / Tissue. */
+export const GENERIC_CATEGORY = {
+  value: "91723000",
+  scheme: "SCT",
+  meaning: "Anatomical Structure",
+};
+export const GENERIC_TYPE = { value: "85756007", scheme: "SCT", meaning: "Tissue" };
+
+/**
+ * The SEG segments of a model's labels: cards carry no segment descriptions yet, so one segment per
+ * label with the generic SNOMED codes, named "<model> label <n>"; label 1 alone when none is present
+ * (a SEG needs one segment; it keeps one empty frame).
+ */
+export function segmentsFor(card: Pick<ModelCard, "name">, labels: number[]): SegmentDescription[] {
+  return (labels.length ? labels : [1]).map((label) => ({
+    label,
+    name: `${card.name} label ${label}`,
+    category: GENERIC_CATEGORY,
+    type: GENERIC_TYPE,
+  }));
+}
+
+/**
+ * A DICOM SEG of one single-frame DICOM image's 0/1 mask (/segment/slice?format=seg): the instance
+ * assembled as a one-slice series, so the SEG references it and carries its geometry.
+ */
+export async function sliceSeg(
+  dicom: Uint8Array,
+  mask: Uint8Array,
+  card: Pick<ModelCard, "name">,
+): Promise<Uint8Array> {
+  const series = await assembleSeries([dicom]);
+  if (series.volume.depth !== 1) {
+    throw new InvalidInputError(
+      `format=seg on a single image takes a single-frame DICOM; this one has ${series.volume.depth} frames: send it to /segment/series`,
+      { field: "format" },
+    );
+  }
+  const present = mask.some((v) => v !== 0) ? [1] : [];
+  return await writeSeg(mask, series, segmentsFor(card, present));
 }

@@ -18,6 +18,8 @@ import { makeModelsRoot } from "../models/_fixtures.ts";
 const root = await makeModelsRoot();
 Deno.env.set("MEDIMG_MODELS_DIR", root);
 const { app } = await import("../../functions/series.ts");
+const { app: sliceApp } = await import("../../functions/slice.ts");
+const { encodeMaskPng } = await import("../../lib/image/png.ts");
 
 const READER = new URL("../../reference/dicom_seg_readback.py", import.meta.url).pathname;
 const ircadb = await ircadbFolder();
@@ -183,6 +185,52 @@ Deno.test("POST /segment/series refuses a mixed series naming the instance, a wr
   } finally {
     Deno.env.delete("MEDIMG_SERIES_MS_PER_SLICE");
   }
+});
+
+Deno.test({
+  name:
+    "POST /segment/slice?format=seg: a SEG of the slice's mask that pydicom reads back; not for a PNG",
+  ignore: !ircadb || pyMissing !== null,
+  async fn() {
+    const [dicom] = instances();
+    const ask = (format: string, body: Uint8Array, type: string) =>
+      sliceApp.request(`/segment/slice?${QUERY}&format=${format}`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body: body as BodyInit,
+      });
+    const raw = await ask("raw&bits=1", dicom, "application/dicom");
+    assertEquals(raw.status, 200);
+    const mask = new Uint8Array(await raw.arrayBuffer());
+    assert(mask.some((v) => v === 1));
+    const res = await ask("seg", dicom, "application/dicom");
+    assertEquals(res.status, 200, await res.clone().text());
+    assertEquals(res.headers.get("content-type"), "application/dicom");
+    const series = await assembleSeries([dicom]);
+    const dir = await Deno.makeTempDir({ prefix: "medimg-slice-seg-" });
+    try {
+      await Deno.writeFile(`${dir}/seg.dcm`, new Uint8Array(await res.arrayBuffer()));
+      await Deno.writeTextFile(
+        `${dir}/slices.json`,
+        JSON.stringify({
+          uids: series.slices.map((s) => s.sopInstanceUID),
+          positions: series.slices.map((s) => s.position),
+          labels: { "sigmoid label 1": 1 },
+        }),
+      );
+      await runPython([READER, `${dir}/seg.dcm`, `${dir}/slices.json`, `${dir}/labels.bin`]);
+      assertEquals(await Deno.readFile(`${dir}/labels.bin`), mask);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+
+    const png = await encodeMaskPng(new Uint8Array(64), 8, 8, 8);
+    const refused = await ask("seg", png, "image/png");
+    assertEquals(refused.status, 415);
+    const problem = await refused.json();
+    assertEquals(problem.field, "format");
+    assert(problem.detail.includes("DICOM"), problem.detail);
+  },
 });
 
 Deno.test("POST /segment/series: cleanup", async () => {
