@@ -11,8 +11,8 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { BadInputError } from "../lib/errors.ts";
-import { assembleSeries } from "../lib/dicom/series.ts";
+import { BadInputError, InvalidInputError } from "../lib/errors.ts";
+import { assembleSeries, type Series } from "../lib/dicom/series.ts";
 import { writeSeg } from "../lib/dicom/seg.ts";
 import { readZipInstances } from "../lib/dicom/zip.ts";
 import {
@@ -28,6 +28,7 @@ import {
 } from "../lib/http/mod.ts";
 import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
+import { overlapScores } from "../lib/image/measure.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { writeNifti } from "../lib/nifti/mod.ts";
 import { segmentSeries, segmentsFor } from "../lib/pipelines/series.ts";
@@ -36,20 +37,51 @@ import { Steps } from "../lib/pipelines/steps.ts";
 import { modelGuard } from "./_model_route.ts";
 import { seriesQuery, seriesRoute } from "./_schemas/series.ts";
 
-/** The instances of the request: a form's `instance` parts, or the DICOM entries of a zip. */
-async function readInstances(c: Context<AppEnv>): Promise<Uint8Array[]> {
+/** A part's instances: the DICOM entries of a zip, else the part itself. */
+function expand(parts: Uint8Array[]): Uint8Array[] {
+  return parts.flatMap((b) =>
+    b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04
+      ? readZipInstances(b).instances.map((i) => i.bytes)
+      : [b]
+  );
+}
+
+/**
+ * The instances of the request and of its ground truth: a form's `instance` and `truth` parts (a
+ * part may be a zip of DICOM files), or a zip body (no truth then).
+ */
+async function readInstances(
+  c: Context<AppEnv>,
+): Promise<{ instances: Uint8Array[]; truth: Uint8Array[] }> {
   const type = requireContentType(c, ["multipart/form-data", "application/zip"]);
   if (type === "multipart/form-data") {
-    const { repeated } = await readForm(c, { repeated: "instance" });
-    if (repeated.length === 0) {
+    const { repeatedBy } = await readForm(c, { repeated: ["instance", "truth"] });
+    const instances = expand(repeatedBy.instance);
+    if (instances.length === 0) {
       throw new BadInputError("the form has no instance field", { field: "instance" });
     }
-    return repeated;
+    return { instances, truth: expand(repeatedBy.truth) };
   }
   // application/zip: its DICOM entries, in natural path order
   const { instances } = readZipInstances(await readBytes(c));
   if (instances.length === 0) throw new BadInputError("the zip holds no DICOM file");
-  return instances.map((i) => i.bytes);
+  return { instances: instances.map((i) => i.bytes), truth: [] };
+}
+
+/** Dice and IoU of the foreground (any label) against a ground-truth series on the same grid. */
+async function truthScores(truth: Uint8Array[], series: Series, labels: Uint8Array, run: Steps) {
+  const gt = await run.stepAsync("truth", () => assembleSeries(truth));
+  const a = series.volume, b = gt.volume;
+  if (a.width !== b.width || a.height !== b.height || a.depth !== b.depth) {
+    throw new InvalidInputError(
+      `the ground truth is ${b.width}x${b.height}x${b.depth}, the series ${a.width}x${a.height}x${a.depth}`,
+      { field: "truth" },
+    );
+  }
+  const mask = labels.map((v) => (v ? 1 : 0));
+  const t = new Uint8Array(labels.length);
+  for (let i = 0; i < t.length; i++) t[i] = b.data[i] ? 1 : 0;
+  return overlapScores(mask, t);
 }
 
 /** POST /segment/series; the steps run so far go into Server-Timing also when one fails. */
@@ -78,7 +110,7 @@ async function answerSeries(
       { field: "model" },
     );
   }
-  const instances = await readInstances(c);
+  const { instances, truth } = await readInstances(c);
   const series = await run.stepAsync("assemble", () => assembleSeries(instances));
   const depth = series.volume.depth;
   refuseOverBudget(
@@ -123,6 +155,9 @@ async function answerSeries(
         volumes: seg.volumes,
         slices: seg.slices,
         passes: seg.passes,
+        ...(truth.length
+          ? { ground_truth: await truthScores(truth, series, seg.labels, run) }
+          : {}),
         timings_ms: reportSteps(c, run.timings),
       },
       200,

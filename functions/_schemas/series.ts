@@ -51,6 +51,10 @@ const SeriesAnswer = z.strictObject({
     "foreground per slice, in z order",
   ),
   passes: int.describe("forward passes run over all slices"),
+  ground_truth: z.strictObject({ dice: num, iou: num, intersection: int, truth_area: int })
+    .optional().describe(
+      "when `truth` parts were sent: the foreground (any label) against the truth's non-zero voxels",
+    ),
   timings_ms: z.record(z.string(), num),
 });
 
@@ -68,9 +72,13 @@ export const seriesRoute = route({
         "instances must be one series (same SeriesInstanceUID, size and orientation, even gaps); " +
         "otherwise 422 naming the stray instance.",
       {
-        ...formContent({ instance: fileParts("one DICOM instance of the series (repeat)") }, [
-          "instance",
-        ]),
+        ...formContent({
+          instance: fileParts("one DICOM instance of the series (repeat), or a zip of them"),
+          truth: fileParts(
+            "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them; " +
+              "non-zero is foreground. JSON answers then carry dice/IoU",
+          ),
+        }, ["instance"]),
         "application/zip": BINARY,
       },
     ),

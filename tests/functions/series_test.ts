@@ -6,7 +6,7 @@
  * gives the same answer; a mixed series, a wrong Content-Type and a series over the time budget
  * are refused.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { zipSync } from "fflate";
 import { assembleSeries } from "../../lib/dicom/series.ts";
 import { loadModel, unloadModels } from "../../lib/models/load.ts";
@@ -79,6 +79,45 @@ Deno.test({
     const z = await post(`${QUERY}&format=json`, zip as BodyInit, "application/zip");
     assertEquals(z.status, 200, await z.clone().text());
     assertEquals((await z.json()).volumes, want.volumes);
+
+    // The liver masks of the same slices as the ground truth, as one zip part.
+    const masks = [40, 41, 42, 43].map((n) =>
+      Deno.readFileSync(`${ircadb}/MASKS_DICOM/liver/image_${n}`)
+    );
+    const truth = await assembleSeries(masks);
+    const t = truth.volume.data, pred = want.labels;
+    let inter = 0, sa = 0, sb = 0;
+    for (let i = 0; i < pred.length; i++) {
+      const a = pred[i] ? 1 : 0, b = t[i] ? 1 : 0;
+      sa += a, sb += b, inter += a & b;
+    }
+    assert(sb > 0, "the liver is in these slices");
+    const withTruth = form(files);
+    withTruth.append(
+      "truth",
+      new File([
+        zipSync({
+          "liver/a": masks[0],
+          "liver/b": masks[1],
+          "liver/c": masks[2],
+          "liver/d": masks[3],
+        }) as BlobPart,
+      ], "liver.zip"),
+    );
+    const g = await post(`${QUERY}&format=json`, withTruth);
+    assertEquals(g.status, 200, await g.clone().text());
+    const gt = (await g.json()).ground_truth;
+    assertEquals(gt.intersection, inter);
+    assertEquals(gt.truth_area, sb);
+    assertAlmostEquals(gt.dice, (2 * inter) / (sa + sb), 1e-9);
+    assertAlmostEquals(gt.iou, inter / (sa + sb - inter), 1e-9);
+
+    // A truth of another length: 422 naming the field.
+    const short = form(files);
+    short.append("truth", new File([masks[0] as BlobPart], "one"));
+    const bad = await post(`${QUERY}&format=json`, short);
+    assertEquals(bad.status, 422);
+    assertEquals((await bad.json()).field, "truth");
   },
 });
 
