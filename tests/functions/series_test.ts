@@ -259,6 +259,12 @@ Deno.test({
       );
       await runPython([READER, `${dir}/seg.dcm`, `${dir}/slices.json`, `${dir}/labels.bin`]);
       assertEquals(await Deno.readFile(`${dir}/labels.bin`), mask);
+      if (dciodvfy) {
+        const { stdout, stderr } = await new Deno.Command(dciodvfy, { args: [`${dir}/seg.dcm`] })
+          .output();
+        const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+        assertEquals(text.split("\n").filter((l) => /^Error/i.test(l)), []);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
