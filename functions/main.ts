@@ -11,6 +11,7 @@ import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
 import { pageRoutes } from "./page.ts";
 import { rleBodyLimits, rleRoutes } from "./rle.ts";
+import { seriesRoutes } from "./series.ts";
 import { sliceRoutes } from "./slice.ts";
 import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
 
@@ -33,7 +34,7 @@ export const app = createApp({
   bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits },
   // GET /health (createApp's) with more facts here.
   health: () => ({
-    functions: ["rle", "dicom", "mammo", "slice", "cxr", "volume"],
+    functions: ["rle", "dicom", "mammo", "slice", "cxr", "volume", "series"],
     // Live tfjs tensors (null before any model ran): flat under load, or something leaks.
     tfjs: tensorStats(),
     memory_mb: memoryMb(),
@@ -44,6 +45,7 @@ export const app = createApp({
   .route("/", dicomRoutes)
   .route("/", mammoRoutes)
   .route("/", sliceRoutes)
+  .route("/", seriesRoutes)
   .route("/", cxrRoutes)
   // With a GPU origin configured, volume jobs go there instead of running here.
   .route(

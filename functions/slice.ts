@@ -6,7 +6,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { BadInputError } from "../lib/errors.ts";
+import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import {
   type AppEnv,
   createApp,
@@ -36,6 +36,7 @@ import {
   sliceTruth,
   type TruthInput,
 } from "../lib/pipelines/slice.ts";
+import { sliceSeg } from "../lib/pipelines/series.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { formatRle, maskToRuns, parseOrder } from "../lib/rle/mod.ts";
 import { checkBits, listedCard, modelsRoute, sliceQuery, sliceRoute } from "./_schemas/slice.ts";
@@ -70,7 +71,7 @@ async function handleSlice(c: Context<AppEnv>): Promise<Response> {
 }
 
 async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
-  const format = negotiate(c, ["png", "json", "text", "raw"] as const);
+  const format = negotiate(c, ["png", "json", "text", "raw", "seg"] as const);
   const q = validQuery(c, sliceQuery);
   const name = q.model;
   if (!name) {
@@ -90,6 +91,12 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   const inputs = await readInputs(c);
   const decoded = await run.stepAsync("decode", () => decodeImage(inputs.image, { maxPixels }));
   const { width, height } = decoded.image;
+  if (format === "seg" && decoded.format !== "dicom") {
+    throw new UnsupportedError(
+      `format=seg answers a DICOM SEG, which references its source DICOM instance; this image is ${decoded.format}: send the DICOM`,
+      { field: "format" },
+    );
+  }
   const params = presetParams(card, (key, cardValue) => {
     const v = c.req.query(key);
     return v === undefined ? undefined : typeof cardValue === "number" ? numberParam(v, key) : v;
@@ -136,7 +143,10 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
     });
   }
   let res: Response;
-  if (format === "text") res = c.text(rle() as string, 200, headers);
+  if (format === "seg") {
+    const bytes = await run.stepAsync("seg", () => sliceSeg(inputs.image, mask, card));
+    res = sendBytes(c, bytes, "application/dicom", headers);
+  } else if (format === "text") res = c.text(rle() as string, 200, headers);
   else if (format === "raw") {
     // Row-major samples, X-Image-* headers as /rle/decode and /dicom/render answer them.
     const { samples, channels, dtype } = sliceRaster(r, q, true)!;

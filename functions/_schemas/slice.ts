@@ -35,7 +35,7 @@ const FITS = ["auto", "resize", "tile", "pad"] as const;
  */
 export const sliceQuery = z.object({
   model: textQuery("name of an installed model (required; GET /models)", "fundus-vessels"),
-  format: formatQuery(["png", "json", "text", "raw"]),
+  format: formatQuery(["png", "json", "text", "raw", "seg"]),
   bits: enumQuery(
     ["1", "8", "16"],
     "bit depth (default 8). Mask PNG: 8 (0/255) or 1 (0/1); format=raw mask bytes 0/255 or " +
@@ -217,13 +217,16 @@ export const sliceRoute = route({
         "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
         "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms; " +
         "or format=raw: row-major samples with X-Image-Width/-Height/-Channels/-Dtype (the " +
-        "mask as uint8, probs=1 as float32 little-endian, overlay=1 as RGB uint8)",
+        "mask as uint8, probs=1 as float32 little-endian, overlay=1 as RGB uint8); or format=seg " +
+        "(a single-frame DICOM image only, else 415): a DICOM SEG of the mask referencing it, " +
+        "one segment with the generic SNOMED code Tissue",
       headers: { ...SLICE_HEADERS, ...RAW_HEADERS },
       content: {
         "image/png": BINARY,
         "application/octet-stream": BINARY,
         "application/json": jsonContent(SliceAnswer),
         "text/plain": { schema: { type: "string" } as const },
+        "application/dicom": BINARY,
       },
     },
     ...problems(404, 415, 422, 503),

@@ -99,8 +99,11 @@ export interface FormSpec {
   files?: readonly string[];
   /** Of those, the ones the form must have (`the form has no <name> field`). */
   required?: readonly string[];
-  /** A file field that may repeat: all its files, in order (`each <name> field must be a file`). */
-  repeated?: string;
+  /**
+   * A file field that may repeat: all its files, in order (`each <name> field must be a file`);
+   * several names: each one's files in `repeatedBy`, the first's also in `repeated`.
+   */
+  repeated?: string | readonly string[];
   /** Text fields: their string, or undefined when absent or sent as a file. */
   fields?: readonly string[];
   /** Any file field not in `files` is a 400 (`unexpected file field ...: the form takes ...`). */
@@ -118,6 +121,8 @@ export interface FormSpec {
 export interface FormParts {
   files: Record<string, Uint8Array | undefined>;
   repeated: Uint8Array[];
+  /** The files of each repeated field, by name. */
+  repeatedBy: Record<string, Uint8Array[]>;
   fields: Record<string, string | undefined>;
 }
 
@@ -141,7 +146,7 @@ export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
       }
     }
   }
-  const parts: FormParts = { files: {}, repeated: [], fields: {} };
+  const parts: FormParts = { files: {}, repeated: [], repeatedBy: {}, fields: {} };
   for (const name of names) {
     const f = form.get(name);
     if (f === null || (spec.skipText && !(f instanceof File))) {
@@ -153,14 +158,15 @@ export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
     if (!(f instanceof File)) throw new BadInputError(`${name} must be a file`, { field: name });
     parts.files[name] = new Uint8Array(await f.arrayBuffer());
   }
-  if (spec.repeated) {
-    for (const f of form.getAll(spec.repeated)) {
-      if (!(f instanceof File)) {
-        throw new BadInputError(`each ${spec.repeated} field must be a file`);
-      }
-      parts.repeated.push(new Uint8Array(await f.arrayBuffer()));
+  const repeated = typeof spec.repeated === "string" ? [spec.repeated] : spec.repeated ?? [];
+  for (const name of repeated) {
+    const list: Uint8Array[] = (parts.repeatedBy[name] = []);
+    for (const f of form.getAll(name)) {
+      if (!(f instanceof File)) throw new BadInputError(`each ${name} field must be a file`);
+      list.push(new Uint8Array(await f.arrayBuffer()));
     }
   }
+  if (repeated.length) parts.repeated = parts.repeatedBy[repeated[0]];
   for (const name of spec.fields ?? []) {
     const v = form.get(name);
     parts.fields[name] = typeof v === "string" ? v : spec.fileAsText ? v?.toString() : undefined;

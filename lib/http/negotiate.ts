@@ -13,6 +13,7 @@ export const MEDIA_TYPES = {
   raw: "application/octet-stream",
   ndjson: "application/x-ndjson",
   text: "text/plain",
+  seg: "application/dicom",
 } as const;
 
 /** One of the format names. */

@@ -212,6 +212,11 @@ const ALONE: [string, string[], string, RequestInit, number][] = [
     body: new Uint8Array(10),
   }, 400],
   ["slice", ["/models", "/segment/slice"], "/models", {}, 200],
+  ["series", ["/segment/series"], "/segment/series", {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "x",
+  }, 415],
   ["cxr", ["/cxr/classify"], "/cxr/classify", {
     method: "POST",
     headers: { "content-type": "application/dicom" },
@@ -298,7 +303,7 @@ Deno.test("deno run functions/main.ts serves every function and stops cleanly on
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     assertEquals(res.status, 200);
     const health = await res.json();
-    assertEquals(health.functions, ["rle", "dicom", "mammo", "slice", "cxr", "volume"]);
+    assertEquals(health.functions, ["rle", "dicom", "mammo", "slice", "cxr", "volume", "series"]);
     const doc = await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json();
     for (const [, paths] of ALONE) for (const p of paths) assert(p in doc.paths, p);
   } finally {

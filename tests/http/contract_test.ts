@@ -9,6 +9,7 @@ import { app as cxr } from "../../functions/cxr.ts";
 import { app as dicom } from "../../functions/dicom.ts";
 import { app as mammo } from "../../functions/mammo.ts";
 import { app as rle } from "../../functions/rle.ts";
+import { app as series } from "../../functions/series.ts";
 import { app as slice } from "../../functions/slice.ts";
 import { app as volume, createVolumeRoutes, type VolumeResult } from "../../functions/volume.ts";
 import { createApp } from "../../lib/http/app.ts";
@@ -282,7 +283,7 @@ Deno.test("X-Request-Id on every answer: each route, errors, 404, 405, 415, NDJS
 });
 
 Deno.test("GET /health on every function's app, the dev server's with its memory and tensors", async () => {
-  for (const [name, app] of Object.entries({ cxr, dicom, mammo, rle, slice, volume })) {
+  for (const [name, app] of Object.entries({ cxr, dicom, mammo, rle, series, slice, volume })) {
     const res = await app.request("/health");
     assertEquals(res.status, 200, name);
     assertEquals((await res.json()).status, "ok", name);
@@ -290,7 +291,7 @@ Deno.test("GET /health on every function's app, the dev server's with its memory
   }
   const health = await (await main.request("/health")).json();
   assertEquals(health.status, "ok");
-  assertEquals(health.functions, ["rle", "dicom", "mammo", "slice", "cxr", "volume"]);
+  assertEquals(health.functions, ["rle", "dicom", "mammo", "slice", "cxr", "volume", "series"]);
   assert(typeof health.memory_mb.rss === "number");
   assert("tfjs" in health);
 });

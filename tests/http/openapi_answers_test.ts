@@ -14,7 +14,8 @@ import { encodeMaskPng } from "../../lib/image/png.ts";
 import { unloadModels } from "../../lib/models/load.ts";
 import { readNifti, writeNifti } from "../../lib/nifti/mod.ts";
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
-import { installTinyBrats } from "../models/_fixtures.ts";
+import { installTinyBrats, makeModelsRoot } from "../models/_fixtures.ts";
+import { synthCt } from "../dicom/_series_fixtures.ts";
 import { dataFile } from "../_data.ts";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => void;
@@ -395,6 +396,34 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("series: JSON numbers match their schema; NIfTI and SEG answers documented", async () => {
+  const root = await makeModelsRoot();
+  try {
+    await withEnv({ MEDIMG_MODELS_DIR: root }, async () => {
+      const post = (format: string) => {
+        const form = new FormData();
+        for (const z of [0, 1, 2]) {
+          const bytes = synthCt({ instanceNumber: z + 1, position: [0, 0, 2 * z] });
+          form.append("instance", new File([bytes as Uint8Array<ArrayBuffer>], `i${z}.dcm`));
+        }
+        return main.request(`/segment/series?model=sigmoid&format=${format}`, {
+          method: "POST",
+          body: form,
+        });
+      };
+      const body = await contract.check("post", "/segment/series", await post("json")) as {
+        series: { slices: number };
+      };
+      assertEquals(body.series.slices, 3);
+      await contract.check("post", "/segment/series", await post("nifti"));
+      await contract.check("post", "/segment/series", await post("seg"));
+    });
+  } finally {
+    unloadModels();
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test({
