@@ -6,6 +6,7 @@
  */
 import dcmjs from "dcmjs";
 import { dataFile } from "../_data.ts";
+import type { SeriesSlice } from "../../lib/dicom/series.ts";
 
 const { DicomMetaDictionary, DicomDict } = dcmjs.data;
 
@@ -126,4 +127,53 @@ export async function runPython<T>(args: string[]): Promise<T> {
     throw new Error(`python ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
   }
   return JSON.parse(out.split("\n").pop()!) as T;
+}
+
+/** The path of a program on PATH, or undefined (with the skipped checks printed). */
+export async function which(tool: string): Promise<string | undefined> {
+  const { code, stdout } = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] })
+    .output();
+  if (code === 0) return new TextDecoder().decode(stdout).trim();
+  console.log(`skipping the ${tool} checks: ${tool} is not installed`);
+  return undefined;
+}
+
+/** dciodvfy's errors on a file (none is the pass); its warnings are printed. */
+export async function dciodvfyErrors(dciodvfy: string, path: string): Promise<string[]> {
+  const { stdout, stderr } = await new Deno.Command(dciodvfy, { args: [path] }).output();
+  const lines = (new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr)).split("\n");
+  for (const w of lines.filter((l) => /^Warning/i.test(l))) console.log(`  dciodvfy: ${w}`);
+  return lines.filter((l) => /^Error/i.test(l));
+}
+
+const SEG_READER = new URL("../../reference/dicom_seg_readback.py", import.meta.url).pathname;
+
+/**
+ * A SEG read back by pydicom (reference/dicom_seg_readback.py) onto the slices of the series it was
+ * made from: the label volume (segment name -> label value as given) and what the reader reported
+ * (worst_position_error, ...). Writes seg.dcm, slices.json and labels.bin into `dir`.
+ */
+export async function readSegBack(
+  seg: Uint8Array,
+  slices: readonly SeriesSlice[],
+  labels: Record<string, number>,
+  dir: string,
+  // deno-lint-ignore no-explicit-any
+): Promise<{ labels: Uint8Array; read: any }> {
+  await Deno.writeFile(`${dir}/seg.dcm`, seg);
+  await Deno.writeTextFile(
+    `${dir}/slices.json`,
+    JSON.stringify({
+      uids: slices.map((s) => s.sopInstanceUID),
+      positions: slices.map((s) => s.position),
+      labels,
+    }),
+  );
+  const read = await runPython([
+    SEG_READER,
+    `${dir}/seg.dcm`,
+    `${dir}/slices.json`,
+    `${dir}/labels.bin`,
+  ]);
+  return { labels: await Deno.readFile(`${dir}/labels.bin`), read };
 }

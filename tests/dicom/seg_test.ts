@@ -10,9 +10,16 @@ import { parseDataSet } from "../../lib/dicom/parse.ts";
 import { assembleSeries, type Series } from "../../lib/dicom/series.ts";
 import { cielabToDicom, type SegmentDescription, writeSeg } from "../../lib/dicom/seg.ts";
 import { dataFile } from "../_data.ts";
-import { filesIn, ircadbFolder, pythonMissing, runPython, synthCt } from "./_series_fixtures.ts";
+import {
+  dciodvfyErrors,
+  filesIn,
+  ircadbFolder,
+  pythonMissing,
+  readSegBack,
+  synthCt,
+  which,
+} from "./_series_fixtures.ts";
 
-const READER = new URL("../../reference/dicom_seg_readback.py", import.meta.url).pathname;
 const ANATOMY = { value: "123037004", scheme: "SCT", meaning: "Anatomical Structure" };
 const SEGMENTS: SegmentDescription[] = [
   {
@@ -44,14 +51,6 @@ const ircadb = await ircadbFolder();
 const dciodvfy = await which("dciodvfy"), dcmdump = await which("dcmdump");
 const conformanceCt = dataFile("dicom-conformance/CT0012.not_fragmented_bot_rle.dcm");
 
-async function which(tool: string): Promise<string | undefined> {
-  const { code, stdout } = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] })
-    .output();
-  if (code === 0) return new TextDecoder().decode(stdout).trim();
-  console.log(`skipping the ${tool} checks: ${tool} is not installed`);
-  return undefined;
-}
-
 /** Labels 1 where HU > 100, 2 where HU < -900 (both plenty on liver slices), else 0. */
 function thresholdLabels(series: Series): Uint8Array {
   const hu = series.volume.data, labels = new Uint8Array(hu.length);
@@ -59,14 +58,8 @@ function thresholdLabels(series: Series): Uint8Array {
   return labels;
 }
 
-/** dciodvfy's findings on a file: errors must be none; warnings are printed. */
-async function validate(path: string): Promise<string[]> {
-  const { stdout, stderr } = await new Deno.Command(dciodvfy!, { args: [path] }).output();
-  const lines = (new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr)).split("\n");
-  const errors = lines.filter((l) => /^Error/i.test(l));
-  for (const w of lines.filter((l) => /^Warning/i.test(l))) console.log(`  dciodvfy: ${w}`);
-  return errors;
-}
+/** dciodvfy's errors on a file (warnings printed). */
+const validate = (path: string) => dciodvfyErrors(dciodvfy!, path);
 
 /** Writes `seg` into `dir`, reads it back with pydicom, asserts the labels equal; what it read. */
 async function readBack(
@@ -77,22 +70,8 @@ async function readBack(
   dir: string,
   // deno-lint-ignore no-explicit-any
 ): Promise<any> {
-  await Deno.writeFile(`${dir}/seg.dcm`, seg);
-  await Deno.writeTextFile(
-    `${dir}/slices.json`,
-    JSON.stringify({
-      uids: series.slices.map((s) => s.sopInstanceUID),
-      positions: series.slices.map((s) => s.position),
-      labels: Object.fromEntries(segments.map((s) => [s.name, s.label])),
-    }),
-  );
-  const read = await runPython<{ worst_position_error: number }>([
-    READER,
-    `${dir}/seg.dcm`,
-    `${dir}/slices.json`,
-    `${dir}/labels.bin`,
-  ]);
-  const back = await Deno.readFile(`${dir}/labels.bin`);
+  const labelOf = Object.fromEntries(segments.map((s) => [s.name, s.label]));
+  const { labels: back, read } = await readSegBack(seg, series.slices, labelOf, dir);
   assertEquals(back.length, labels.length);
   let differ = 0;
   for (let i = 0; i < back.length; i++) if (back[i] !== labels[i]) differ++;

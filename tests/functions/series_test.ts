@@ -12,7 +12,14 @@ import { assembleSeries } from "../../lib/dicom/series.ts";
 import { loadModel, unloadModels } from "../../lib/models/load.ts";
 import { readNifti } from "../../lib/nifti/mod.ts";
 import { segmentSeries } from "../../lib/pipelines/series.ts";
-import { ircadbFolder, pythonMissing, runPython, synthCt } from "../dicom/_series_fixtures.ts";
+import {
+  dciodvfyErrors,
+  ircadbFolder,
+  pythonMissing,
+  readSegBack,
+  synthCt,
+  which,
+} from "../dicom/_series_fixtures.ts";
 import { makeModelsRoot } from "../models/_fixtures.ts";
 
 const root = await makeModelsRoot();
@@ -21,18 +28,11 @@ const { app } = await import("../../functions/series.ts");
 const { app: sliceApp } = await import("../../functions/slice.ts");
 const { encodeMaskPng } = await import("../../lib/image/png.ts");
 
-const READER = new URL("../../reference/dicom_seg_readback.py", import.meta.url).pathname;
 const ircadb = await ircadbFolder();
 const pyMissing = await pythonMissing(["pydicom", "numpy"]);
 const dciodvfy = await which("dciodvfy");
 // sigmoid(x - 0.5) on samples / 32767: 0.38 keeps the denser tissue of the CT slices.
 const QUERY = "model=sigmoid&threshold=0.38";
-
-async function which(tool: string): Promise<string | undefined> {
-  const { code, stdout } = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] })
-    .output();
-  return code === 0 ? new TextDecoder().decode(stdout).trim() : undefined;
-}
 
 /** image_40..image_43 of patient 1: four neighbouring slices. */
 function instances(): Uint8Array[] {
@@ -165,30 +165,11 @@ Deno.test({
     assertEquals(res.headers.get("content-type"), "application/dicom");
     const dir = await Deno.makeTempDir({ prefix: "medimg-series-seg-" });
     try {
-      await Deno.writeFile(`${dir}/seg.dcm`, new Uint8Array(await res.arrayBuffer()));
-      await Deno.writeTextFile(
-        `${dir}/slices.json`,
-        JSON.stringify({
-          uids: series.slices.map((s) => s.sopInstanceUID),
-          positions: series.slices.map((s) => s.position),
-          labels: { "sigmoid label 1": 1 },
-        }),
-      );
-      const read = await runPython<{ worst_position_error: number }>([
-        READER,
-        `${dir}/seg.dcm`,
-        `${dir}/slices.json`,
-        `${dir}/labels.bin`,
-      ]);
-      const back = await Deno.readFile(`${dir}/labels.bin`);
-      assertEquals(back, want.labels);
-      assert(read.worst_position_error < 1e-6);
-      if (dciodvfy) {
-        const { stdout, stderr } = await new Deno.Command(dciodvfy, { args: [`${dir}/seg.dcm`] })
-          .output();
-        const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-        assertEquals(text.split("\n").filter((l) => /^Error/i.test(l)), []);
-      }
+      const seg = new Uint8Array(await res.arrayBuffer());
+      const back = await readSegBack(seg, series.slices, { "sigmoid label 1": 1 }, dir);
+      assertEquals(back.labels, want.labels);
+      assert(back.read.worst_position_error < 1e-6);
+      if (dciodvfy) assertEquals(await dciodvfyErrors(dciodvfy, `${dir}/seg.dcm`), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -248,23 +229,10 @@ Deno.test({
     const series = await assembleSeries([dicom]);
     const dir = await Deno.makeTempDir({ prefix: "medimg-slice-seg-" });
     try {
-      await Deno.writeFile(`${dir}/seg.dcm`, new Uint8Array(await res.arrayBuffer()));
-      await Deno.writeTextFile(
-        `${dir}/slices.json`,
-        JSON.stringify({
-          uids: series.slices.map((s) => s.sopInstanceUID),
-          positions: series.slices.map((s) => s.position),
-          labels: { "sigmoid label 1": 1 },
-        }),
-      );
-      await runPython([READER, `${dir}/seg.dcm`, `${dir}/slices.json`, `${dir}/labels.bin`]);
-      assertEquals(await Deno.readFile(`${dir}/labels.bin`), mask);
-      if (dciodvfy) {
-        const { stdout, stderr } = await new Deno.Command(dciodvfy, { args: [`${dir}/seg.dcm`] })
-          .output();
-        const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-        assertEquals(text.split("\n").filter((l) => /^Error/i.test(l)), []);
-      }
+      const seg = new Uint8Array(await res.arrayBuffer());
+      const back = await readSegBack(seg, series.slices, { "sigmoid label 1": 1 }, dir);
+      assertEquals(back.labels, mask);
+      if (dciodvfy) assertEquals(await dciodvfyErrors(dciodvfy, `${dir}/seg.dcm`), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
