@@ -14,6 +14,7 @@ import {
   readBytes,
   readForm,
   reportSteps,
+  requireContentType,
   sendBytes,
   serve,
   stepOptions,
@@ -44,18 +45,6 @@ function widen(image: Uint8Array): Uint16Array {
   const out = new Uint16Array(image.length);
   for (let i = 0; i < image.length; i++) out[i] = image[i] * 257;
   return out;
-}
-
-function requireImageBody(c: Context<AppEnv>): void {
-  const type = mediaType(c);
-  if (!IMAGE_TYPES.includes(type)) {
-    throw new UnsupportedError(
-      `Content-Type ${
-        JSON.stringify(type || "(none)")
-      } is not accepted here; send image/png or application/dicom (or image/jpeg, image/tiff, ` +
-        `image/gif, application/octet-stream: the bytes decide)`,
-    );
-  }
 }
 
 /** The mask files and the lr_flip sent with them, from a multipart form or a JSON body. */
@@ -97,7 +86,7 @@ async function readMasks(c: Context<AppEnv>): Promise<{ masks: Uint8Array[]; fli
 export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
   .openapi(preprocessRoute, async (c) => {
     const format = negotiate(c, ["png", "json"] as const);
-    requireImageBody(c);
+    requireContentType(c, IMAGE_TYPES);
     const q = c.req.valid("query");
     const steps = q.steps === true;
     const io = new Steps(stepOptions(c));
