@@ -21,14 +21,14 @@ import {
   serve,
   stepOptions,
 } from "../lib/http/mod.ts";
-import { openApiRoutes, parseBody, validQuery } from "../lib/http/openapi.ts";
+import { IMAGE_TYPES, openApiRoutes, parseBody, validQuery } from "../lib/http/openapi.ts";
 import { encodeImagePng } from "../lib/image/png.ts";
 import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { classifyCxr, CXR_FIELDS, type CxrField } from "../lib/pipelines/cxr.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { modelGuard } from "./_model_route.ts";
-import { classifyAnswer, classifyRoute, cxrQuery, IMAGE_TYPES } from "./_schemas/cxr.ts";
+import { classifyAnswer, classifyRoute, cxrQuery } from "./_schemas/cxr.ts";
 
 /** The model this function runs. */
 export const CXR_MODEL = "cxr-pneumonia";

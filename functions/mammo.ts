@@ -19,14 +19,14 @@ import {
   serve,
   stepOptions,
 } from "../lib/http/mod.ts";
-import { FLAG_VALUE, openApiRoutes } from "../lib/http/openapi.ts";
+import { FLAG_VALUE, IMAGE_TYPES, openApiRoutes } from "../lib/http/openapi.ts";
 import { decodeImage, maskFromImage } from "../lib/decode/mod.ts";
 import type { Image } from "../lib/image/image.ts";
 import { encodeImagePng, encodeMaskRowsPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
 import { mammoPreprocess, maskRows } from "../lib/pipelines/mammo.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
-import { IMAGE_TYPES, maskRoute, params, preprocessRoute } from "./_schemas/mammo.ts";
+import { maskRoute, params, preprocessRoute } from "./_schemas/mammo.ts";
 
 /** A grey image from a body of any format (DICOM after Modality LUT and MONOCHROME1 inversion). */
 async function readGrey(bytes: Uint8Array, what: string): Promise<Image> {

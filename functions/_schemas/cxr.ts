@@ -18,6 +18,7 @@ import {
   formatQuery,
   formContent,
   header,
+  IMAGE_TYPES,
   jsonContent,
   MODEL_HEADERS,
   problems,
@@ -25,16 +26,6 @@ import {
   textQuery,
   z,
 } from "../../lib/http/openapi.ts";
-
-// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
-export const IMAGE_TYPES = [
-  "application/dicom",
-  "application/octet-stream",
-  "image/png",
-  "image/jpeg",
-  "image/tiff",
-  "image/gif",
-];
 
 /** The query parameters (form fields and JSON members of the same names follow them). */
 export const cxrQuery = z.object({

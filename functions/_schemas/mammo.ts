@@ -13,6 +13,7 @@ import {
   formatQuery,
   formContent,
   header,
+  IMAGE_TYPES,
   intQuery,
   jsonContent,
   numberQuery,
@@ -22,16 +23,6 @@ import {
   z,
 } from "../../lib/http/openapi.ts";
 import { MAMMO_DEFAULTS, type MammoParams } from "../../lib/pipelines/mammo.ts";
-
-// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
-export const IMAGE_TYPES = [
-  "image/png",
-  "application/dicom",
-  "image/jpeg",
-  "image/tiff",
-  "image/gif",
-  "application/octet-stream",
-];
 
 /** Pipeline parameters from the validated query, by their names in MammoParams. */
 export function params(q: Partial<Record<keyof MammoParams, number>>): Partial<MammoParams> {

@@ -16,6 +16,7 @@ import {
   formatQuery,
   formContent,
   header,
+  IMAGE_TYPES,
   intQuery,
   jsonContent,
   MODEL_HEADERS,
@@ -63,15 +64,6 @@ export const sliceQuery = z.object({
   overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32, { min: 0 }),
 });
 
-// The bytes decide the format (lib/decode); these are the Content-Types documented for the body.
-const IMAGE_TYPES = [
-  "application/dicom",
-  "image/png",
-  "image/jpeg",
-  "image/tiff",
-  "image/gif",
-  "application/octet-stream",
-];
 const int = z.number().int(), num = z.number();
 const pair = z.tuple([int, int]);
 const RleValue = z.union([

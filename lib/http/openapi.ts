@@ -161,6 +161,19 @@ export function problems(
   );
 }
 
+/**
+ * The Content-Types a route that takes one image (or mask) documents and accepts: lib/decode
+ * recognises the format by its bytes, so any of these (octet-stream too) carries any format.
+ */
+export const IMAGE_TYPES = [
+  "image/png",
+  "application/dicom",
+  "image/jpeg",
+  "image/tiff",
+  "image/gif",
+  "application/octet-stream",
+];
+
 /** Content of bytes (a PNG, a NIfTI, raw pixels), for request bodies and answers. */
 export const BINARY = { schema: { type: "string", format: "binary" } as const };
 
