@@ -87,6 +87,24 @@ export function cielabToDicom([l, a, b]: [number, number, number]): [number, num
   ];
 }
 
+/**
+ * sRGB (0..255 each) to CIE L*a*b* (D65 white, the sRGB white point), for cards that give a
+ * segment's colour as RGB.
+ * @example rgbToCielab([255, 255, 255]) // [100, 0, 0] (to rounding)
+ */
+export function rgbToCielab(rgb: [number, number, number]): [number, number, number] {
+  const [r, g, b] = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047;
+  const y = 0.2126729 * r + 0.7151522 * g + 0.072175 * b;
+  const z = (0.0193339 * r + 0.119192 * g + 0.9503041 * b) / 1.08883;
+  const f = (t: number) => (t > (6 / 29) ** 3 ? Math.cbrt(t) : t / (3 * (6 / 29) ** 2) + 4 / 29);
+  const [fx, fy, fz] = [f(x), f(y), f(z)];
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
 function text(ds: DataSet, tag: string): string {
   try {
     return ds.string(tag)?.replace(/\0/g, "").trim() ?? "";

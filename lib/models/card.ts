@@ -39,6 +39,27 @@ export interface StoredTensor {
   data: string;
 }
 
+/** A coded concept: code value, coding scheme designator (SCT for SNOMED CT) and meaning. */
+export interface CardCode {
+  value: string;
+  scheme: string;
+  meaning: string;
+}
+
+/**
+ * One label of a segmentation model as DICOM SEG describes it: the label value, SegmentLabel,
+ * SegmentedPropertyCategory and -Type codes, and the display colour as CIE L*a*b* (`color`: L 0..100,
+ * a and b -128..127) or as sRGB (`rgb`: 0..255 each); one of the two at most.
+ */
+export interface CardSegment {
+  label: number;
+  name: string;
+  category: CardCode;
+  type: CardCode;
+  color?: [number, number, number];
+  rgb?: [number, number, number];
+}
+
 /** The card of one model. */
 export interface ModelCard {
   name: string;
@@ -69,6 +90,11 @@ export interface ModelCard {
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
   license?: string;
+  /**
+   * Segmentation: what each label is, for DICOM SEG (lib/pipelines/series.ts segmentsFor): its
+   * name, SNOMED CT (or other scheme) category and type codes, and a display colour.
+   */
+  segments?: CardSegment[];
   replay?: { inputs: StoredTensor[]; output: StoredTensor; tolerance: number };
 }
 
@@ -90,6 +116,53 @@ function checkTensor(v: unknown, where: string): void {
   if (decodeFloat32(v.data).length !== n) {
     fail(`${where}.data`, `holds a different number of values than shape ${v.shape} (${n})`);
   }
+}
+
+function checkCode(v: unknown, where: string): void {
+  if (!isObject(v)) fail(where, "must be a code {value, scheme, meaning}");
+  for (const k of ["value", "scheme", "meaning"]) {
+    if (typeof v[k] !== "string" || (v[k] as string).trim() === "") {
+      fail(`${where}.${k}`, "must be a non-empty string");
+    }
+  }
+  if ((v.value as string).length > 64 || (v.meaning as string).length > 64) {
+    fail(where, "value and meaning are at most 64 characters (DICOM SH/LO)");
+  }
+}
+
+function checkTriple(v: unknown, where: string, lo: number[], hi: number[]): void {
+  if (
+    !Array.isArray(v) || v.length !== 3 ||
+    !v.every((x, i) => typeof x === "number" && x >= lo[i] && x <= hi[i])
+  ) fail(where, `must be three numbers within [${lo}] .. [${hi}]`);
+}
+
+/** The card's `segments`: unique integer labels 1..65535, names, codes and at most one colour. */
+function checkSegments(v: unknown): void {
+  if (!Array.isArray(v)) fail("segments", "must be a list");
+  const seen = new Set<number>();
+  v.forEach((s, i) => {
+    const at = `segments[${i}]`;
+    if (!isObject(s)) fail(at, "must be an object {label, name, category, type}");
+    const label = s.label;
+    if (!Number.isInteger(label) || (label as number) < 1 || (label as number) > 65535) {
+      fail(`${at}.label`, "must be an integer from 1 to 65535");
+    }
+    if (seen.has(label as number)) fail(`${at}.label`, `label ${label} is described twice`);
+    seen.add(label as number);
+    if (typeof s.name !== "string" || s.name.trim() === "" || s.name.length > 64) {
+      fail(`${at}.name`, "must be a non-empty string of at most 64 characters");
+    }
+    checkCode(s.category, `${at}.category`);
+    checkCode(s.type, `${at}.type`);
+    if (s.color !== undefined && s.rgb !== undefined) {
+      fail(at, "give color (L*a*b*) or rgb, not both");
+    }
+    if (s.color !== undefined) {
+      checkTriple(s.color, `${at}.color`, [0, -128, -128], [100, 127, 127]);
+    }
+    if (s.rgb !== undefined) checkTriple(s.rgb, `${at}.rgb`, [0, 0, 0], [255, 255, 255]);
+  });
 }
 
 /**
@@ -144,6 +217,7 @@ export function parseCard(v: unknown): ModelCard {
   if (v.threshold !== undefined && !(typeof v.threshold === "number" && v.threshold >= 0)) {
     fail("threshold", "must be a number");
   }
+  if (v.segments !== undefined) checkSegments(v.segments);
   if (v.replay !== undefined) {
     const r = v.replay;
     if (!isObject(r) || !Array.isArray(r.inputs)) fail("replay", "must be {inputs, output}");
