@@ -3,7 +3,6 @@
  * JSON view, its Server-Sent Events, and a finished job's label volume or numbers.
  */
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
@@ -11,7 +10,10 @@ import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import { checkCoregistered } from "../lib/pipelines/volume.ts";
+import { jobView, resultFormat as pickFormat, streamJob as streamEvents } from "./_jobs.ts";
 import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
+
+export { jobView };
 
 /**
  * What a finished job keeps: the NIfTI answer, the numbers (lib/pipelines/volume.ts's
@@ -55,27 +57,6 @@ export async function readInputs(
   return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
 }
 
-/** The JSON view of a job, with its links. */
-export function jobView(job: Job<VolumeResult>, base: string) {
-  return {
-    id: job.id,
-    state: job.state,
-    ...(job.position === undefined ? {} : { position: job.position }),
-    model: job.meta.model,
-    shape: job.meta.shape,
-    created_at: new Date(job.createdAt).toISOString(),
-    ...(job.startedAt ? { started_at: new Date(job.startedAt).toISOString() } : {}),
-    ...(job.finishedAt ? { finished_at: new Date(job.finishedAt).toISOString() } : {}),
-    ...(job.expiresAt ? { expires_at: new Date(job.expiresAt).toISOString() } : {}),
-    ...(job.error ? { error: job.error } : {}),
-    links: {
-      self: `${base}/${job.id}`,
-      events: `${base}/${job.id}`,
-      result: `${base}/${job.id}/result`,
-    },
-  };
-}
-
 /** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
 export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
   const r = job.result!;
@@ -88,43 +69,15 @@ export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format:
   });
 }
 
-/** nifti (default) or json, from ?format= (validated by the route) or Accept. */
+/** nifti (default) or json, from ?format= (validated by the route) or Accept (./_jobs.ts). */
 export function resultFormat(
   c: Context<AppEnv>,
   f: "nifti" | "json" | undefined,
 ): "nifti" | "json" {
-  if (f !== undefined) return f;
-  const accept = c.req.header("accept") ?? "";
-  return /application\/json/.test(accept) && !/application\/(gzip|octet-stream)/.test(accept)
-    ? "json"
-    : "nifti";
+  return pickFormat(c, f, "nifti");
 }
 
-/** A job's events as Server-Sent Events from Last-Event-ID on, ending with the result or the error. */
+/** A job's events as Server-Sent Events (./_jobs.ts), the result event carrying its numbers. */
 export function streamJob(c: Context<AppEnv>, queue: JobQueue<VolumeResult>, id: string) {
-  const after = Number(c.req.header("last-event-id") ?? -1);
-  return streamSSE(c, async (stream) => {
-    for await (const ev of queue.events(id)) {
-      if (ev.seq <= after) continue;
-      const { seq, type, at: _at, ...rest } = ev;
-      if (type === "done") {
-        const done = queue.get(id);
-        await stream.writeSSE({
-          id: String(seq),
-          event: "result",
-          data: JSON.stringify({
-            job: id,
-            links: jobView(done, JOBS).links,
-            ...done.result!.summary,
-          }),
-        });
-      } else {
-        await stream.writeSSE({
-          id: String(seq),
-          event: type === "failed" ? "error" : type,
-          data: JSON.stringify(rest),
-        });
-      }
-    }
-  });
+  return streamEvents(c, queue, id, JOBS, (r) => r.summary);
 }
