@@ -1,89 +1,59 @@
 /**
  * series function: 2D segmentation of a whole DICOM series (`POST /segment/series?model=<name>`):
- * the instances (multipart `instance` parts, or a zip of a folder) -> lib/dicom/series.ts
+ * the instances (multipart `instance` parts, or a zip of a folder; or, with `study` and `series`
+ * UIDs, pulled by WADO-RS from the PACS that MEDIMG_DICOMWEB_URL names) -> lib/dicom/series.ts
  * assembleSeries -> lib/pipelines/series.ts (the slice pipeline over every slice) -> the label
- * volume as JSON numbers, NIfTI with the series' affine, or DICOM SEG (lib/dicom/seg.ts). Cards
- * carry no segment descriptions yet, so SEG gets one segment per label with a generic SNOMED code
- * (category 91723000 Anatomical Structure, type 85756007 Tissue), named "<model> label <n>"
- * (lib/pipelines/series.ts segmentsFor).
+ * volume as JSON numbers (with dice/IoU overall and per label against `truth` parts), NIfTI with
+ * the series' affine, or DICOM SEG (lib/dicom/seg.ts; segments named and coded as the card's
+ * `segments` say, generic SNOMED codes for labels it does not describe). `store=1` sends the SEG
+ * back to the PACS by STOW-RS and answers the numbers with its UIDs (`stored`).
  * A series whose estimated inference time (`MEDIMG_SERIES_MS_PER_SLICE`, default 600 ms, per
  * slice: the shipped fundus-vessels U-Net measured 576 ms per 512x512 IRCADb slice on 2 shared
- * cores, wasm) is over the request's time budget is refused with 503 before any model runs.
+ * cores, wasm) is over the request's time budget is refused with 503 before any model runs, unless
+ * `job=1` asks for a job (202; GET /segment/series/jobs/{id} streams per-slice progress as
+ * /segment/volume's jobs do, `/result` is the answer, DELETE forgets it). Requests are never
+ * turned into jobs on their own: a caller that did not ask for a 202 would not follow it.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { BadInputError, InvalidInputError } from "../lib/errors.ts";
-import { assembleSeries, type Series } from "../lib/dicom/series.ts";
-import { writeSeg } from "../lib/dicom/seg.ts";
-import { readZipInstances } from "../lib/dicom/zip.ts";
-import {
-  type AppEnv,
-  createApp,
-  envInt,
-  readBytes,
-  readForm,
-  refuseOverBudget,
-  requireContentType,
-  sendBytes,
-  serve,
-} from "../lib/http/mod.ts";
+import { assembleSeries } from "../lib/dicom/series.ts";
+import { type AppEnv, createApp, envInt, refuseOverBudget, serve } from "../lib/http/mod.ts";
 import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
+import { statusFor } from "../lib/http/problem.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
-import { overlapScores } from "../lib/image/measure.ts";
-import { loadModel } from "../lib/models/load.ts";
-import { writeNifti } from "../lib/nifti/mod.ts";
-import { segmentSeries, segmentsFor } from "../lib/pipelines/series.ts";
+import { JobQueue } from "../lib/jobs/mod.ts";
+import { holdModels, loadModel } from "../lib/models/load.ts";
+import { segmentSeries } from "../lib/pipelines/series.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
+import { jobView, resultFormat, streamJob } from "./_jobs.ts";
 import { modelGuard } from "./_model_route.ts";
-import { seriesQuery, seriesRoute } from "./_schemas/series.ts";
+import {
+  deleteSeriesJob,
+  getSeriesJob,
+  getSeriesJobResult,
+  SERIES_JOBS,
+  seriesQuery,
+  seriesRoute,
+} from "./_schemas/series.ts";
+import {
+  buildResult,
+  pacsClient,
+  pullSeries,
+  readInstances,
+  sendResult,
+  seriesRef,
+  type SeriesResult,
+} from "./_series_io.ts";
 
-/** A part's instances: the DICOM entries of a zip, else the part itself. */
-function expand(parts: Uint8Array[]): Uint8Array[] {
-  return parts.flatMap((b) =>
-    b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04
-      ? readZipInstances(b).instances.map((i) => i.bytes)
-      : [b]
-  );
-}
-
-/**
- * The instances of the request and of its ground truth: a form's `instance` and `truth` parts (a
- * part may be a zip of DICOM files), or a zip body (no truth then).
- */
-async function readInstances(
-  c: Context<AppEnv>,
-): Promise<{ instances: Uint8Array[]; truth: Uint8Array[] }> {
-  const type = requireContentType(c, ["multipart/form-data", "application/zip"]);
-  if (type === "multipart/form-data") {
-    const { repeatedBy } = await readForm(c, { repeated: ["instance", "truth"] });
-    const instances = expand(repeatedBy.instance);
-    if (instances.length === 0) {
-      throw new BadInputError("the form has no instance field", { field: "instance" });
-    }
-    return { instances, truth: expand(repeatedBy.truth) };
-  }
-  // application/zip: its DICOM entries, in natural path order
-  const { instances } = readZipInstances(await readBytes(c));
-  if (instances.length === 0) throw new BadInputError("the zip holds no DICOM file");
-  return { instances: instances.map((i) => i.bytes), truth: [] };
-}
-
-/** Dice and IoU of the foreground (any label) against a ground-truth series on the same grid. */
-async function truthScores(truth: Uint8Array[], series: Series, labels: Uint8Array, run: Steps) {
-  const gt = await run.stepAsync("truth", () => assembleSeries(truth));
-  const a = series.volume, b = gt.volume;
-  if (a.width !== b.width || a.height !== b.height || a.depth !== b.depth) {
-    throw new InvalidInputError(
-      `the ground truth is ${b.width}x${b.height}x${b.depth}, the series ${a.width}x${a.height}x${a.depth}`,
-      { field: "truth" },
-    );
-  }
-  const mask = labels.map((v) => (v ? 1 : 0));
-  const t = new Uint8Array(labels.length);
-  for (let i = 0; i < t.length; i++) t[i] = b.data[i] ? 1 : 0;
-  return overlapScores(mask, t);
-}
+/** The series jobs of this process (MEDIMG_SERIES_MAX_JOBS, MEDIMG_SERIES_TTL_S). */
+const queue = new JobQueue<SeriesResult>({
+  maxJobs: envInt("MEDIMG_SERIES_MAX_JOBS", 4),
+  maxBytes: envInt("MEDIMG_SERIES_MAX_BYTES", 1024 * 1024 * 1024),
+  ttlMs: envInt("MEDIMG_SERIES_TTL_S", 900) * 1000,
+  statusOf: statusFor,
+});
 
 /** POST /segment/series; the steps run so far go into Server-Timing also when one fails. */
 async function handleSeries(c: Context<AppEnv>): Promise<Response> {
@@ -103,7 +73,6 @@ async function answerSeries(
   check?: (step: string) => void,
 ): Promise<Response> {
   const q = validQuery(c, seriesQuery);
-  const format = q.format ?? "json";
   const name = q.model;
   if (!name) {
     throw new BadInputError(
@@ -111,69 +80,93 @@ async function answerSeries(
       { field: "model" },
     );
   }
-  const { instances, truth } = await readInstances(c);
+  const ref = seriesRef(q);
+  if (q.store && !ref) {
+    throw new InvalidInputError(
+      "store=1 stores the SEG with the series it came from: name it by study and series",
+      {
+        field: "store",
+      },
+    );
+  }
+  if (q.store && q.format === "nifti") {
+    throw new BadInputError("store=1 writes a SEG and answers JSON; format=nifti contradicts it", {
+      field: "format",
+    });
+  }
+  const format = q.format ?? "json";
+  const client = ref ? pacsClient() : undefined;
+  const { instances, truth } = ref
+    ? { instances: await run.stepAsync("retrieve", () => pullSeries(c, client!, ref)), truth: [] }
+    : await readInstances(c);
   const series = await run.stepAsync("assemble", () => assembleSeries(instances));
   const depth = series.volume.depth;
-  refuseOverBudget(
-    c,
-    depth * envInt("MEDIMG_SERIES_MS_PER_SLICE", 600),
-    `segmenting ${depth} slices`,
-  );
+  if (!q.job) {
+    refuseOverBudget(
+      c,
+      depth * envInt("MEDIMG_SERIES_MS_PER_SLICE", 600),
+      `segmenting ${depth} slices (job=1 runs it as a job)`,
+    );
+  }
   const loaded = await run.stepAsync("model", () => loadModel(name));
   const { card } = loaded;
   requireSliceModel(name, card);
-  const seg = await segmentSeries(loaded, series, { threshold: q.threshold }, run, check);
-  const headers = { "x-model": card.name, "x-model-version": card.version };
-  let res: Response;
-  if (format === "nifti") {
-    const v = series.volume;
-    const nifti = await run.stepAsync("write", () =>
-      writeNifti(v.header, seg.labels, {
-        dims: [v.width, v.height, v.depth],
-        description: `medimg-edge ${card.name} ${card.version} labels`,
-      }));
-    res = sendBytes(c, nifti, "application/gzip", {
-      ...headers,
-      "content-disposition": "attachment; filename=series_seg.nii.gz",
-    });
-  } else if (format === "seg") {
-    const segments = segmentsFor(card, Object.keys(seg.volumes).map(Number));
-    const bytes = await run.stepAsync("write", () => writeSeg(seg.labels, series, segments));
-    res = sendBytes(c, bytes, "application/dicom", headers);
-  } else {
-    const v = series.volume;
-    return c.json(
-      {
-        model: { name: card.name, version: card.version },
-        series: {
-          series_instance_uid: series.seriesInstanceUID,
-          width: v.width,
-          height: v.height,
-          slices: v.depth,
-          spacing: v.spacing,
-          ordering: series.ordering,
-        },
-        volumes: seg.volumes,
-        slices: seg.slices,
-        passes: seg.passes,
-        ...(truth.length
-          ? { ground_truth: await truthScores(truth, series, seg.labels, run) }
-          : {}),
-        timings_ms: reportSteps(c, run.timings),
-      },
-      200,
-      headers,
-    );
+  const options = { threshold: q.threshold };
+  const store = (signal?: AbortSignal) => (q.store ? { store: { client: client!, signal } } : {});
+  if (!q.job) {
+    const seg = await segmentSeries(loaded, series, options, run, check);
+    const result = await buildResult({ card, series, seg, truth, format, ...store() }, run);
+    return sendResult(c, result, false);
   }
+  const job = queue.submit({
+    bytes: instances.reduce((n, b) => n + b.byteLength, 0) + series.volume.data.byteLength,
+    run: (ctx) =>
+      holdModels(async () => {
+        const r = new Steps();
+        const m = await r.stepAsync("model", () => loadModel(name));
+        const progress = (done: number, total: number) => ctx.progress("infer", done, total);
+        const seg = await segmentSeries(m, series, options, r, undefined, progress);
+        return await buildResult({ card, series, seg, truth, format, ...store(ctx.signal) }, r);
+      }),
+    resultBytes: (r) => r.file?.bytes.byteLength ?? 0,
+    meta: { model: card.name, shape: [series.volume.width, series.volume.height, depth] },
+  });
   reportSteps(c, run.timings);
-  return res;
+  c.header("location", `${SERIES_JOBS}/${job.id}`);
+  return c.json(jobView(queue.get(job.id), SERIES_JOBS), 202);
 }
 
 const routes = openApiRoutes();
 routes.use("/segment/series", ...modelGuard("SERIES"));
 
-/** The series route, to mount on an app made by createApp. */
-export const seriesRoutes: OpenAPIHono<AppEnv> = routes.openapi(seriesRoute, handleSeries);
+/** The series routes, to mount on an app made by createApp. */
+export const seriesRoutes: OpenAPIHono<AppEnv> = routes
+  .openapi(seriesRoute, handleSeries)
+  .openapi(getSeriesJob, (c) => {
+    const id = c.req.param("id") ?? "";
+    const job = queue.get(id);
+    const f = c.req.valid("query").format;
+    const accept = c.req.header("accept") ?? "";
+    const json = f === "json" ||
+      (f === undefined && accept.includes("application/json") &&
+        !accept.includes("text/event-stream"));
+    if (json) return c.json(jobView(job, SERIES_JOBS));
+    return streamJob(c, queue, id, SERIES_JOBS, (r) => r.summary);
+  })
+  .openapi(getSeriesJobResult, (c) => {
+    const job = queue.get(c.req.param("id") ?? "");
+    if (job.state === "failed") throw job.cause;
+    if (job.state !== "done") {
+      return c.json(jobView(job, SERIES_JOBS), 202, { "retry-after": "2" });
+    }
+    const format = resultFormat(c, c.req.valid("query").format, "file");
+    return sendResult(c, job.result!, format === "json", { "x-job": job.id });
+  })
+  .openapi(deleteSeriesJob, (c) => {
+    const id = c.req.param("id") ?? "";
+    queue.get(id);
+    return c.json({ id, deleted: queue.delete(id) });
+  });
 
 /** The series function alone: `deno run -A functions/series.ts`. */
 export const app = createApp().route("/", seriesRoutes);

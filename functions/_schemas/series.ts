@@ -8,7 +8,10 @@ import {
   body,
   enumQuery,
   fileParts,
+  flagQuery,
+  formatQuery,
   formContent,
+  header,
   jsonContent,
   MODEL_HEADERS,
   numberQuery,
@@ -17,6 +20,7 @@ import {
   textQuery,
   z,
 } from "../../lib/http/openapi.ts";
+import { JobAnswer } from "./volume.ts";
 
 /** The query of /segment/series. */
 export const seriesQuery = z.object({
@@ -30,7 +34,29 @@ export const seriesQuery = z.object({
     min: 0,
     max: 1,
   }),
+  study: textQuery(
+    "StudyInstanceUID of a series to pull by WADO-RS from the PACS the deployment names " +
+      "(MEDIMG_DICOMWEB_URL), with `series`, instead of sending the instances (no body then). " +
+      "A UID only: digits and dots, at most 64 characters; a URL or path is a 400",
+    "1.2.826.0.1.3680043.2.1125.1",
+  ),
+  series: textQuery(
+    "SeriesInstanceUID of that series (with `study`)",
+    "1.2.826.0.1.3680043.2.1125.2",
+  ),
+  store: flagQuery(
+    "on (with study and series): write the SEG and store it in the PACS by STOW-RS; the answer is " +
+      "then JSON: the numbers and `stored` (the SEG's study, series and SOP instance UIDs)",
+  ),
+  job: flagQuery(
+    "on: answer 202 with a job (GET /segment/series/jobs/{id} streams per-slice progress; /result " +
+      "is the answer this request would have had); for series over the request's time budget, " +
+      "which are otherwise a 503",
+  ),
 });
+
+/** Where the series jobs are. */
+export const SERIES_JOBS = "/segment/series/jobs";
 
 const int = z.number().int(), num = z.number();
 /** The JSON answer of /segment/series, field by field as functions/series.ts makes it. */
@@ -51,12 +77,33 @@ const SeriesAnswer = z.strictObject({
     "foreground per slice, in z order",
   ),
   passes: int.describe("forward passes run over all slices"),
-  ground_truth: z.strictObject({ dice: num, iou: num, intersection: int, truth_area: int })
-    .optional().describe(
-      "when `truth` parts were sent: the foreground (any label) against the truth's non-zero voxels",
+  ground_truth: z.strictObject({
+    dice: num,
+    iou: num,
+    intersection: int,
+    truth_area: int,
+    labels: z.record(
+      z.string(),
+      z.strictObject({ dice: num, iou: num, intersection: int, truth_area: int, voxels: int }),
+    ).describe(
+      "per label value present in the answer or the truth: that label against the truth's voxels " +
+        "of it (a truth with one non-zero value, a binary mask, stands for label 1)",
     ),
+  }).optional().describe(
+    "when `truth` parts were sent: the foreground (any label) against the truth's non-zero " +
+      "voxels, and per label",
+  ),
+  stored: z.strictObject({
+    study_instance_uid: z.string(),
+    series_instance_uid: z.string(),
+    sop_instance_uid: z.string(),
+    sop_class_uid: z.string(),
+  }).optional().describe("with store=1: the SEG as stored in the PACS by STOW-RS"),
   timings_ms: z.record(z.string(), num),
-});
+}).openapi("SeriesNumbers");
+
+/** A series job as functions/_jobs.ts jobView shows it. */
+const SeriesJob = JobAnswer.openapi("SeriesJob");
 
 /** POST /segment/series. */
 export const seriesRoute = route({
@@ -66,22 +113,25 @@ export const seriesRoute = route({
   summary: "2D segmentation of every slice of a DICOM series with an installed model",
   request: {
     query: seriesQuery,
-    body: body(
-      "the series: a form with one `instance` file part per DICOM instance (repeated), or a zip " +
-        "(application/zip) of a folder of DICOM files (non-DICOM entries are skipped). All " +
-        "instances must be one series (same SeriesInstanceUID, size and orientation, even gaps); " +
-        "otherwise 422 naming the stray instance.",
-      {
-        ...formContent({
-          instance: fileParts("one DICOM instance of the series (repeat), or a zip of them"),
-          truth: fileParts(
-            "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them; " +
-              "non-zero is foreground. JSON answers then carry dice/IoU",
-          ),
-        }, ["instance"]),
-        "application/zip": BINARY,
-      },
-    ),
+    body: {
+      ...body(
+        "the series (none when `study` and `series` name it in the PACS): a form with one `instance` file part per DICOM instance (repeated), or a zip " +
+          "(application/zip) of a folder of DICOM files (non-DICOM entries are skipped). All " +
+          "instances must be one series (same SeriesInstanceUID, size and orientation, even gaps); " +
+          "otherwise 422 naming the stray instance.",
+        {
+          ...formContent({
+            instance: fileParts("one DICOM instance of the series (repeat), or a zip of them"),
+            truth: fileParts(
+              "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them; " +
+                "non-zero is foreground. JSON answers then carry dice/IoU",
+            ),
+          }, ["instance"]),
+          "application/zip": BINARY,
+        },
+      ),
+      required: false,
+    },
   },
   responses: {
     200: {
@@ -93,6 +143,80 @@ export const seriesRoute = route({
         "application/dicom": BINARY,
       },
     },
-    ...problems(404, 415, 422, 503),
+    202: {
+      description: "with job=1: the job ({id, state, links}; Location header)",
+      headers: { Location: header("the job's URL (GET it for events or JSON)") },
+      content: { "application/json": jsonContent(SeriesJob) },
+    },
+    ...problems(404, 415, 422, 502, 503),
+  },
+});
+
+const jobParams = z.object({ id: z.string().openapi({ description: "job id from the POST" }) });
+
+/** GET /segment/series/jobs/{id}. */
+export const getSeriesJob = route({
+  method: "get",
+  path: `${SERIES_JOBS}/{id}`,
+  operationId: "getSeriesJob",
+  summary: "a series job: Server-Sent Events of its progress ending with the result, or JSON",
+  request: { params: jobParams, query: z.object({ format: formatQuery(["events", "json"]) }) },
+  responses: {
+    200: {
+      description: "text/event-stream (default): events state, progress {stage: infer, done, " +
+        "total} once per slice, then result (components.schemas.SeriesNumbers) or error; JSON: " +
+        "the job's state",
+      content: {
+        "text/event-stream": { schema: { type: "string" } as const },
+        "application/json": jsonContent(SeriesJob),
+      },
+    },
+    ...problems(404),
+  },
+});
+
+/** GET /segment/series/jobs/{id}/result. */
+export const getSeriesJobResult = route({
+  method: "get",
+  path: `${SERIES_JOBS}/{id}/result`,
+  operationId: "getSeriesJobResult",
+  summary:
+    "a finished series job's answer: the file the POST asked for, or format=json its numbers",
+  request: { params: jobParams, query: z.object({ format: formatQuery(["file", "json"]) }) },
+  responses: {
+    200: {
+      description: "what the POST would have answered (NIfTI, DICOM SEG or JSON); format=json " +
+        "(or Accept: application/json) the numbers",
+      headers: MODEL_HEADERS,
+      content: {
+        "application/json": jsonContent(SeriesAnswer),
+        "application/gzip": BINARY,
+        "application/dicom": BINARY,
+      },
+    },
+    202: {
+      description: "not finished yet: the job's state (Retry-After)",
+      headers: { "Retry-After": header("seconds to wait", { type: "integer" }) },
+      content: { "application/json": jsonContent(SeriesJob) },
+    },
+    ...problems(404, 422, 502, 503),
+  },
+});
+
+/** DELETE /segment/series/jobs/{id}. */
+export const deleteSeriesJob = route({
+  method: "delete",
+  path: `${SERIES_JOBS}/{id}`,
+  operationId: "deleteSeriesJob",
+  summary: "forget a finished or waiting series job now (a running one finishes first)",
+  request: { params: jobParams },
+  responses: {
+    200: {
+      description: "{id, deleted: true}, or false while the job runs",
+      content: {
+        "application/json": jsonContent(z.strictObject({ id: z.string(), deleted: z.boolean() })),
+      },
+    },
+    ...problems(404),
   },
 });

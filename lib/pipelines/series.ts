@@ -7,7 +7,8 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { assembleSeries, type Series } from "../dicom/series.ts";
-import { type SegmentDescription, writeSeg } from "../dicom/seg.ts";
+import { rgbToCielab, type SegmentDescription, writeSeg } from "../dicom/seg.ts";
+import { type OverlapScores, overlapScores } from "../image/measure.ts";
 import type { ModelCard } from "../models/card.ts";
 import type { LoadedModel } from "../models/load.ts";
 import { sliceZ } from "../nifti/volume.ts";
@@ -46,6 +47,7 @@ export async function segmentSeries(
   options: SliceOptions = {},
   run: Steps = new Steps(),
   check?: (step: string) => void,
+  progress?: (done: number, total: number) => void,
 ): Promise<SeriesSegmentation> {
   const { volume } = series;
   const { width, height, depth } = volume;
@@ -78,6 +80,7 @@ export async function segmentSeries(
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
     slices.push({ z, pixels, mm2: pixels * sx * sy });
+    progress?.(z + 1, depth);
   }
   const mm3 = voxelMm3(series);
   const volumes: SeriesSegmentation["volumes"] = {};
@@ -96,17 +99,81 @@ export const GENERIC_CATEGORY = {
 export const GENERIC_TYPE = { value: "85756007", scheme: "SCT", meaning: "Tissue" };
 
 /**
- * The SEG segments of a model's labels: cards carry no segment descriptions yet, so one segment per
- * label with the generic SNOMED codes, named "<model> label <n>"; label 1 alone when none is present
- * (a SEG needs one segment; it keeps one empty frame).
+ * The SEG segments of a model's labels: the card's `segments` (name, codes, colour) for the labels
+ * it describes, and for any other label the generic SNOMED codes, named "<model> label <n>"; label
+ * 1 alone when none is present (a SEG needs one segment; it keeps one empty frame).
  */
-export function segmentsFor(card: Pick<ModelCard, "name">, labels: number[]): SegmentDescription[] {
-  return (labels.length ? labels : [1]).map((label) => ({
-    label,
-    name: `${card.name} label ${label}`,
-    category: GENERIC_CATEGORY,
-    type: GENERIC_TYPE,
-  }));
+export function segmentsFor(
+  card: Pick<ModelCard, "name" | "segments">,
+  labels: number[],
+): SegmentDescription[] {
+  const described = new Map((card.segments ?? []).map((s) => [s.label, s]));
+  return (labels.length ? labels : [1]).map((label) => {
+    const s = described.get(label);
+    if (!s) {
+      return {
+        label,
+        name: `${card.name} label ${label}`,
+        category: GENERIC_CATEGORY,
+        type: GENERIC_TYPE,
+      };
+    }
+    const cielab = s.color ?? (s.rgb ? rgbToCielab(s.rgb) : undefined);
+    return {
+      label,
+      name: s.name,
+      category: s.category,
+      type: s.type,
+      ...(cielab ? { cielab } : {}),
+    };
+  });
+}
+
+/** Dice and IoU of one label, with its voxel counts (OverlapScores: intersection, truth_area). */
+export interface LabelScores extends OverlapScores {
+  /** Voxels of the label in the prediction. */
+  voxels: number;
+}
+
+/**
+ * The overlap of a label volume with a ground truth on the same grid: `overall` is the foreground
+ * (any label) against the truth's non-zero voxels; `labels` is per label value present in either,
+ * the prediction's voxels of that label against the truth's voxels of it. A truth holding one
+ * non-zero value only (a binary mask, as 3D-IRCADb's 0/255 masks) stands for label 1.
+ * @example labelOverlap(Uint8Array.of(1, 2, 0), Uint8Array.of(1, 2, 2)).labels["2"].dice // 2/3
+ */
+export function labelOverlap(
+  labels: Uint8Array,
+  truth: ArrayLike<number>,
+): { overall: OverlapScores; labels: Record<string, LabelScores> } {
+  const n = labels.length;
+  const t = new Uint8Array(n);
+  const values = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const v = truth[i];
+    if (v) values.add(v);
+  }
+  const binary = values.size === 1;
+  for (let i = 0; i < n; i++) {
+    const v = truth[i];
+    t[i] = !v ? 0 : binary ? 1 : Math.max(0, Math.min(255, Math.round(v)));
+  }
+  const fg = (a: Uint8Array) => a.map((v) => (v ? 1 : 0));
+  const overall = overlapScores(fg(labels), fg(t));
+  const present = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    if (labels[i]) present.add(labels[i]);
+    if (t[i]) present.add(t[i]);
+  }
+  const per: Record<string, LabelScores> = {};
+  for (const label of [...present].sort((a, b) => a - b)) {
+    const a = labels.map((v) => (v === label ? 1 : 0));
+    const b = t.map((v) => (v === label ? 1 : 0));
+    let voxels = 0;
+    for (let i = 0; i < n; i++) voxels += a[i];
+    per[String(label)] = { ...overlapScores(a, b), voxels };
+  }
+  return { overall, labels: per };
 }
 
 /**

@@ -24,92 +24,14 @@ import {
   DicomWebClient,
   parseMultipart,
 } from "../../lib/dicom/dicomweb.ts";
+import { AUTH, freePort, orthancMissing, startOrthanc } from "./_orthanc.ts";
 import { ircadbFolder } from "./_series_fixtures.ts";
 
 /** The HTTP status lib/http gives a library error. */
 const status = (err: Error) => statusFor(err as MedimgError);
 
-const PLUGINS = ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"];
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Debian installs the binary in /usr/sbin; other builds put it in /usr/bin. */
-const ORTHANC = ["/usr/sbin/Orthanc", "/usr/bin/Orthanc"].find(exists);
-const plugin = PLUGINS.find(exists);
-const orthancMissing = !ORTHANC
-  ? "no /usr/sbin/Orthanc or /usr/bin/Orthanc (Debian package orthanc)"
-  : !plugin
-  ? "the DICOMweb plugin is not installed (Debian package orthanc-dicomweb)"
-  : null;
 if (orthancMissing) console.log(`skipping the Orthanc DICOMweb tests: ${orthancMissing}`);
 const ircadb = await ircadbFolder();
-
-/** A port nothing listens on (just closed). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-const USER = "medimg", PASSWORD = "edge-test";
-const AUTH = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
-
-/** Starts Orthanc on a free port with a temporary storage; resolves once /system answers. */
-async function startOrthanc() {
-  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "medimg-orthanc-" });
-  const port = freePort();
-  const config = {
-    Name: "medimg-test",
-    HttpPort: port,
-    DicomServerEnabled: false,
-    StorageDirectory: `${dir}/storage`,
-    IndexDirectory: `${dir}/index`,
-    RemoteAccessAllowed: false,
-    AuthenticationEnabled: true,
-    RegisteredUsers: { [USER]: PASSWORD },
-    Plugins: [plugin],
-    DicomWeb: { Enable: true, Root: "/dicom-web/" },
-  };
-  await Deno.writeTextFile(`${dir}/orthanc.json`, JSON.stringify(config));
-  const child = new Deno.Command(ORTHANC!, {
-    args: [`${dir}/orthanc.json`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/system`, { headers: { authorization: AUTH } });
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) {
-      child.kill();
-      await child.status;
-      throw new Error(`Orthanc did not start in 15 s: ${await stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    base: `${url}/dicom-web`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await stderr;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 Deno.test("checkUid: DICOM UIDs pass; URLs, paths and over-long strings are 400s", () => {
   assertEquals(checkUid("1.2.840.10008.1.2.1"), "1.2.840.10008.1.2.1");

@@ -212,11 +212,21 @@ const ALONE: [string, string[], string, RequestInit, number][] = [
     body: new Uint8Array(10),
   }, 400],
   ["slice", ["/models", "/segment/slice"], "/models", {}, 200],
-  ["series", ["/segment/series"], "/segment/series", {
-    method: "POST",
-    headers: { "content-type": "text/plain" },
-    body: "x",
-  }, 415],
+  [
+    "series",
+    [
+      "/segment/series",
+      "/segment/series/jobs/{id}",
+      "/segment/series/jobs/{id}/result",
+    ],
+    "/segment/series",
+    {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "x",
+    },
+    415,
+  ],
   ["cxr", ["/cxr/classify"], "/cxr/classify", {
     method: "POST",
     headers: { "content-type": "application/dicom" },
