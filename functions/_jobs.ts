@@ -86,3 +86,24 @@ export function streamJob<R>(
     }
   });
 }
+
+/**
+ * GET <jobs>/{id}: the job's JSON view when `format` is json (or Accept asks for JSON and not for
+ * events), else its events as Server-Sent Events ({@link streamJob}).
+ */
+export function jobOrEvents<R>(
+  c: Context<AppEnv>,
+  queue: Pick<JobQueue<R>, "get" | "events">,
+  format: "events" | "json" | undefined,
+  base: string,
+  summary: (result: R) => Record<string, unknown>,
+) {
+  const id = c.req.param("id") ?? "";
+  const job = queue.get(id);
+  const accept = c.req.header("accept") ?? "";
+  const json = format === "json" ||
+    (format === undefined && accept.includes("application/json") &&
+      !accept.includes("text/event-stream"));
+  if (json) return c.json(jobView(job, base));
+  return streamJob(c, queue, id, base, summary);
+}

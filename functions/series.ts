@@ -27,7 +27,7 @@ import { holdModels, loadModel } from "../lib/models/load.ts";
 import { segmentSeries } from "../lib/pipelines/series.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
-import { jobView, resultFormat, streamJob } from "./_jobs.ts";
+import { jobOrEvents, jobView, resultFormat } from "./_jobs.ts";
 import { modelGuard } from "./_model_route.ts";
 import {
   deleteSeriesJob,
@@ -142,17 +142,10 @@ routes.use("/segment/series", ...modelGuard("SERIES"));
 /** The series routes, to mount on an app made by createApp. */
 export const seriesRoutes: OpenAPIHono<AppEnv> = routes
   .openapi(seriesRoute, handleSeries)
-  .openapi(getSeriesJob, (c) => {
-    const id = c.req.param("id") ?? "";
-    const job = queue.get(id);
-    const f = c.req.valid("query").format;
-    const accept = c.req.header("accept") ?? "";
-    const json = f === "json" ||
-      (f === undefined && accept.includes("application/json") &&
-        !accept.includes("text/event-stream"));
-    if (json) return c.json(jobView(job, SERIES_JOBS));
-    return streamJob(c, queue, id, SERIES_JOBS, (r) => r.summary);
-  })
+  .openapi(
+    getSeriesJob,
+    (c) => jobOrEvents(c, queue, c.req.valid("query").format, SERIES_JOBS, (r) => r.summary),
+  )
   .openapi(getSeriesJobResult, (c) => {
     const job = queue.get(c.req.param("id") ?? "");
     if (job.state === "failed") throw job.cause;

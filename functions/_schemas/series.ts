@@ -102,6 +102,13 @@ const SeriesAnswer = z.strictObject({
   timings_ms: z.record(z.string(), num),
 }).openapi("SeriesNumbers");
 
+/** The answer of a series: JSON numbers, NIfTI or DICOM SEG. */
+const answerContent = () => ({
+  "application/json": jsonContent(SeriesAnswer),
+  "application/gzip": BINARY,
+  "application/dicom": BINARY,
+});
+
 /** A series job as functions/_jobs.ts jobView shows it. */
 const SeriesJob = JobAnswer.openapi("SeriesJob");
 
@@ -137,11 +144,7 @@ export const seriesRoute = route({
     200: {
       description: "the label volume: JSON numbers, NIfTI (.nii.gz) or DICOM SEG",
       headers: MODEL_HEADERS,
-      content: {
-        "application/json": jsonContent(SeriesAnswer),
-        "application/gzip": BINARY,
-        "application/dicom": BINARY,
-      },
+      content: answerContent(),
     },
     202: {
       description: "with job=1: the job ({id, state, links}; Location header)",
@@ -188,11 +191,7 @@ export const getSeriesJobResult = route({
       description: "what the POST would have answered (NIfTI, DICOM SEG or JSON); format=json " +
         "(or Accept: application/json) the numbers",
       headers: MODEL_HEADERS,
-      content: {
-        "application/json": jsonContent(SeriesAnswer),
-        "application/gzip": BINARY,
-        "application/dicom": BINARY,
-      },
+      content: answerContent(),
     },
     202: {
       description: "not finished yet: the job's state (Retry-After)",
