@@ -144,7 +144,11 @@ export const seriesRoutes: OpenAPIHono<AppEnv> = routes
   .openapi(seriesRoute, handleSeries)
   .openapi(
     getSeriesJob,
-    (c) => jobOrEvents(c, queue, c.req.valid("query").format, SERIES_JOBS, (r) => r.summary),
+    (c) =>
+      jobOrEvents(c, queue, c.req.valid("query").format, SERIES_JOBS, (r) => ({
+        ...r.summary,
+        timings_ms: r.timings,
+      })),
   )
   .openapi(getSeriesJobResult, (c) => {
     const job = queue.get(c.req.param("id") ?? "");

@@ -100,6 +100,9 @@ const SeriesAnswer = z.strictObject({
     sop_class_uid: z.string(),
   }).optional().describe("with store=1: the SEG as stored in the PACS by STOW-RS"),
   timings_ms: z.record(z.string(), num),
+  job: z.string().optional().describe("in a job's result event only: the job's id"),
+  links: z.strictObject({ self: z.string(), events: z.string(), result: z.string() }).optional()
+    .describe("in a job's result event only"),
 }).openapi("SeriesNumbers");
 
 /** The answer of a series: JSON numbers, NIfTI or DICOM SEG. */
@@ -190,7 +193,7 @@ export const getSeriesJobResult = route({
     200: {
       description: "what the POST would have answered (NIfTI, DICOM SEG or JSON); format=json " +
         "(or Accept: application/json) the numbers",
-      headers: MODEL_HEADERS,
+      headers: { ...MODEL_HEADERS, "X-Job": header("the job's id") },
       content: answerContent(),
     },
     202: {

@@ -419,6 +419,35 @@ Deno.test("series: JSON numbers match their schema; NIfTI and SEG answers docume
       assertEquals(body.series.slices, 3);
       await contract.check("post", "/segment/series", await post("nifti"));
       await contract.check("post", "/segment/series", await post("seg"));
+      // job=1: the job, its events (the result event's numbers), its result, its deletion
+      const job = await contract.check("post", "/segment/series", await post("json&job=1")) as {
+        id: string;
+      };
+      const path = `/segment/series/jobs/${job.id}`;
+      const events = await main.request(path);
+      const text = await events.clone().text();
+      await contract.check("get", "/segment/series/jobs/{id}", events);
+      const result = text.split("\n\n").find((b) => b.includes("event: result"));
+      assert(result, text);
+      contract.component(
+        "SeriesNumbers",
+        JSON.parse(result.split("\n").find((l) => l.startsWith("data:"))!.slice(5)),
+      );
+      await contract.check(
+        "get",
+        "/segment/series/jobs/{id}",
+        await main.request(`${path}?format=json`),
+      );
+      await contract.check(
+        "get",
+        "/segment/series/jobs/{id}/result",
+        await main.request(`${path}/result?format=json`),
+      );
+      const deleted = await main.request(path, { method: "DELETE" });
+      assertEquals(await contract.check("delete", "/segment/series/jobs/{id}", deleted), {
+        id: job.id,
+        deleted: true,
+      });
     });
   } finally {
     unloadModels();
