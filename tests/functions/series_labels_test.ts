@@ -2,7 +2,8 @@
  * What a series answer says about each label: the model card's `segments` (checked by parseCard:
  * labels, names, codes and colours, a ModelCardError naming the field otherwise) become the SEG's
  * SegmentLabel, category and type codes and display colour, read back with pydicom, with the generic
- * codes only for labels the card does not describe; the shipped cards' codes; and dice/IoU per
+ * codes only for labels the card does not describe (dciodvfy finds no error in that SEG); the
+ * shipped cards' codes; and dice/IoU per
  * label against a truth series (lib/pipelines/series.ts labelOverlap), by hand and on 3D-IRCADb's
  * real liver masks (unpacked into /tmp, nothing derived from them committed).
  */
@@ -17,7 +18,13 @@ import {
   segmentSeries,
   segmentsFor,
 } from "../../lib/pipelines/series.ts";
-import { ircadbFolder, pythonMissing, runPython } from "../dicom/_series_fixtures.ts";
+import {
+  dciodvfyErrors,
+  ircadbFolder,
+  pythonMissing,
+  runPython,
+  which,
+} from "../dicom/_series_fixtures.ts";
 import { makeModelsRoot } from "../models/_fixtures.ts";
 
 const root = await makeModelsRoot();
@@ -25,6 +32,7 @@ Deno.env.set("MEDIMG_MODELS_DIR", root);
 const { app } = await import("../../functions/series.ts");
 const ircadb = await ircadbFolder();
 const pyMissing = await pythonMissing(["pydicom", "numpy"]);
+const dciodvfy = await which("dciodvfy");
 
 const LIVER = {
   label: 1,
@@ -144,6 +152,7 @@ Deno.test({
         type: ["10200004", "SCT", "Liver"],
         cielab: cielabToDicom(LIVER.color),
       }]);
+      if (dciodvfy) assertEquals(await dciodvfyErrors(dciodvfy, `${dir}/seg.dcm`), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
