@@ -183,7 +183,7 @@ export function labelOverlap(
 export async function sliceSeg(
   dicom: Uint8Array,
   mask: Uint8Array,
-  card: Pick<ModelCard, "name">,
+  card: Pick<ModelCard, "name" | "segments">,
 ): Promise<Uint8Array> {
   const series = await assembleSeries([dicom]);
   if (series.volume.depth !== 1) {
