@@ -3,7 +3,8 @@
  * the slice model run over every slice as /segment/slice runs it (lib/pipelines/slice.ts
  * `segmentSlice`, one run of steps per slice, its timings added to the request's run), and the
  * masks stacked into a label volume on the series' grid, with the volume per label in mL from the
- * voxel spacing and the area per slice.
+ * voxel spacing and the area per slice (progress reported per slice, for jobs); the overlap with a
+ * ground truth overall and per label; the SEG segments a model's card describes.
  */
 import { InvalidInputError } from "../errors.ts";
 import { assembleSeries, type Series } from "../dicom/series.ts";
