@@ -22,7 +22,13 @@ import {
 } from "../lib/http/mod.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { writeNifti } from "../lib/nifti/mod.ts";
-import { labelOverlap, segmentsFor, type SeriesSegmentation } from "../lib/pipelines/series.ts";
+import { withHd95 } from "../lib/pipelines/label_metrics.ts";
+import {
+  labelOverlap,
+  segmentsFor,
+  type SeriesSegmentation,
+  truthLabels,
+} from "../lib/pipelines/series.ts";
 import type { Steps } from "../lib/pipelines/steps.ts";
 
 /** A PACS series named by the request. */
@@ -175,7 +181,11 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
       );
     }
     const { overall, labels } = labelOverlap(seg.labels, b.data);
-    ground_truth = { ...overall, labels };
+    const dims = [v.width, v.height, v.depth] as const;
+    ground_truth = {
+      ...overall,
+      labels: withHd95(labels, seg.labels, truthLabels(b.data), dims, v.spacing),
+    };
   }
   const summary = {
     model: { name: card.name, version: card.version },

@@ -22,12 +22,14 @@ import {
 import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { overlapScores } from "../lib/image/measure.ts";
+import { scoreMask } from "../lib/image/metrics.ts";
 import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
 import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
 import { DEFAULT_MAX_PASS_PIXELS } from "../lib/models/infer.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { listModels } from "../lib/models/registry.ts";
 import {
+  foreground,
   presetParams,
   requireSliceModel,
   segmentSlice,
@@ -111,7 +113,7 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   }, run);
   const { mask } = r;
 
-  const { truth, dialect, fovPixels } = await sliceTruth(mask, inputs, width, height, {
+  const { truth, dialect, fovPixels, fov } = await sliceTruth(mask, inputs, width, height, {
     maxPixels,
     order,
     rleQuery: q.rle,
@@ -130,6 +132,7 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
         ...sliceSummary(loaded, decoded, r, params),
         ...(fovPixels !== undefined ? { fov_pixels: fovPixels } : {}),
         ...(truth ? { ground_truth: overlapScores(mask, truth) } : {}),
+        ...(truth ? { metrics: scoreMask(mask, truth, { scores: foreground(r.probs), fov }) } : {}),
         ...(q.rle !== undefined || truth ? { rle: { dialect, order, value: rle() } } : {}),
         timings_ms: reportSteps(c, run.timings),
       },

@@ -84,7 +84,17 @@ const SeriesAnswer = z.strictObject({
     truth_area: int,
     labels: z.record(
       z.string(),
-      z.strictObject({ dice: num, iou: num, intersection: int, truth_area: int, voxels: int }),
+      z.strictObject({
+        dice: num,
+        iou: num,
+        intersection: int,
+        truth_area: int,
+        voxels: int,
+        hd95_mm: num.nullable().describe(
+          "95th-percentile Hausdorff distance in mm from the voxel spacing (MONAI's convention, " +
+            "as RegionScores); 0 when both are empty, null when only one is",
+        ),
+      }),
     ).describe(
       "per label value present in the answer or the truth: that label against the truth's voxels " +
         "of it (a truth with one non-zero value, a binary mask, stands for label 1)",

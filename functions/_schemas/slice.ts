@@ -70,6 +70,26 @@ const RleValue = z.union([
   z.string(),
   z.strictObject({ size: pair, counts: z.union([z.string(), z.array(int)]) }),
 ]);
+/** Seed 004's metrics (lib/image/metrics.ts SegmentationMetrics), with a ground truth. */
+const SegmentationMetrics = z.strictObject({
+  tp: int,
+  fp: int,
+  fn: int,
+  tn: int,
+  pixels: int.describe("pixels scored: inside the field of view when one was sent"),
+  iou_per_class: z.strictObject({ background: num, foreground: num }).describe(
+    "IoU of each class (1 for a class absent from both mask and truth)",
+  ),
+  miou: num.describe("mean of the per-class IoU (PaddleSeg's mIoU)"),
+  accuracy: num,
+  sensitivity: num.nullable().describe("tp / (tp + fn); null without a foreground truth pixel"),
+  specificity: num.nullable().describe("tn / (tn + fp); null without a background truth pixel"),
+  kappa: num.describe("Cohen's kappa (1 when mask and truth agree on every pixel)"),
+  auc: num.nullable().optional().describe(
+    "ROC AUC of the foreground probabilities, ties counting one half (sklearn's roc_auc_score); " +
+      "null unless the truth has both classes",
+  ),
+}).openapi("SegmentationMetrics");
 /** The JSON answer of /segment/slice, field by field as functions/slice.ts makes it. */
 const SliceAnswer = z.strictObject({
   model: z.strictObject({
@@ -111,6 +131,9 @@ const SliceAnswer = z.strictObject({
     intersection: int,
     truth_area: int,
   }).optional().describe("when a ground truth (mask or rle) was sent"),
+  metrics: SegmentationMetrics.optional().describe(
+    "seed 004's metrics and more, inside the field of view when one was sent; with a ground truth",
+  ),
   rle: z.strictObject({
     dialect: z.enum(["siim", "kaggle", "coco"]),
     order: z.enum(["column", "row"]),
@@ -207,7 +230,7 @@ export const sliceRoute = route({
     200: {
       description:
         "mask PNG, probability or overlay PNG, RLE text, or JSON: model, input, preprocess, " +
-        "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), rle, timings_ms; " +
+        "fit, threshold, area (pixels, mm2), bbox, ground_truth (dice, iou), metrics, rle, timings_ms; " +
         "or format=raw: row-major samples with X-Image-Width/-Height/-Channels/-Dtype (the " +
         "mask as uint8, probs=1 as float32 little-endian, overlay=1 as RGB uint8); or format=seg " +
         "(a single-frame DICOM image only, else 415): a DICOM SEG of the mask referencing it, " +

@@ -49,6 +49,18 @@ export const volumeQuery = z.object({
 });
 
 const int = z.number().int(), num = z.number();
+/** One region against the truth (lib/pipelines/label_metrics.ts RegionScores). */
+export const RegionScores = z.strictObject({
+  labels: z.array(int).describe("the labels the region unites"),
+  dice: num.describe("(2|A∩B| + eps) / (|A| + |B| + eps), eps 1e-5"),
+  hd95_mm: num.nullable().describe(
+    "95th-percentile Hausdorff distance in mm from the voxel spacing, MONAI's convention: the " +
+      "larger of the two directed 95th percentiles of the distances between the surfaces " +
+      "(6-neighbour erosion); 0 when both are empty, null when only one is",
+  ),
+  ml: num.describe("the region's volume in the prediction"),
+  truth_ml: num.describe("and in the ground truth"),
+}).openapi("RegionScores");
 /** A job as jobView shows it (components.schemas.VolumeJob). */
 export const JobAnswer = z.strictObject({
   id: z.string(),
@@ -104,5 +116,9 @@ export const VolumeNumbers = z.strictObject({
   ),
   dice: z.record(z.string(), num).optional().describe("per label, when seg was sent"),
   dice_eps: num.optional(),
+  regions: z.record(z.string(), RegionScores).optional().describe(
+    "BraTS regions (whole_tumour 1+2+4, tumour_core 1+4, enhancing_tumour 4) against seg, when " +
+      "seg was sent and the model's card labels 1, 2, 4",
+  ),
   timings_ms: z.record(z.string(), num),
 }).openapi("VolumeNumbers");

@@ -121,3 +121,18 @@ export function rocAuc(
   }
   return halves / (2 * np * nn);
 }
+
+/**
+ * All of {@link SegmentationMetrics} of a 0/1 `mask` against `truth`, inside `fov` when given, with
+ * the AUC of `scores` (the foreground probabilities) when given.
+ * @example scoreMask(mask, truth, { scores: probs, fov }).miou
+ */
+export function scoreMask(
+  mask: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  options: { scores?: ArrayLike<number>; fov?: ArrayLike<number> } = {},
+): SegmentationMetrics {
+  const { scores, fov } = options;
+  const auc = scores ? rocAuc(scores, truth, fov) : undefined;
+  return segmentationMetrics(confusion(mask, truth, fov), auc);
+}

@@ -100,3 +100,21 @@ export function labelHd95(
   }
   return out;
 }
+
+/**
+ * Per-label scores (series.ts labelOverlap's) with each label's HD95 in mm added, the truth as
+ * series.ts truthLabels reads it.
+ * @example withHd95(labelOverlap(pred, truth).labels, pred, truthLabels(truth), dims, spacing)
+ */
+export function withHd95<S extends object>(
+  scores: Record<string, S>,
+  pred: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  dims: Dims3,
+  spacing: readonly [number, number, number],
+): Record<string, S & { hd95_mm: number | null }> {
+  const hd = labelHd95(pred, truth, dims, spacing, Object.keys(scores).map(Number));
+  return Object.fromEntries(
+    Object.entries(scores).map(([k, s]) => [k, { ...s, hd95_mm: hd[k] }]),
+  );
+}

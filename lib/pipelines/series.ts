@@ -137,6 +137,26 @@ export interface LabelScores extends OverlapScores {
 }
 
 /**
+ * A ground truth volume as labels: a truth holding one non-zero value only (a binary mask, as
+ * 3D-IRCADb's 0/255 masks) stands for label 1, other values are rounded into 0..255.
+ * @example truthLabels(Float32Array.of(0, 255, 255)) // Uint8Array [0, 1, 1]
+ */
+export function truthLabels(truth: ArrayLike<number>): Uint8Array {
+  const n = truth.length, t = new Uint8Array(n);
+  const values = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const v = truth[i];
+    if (v) values.add(v);
+  }
+  const binary = values.size === 1;
+  for (let i = 0; i < n; i++) {
+    const v = truth[i];
+    t[i] = !v ? 0 : binary ? 1 : Math.max(0, Math.min(255, Math.round(v)));
+  }
+  return t;
+}
+
+/**
  * The overlap of a label volume with a ground truth on the same grid: `overall` is the foreground
  * (any label) against the truth's non-zero voxels; `labels` is per label value present in either,
  * the prediction's voxels of that label against the truth's voxels of it. A truth holding one
@@ -148,17 +168,7 @@ export function labelOverlap(
   truth: ArrayLike<number>,
 ): { overall: OverlapScores; labels: Record<string, LabelScores> } {
   const n = labels.length;
-  const t = new Uint8Array(n);
-  const values = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    const v = truth[i];
-    if (v) values.add(v);
-  }
-  const binary = values.size === 1;
-  for (let i = 0; i < n; i++) {
-    const v = truth[i];
-    t[i] = !v ? 0 : binary ? 1 : Math.max(0, Math.min(255, Math.round(v)));
-  }
+  const t = truthLabels(truth);
   const fg = (a: Uint8Array) => a.map((v) => (v ? 1 : 0));
   const overall = overlapScores(fg(labels), fg(t));
   const present = new Set<number>();

@@ -184,7 +184,7 @@ export interface TruthInput {
  * when sent ("truth", "fov"); masks of another size are a 422. The answer's RLE dialect is the
  * query's (`rleQuery`), else the sent RLE's; a sent RLE is read in its own dialect, else the
  * query's. Nothing outside the field of view is foreground or scored: `mask` (and the truth) are
- * cleared there in place, and `fovPixels` counts the pixels inside.
+ * cleared there in place, `fovPixels` counts the pixels inside and `fov` is the 0/1 mask.
  */
 export async function sliceTruth(
   mask: Uint8Array,
@@ -193,7 +193,7 @@ export async function sliceTruth(
   height: number,
   options: { maxPixels: number; order: Order; rleQuery?: string },
   run: Steps = new Steps(),
-): Promise<{ truth?: Uint8Array; dialect: Dialect; fovPixels?: number }> {
+): Promise<{ truth?: Uint8Array; dialect: Dialect; fovPixels?: number; fov?: Uint8Array }> {
   const { maxPixels, rleQuery } = options;
   let truth: Uint8Array | undefined;
   let dialect = parseDialect(rleQuery ?? input.rleDialect);
@@ -229,7 +229,7 @@ export async function sliceTruth(
     mask[i] &= fov.mask[i];
     if (truth) truth[i] &= fov.mask[i];
   }
-  return { truth, dialect, fovPixels };
+  return { truth, dialect, fovPixels, fov: fov.mask };
 }
 
 /** Float32 samples as little-endian bytes (a view where the platform is little-endian). */

@@ -5,7 +5,8 @@
  * {@link segmentVolume} runs the steps on lib/pipelines/steps.ts's runner: reorient (to RAS, recorded
  * as a geometric step), preprocess, model, infer, labels (./brats.ts), write (the labels as .nii.gz
  * in the input's geometry, lib/nifti), then the summary: voxels and mL per label, dice when the
- * ground truth came. Not for clinical use.
+ * ground truth came (and the BraTS regions' dice, HD95 and mL, ./label_metrics.ts). Not for
+ * clinical use.
  */
 import { InvalidInputError } from "../errors.ts";
 import { setupBackend } from "../models/backend.ts";
@@ -32,6 +33,7 @@ import {
   roundedTimings,
   segmentBrats,
 } from "./brats.ts";
+import { isBratsLabelling, regionScores, type RegionScores } from "./label_metrics.ts";
 import { Steps } from "./steps.ts";
 
 /** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
@@ -169,6 +171,8 @@ export interface VolumeSummary {
   labels: Record<string, LabelVolume>;
   dice?: Record<string, number>;
   dice_eps?: number;
+  /** BraTS regions against the ground truth, for a model labelling 1, 2, 4 (./label_metrics.ts). */
+  regions?: Record<string, RegionScores>;
   timings_ms: Record<string, number>;
 }
 
@@ -227,6 +231,9 @@ export async function segmentVolume(
     }));
   const ms = roundedTimings(run.timings);
   const dice = input.seg ? dicePerLabel(seg.labels, input.seg.data, m.labels) : undefined;
+  const regions = input.seg && isBratsLabelling(m.labels)
+    ? regionScores(seg.labels, input.seg.data, [ref.width, ref.height, ref.depth], ref.spacing)
+    : undefined;
   const backend = loaded!.backend;
   const summary: VolumeSummary = {
     model: { name: m.card.name, version: m.card.version, not_for: m.card.not_for ?? null },
@@ -259,6 +266,7 @@ export async function segmentVolume(
     threshold: p.threshold,
     labels: labelVolumes(seg.labels, ref.spacing, m.labels),
     ...(dice ? { dice, dice_eps: 1e-5 } : {}),
+    ...(regions ? { regions } : {}),
     timings_ms: ms,
   };
   return { nifti, summary, timings: ms };
