@@ -1,7 +1,8 @@
 /**
  * mammo function: the seed's CBIS-DDSM full-mammogram pipeline (`/mammo/preprocess`) and its ROI
  * mask pipeline (`/mammo/mask`), for DICOM (16-bit MG), PNG, JPEG, TIFF or GIF input, recognised by
- * its bytes (lib/decode). The routes' declarations are in functions/_schemas/mammo.ts.
+ * its bytes (lib/decode), and a mask mapped back onto the original (`/mammo/mapback`). The routes'
+ * declarations are in functions/_schemas/mammo.ts.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -20,13 +21,20 @@ import {
   stepOptions,
 } from "../lib/http/mod.ts";
 import { FLAG_VALUE, IMAGE_TYPES, openApiRoutes } from "../lib/http/openapi.ts";
-import { decodeImage, maskFromImage } from "../lib/decode/mod.ts";
+import { decodeImage, maskFromBytes, maskFromImage } from "../lib/decode/mod.ts";
 import type { Image } from "../lib/image/image.ts";
-import { encodeImagePng, encodeMaskRowsPng } from "../lib/image/png.ts";
+import { encodeImagePng, encodeMaskPng, encodeMaskRowsPng } from "../lib/image/png.ts";
 import { strip } from "../lib/image/strip.ts";
 import { mammoPreprocess, maskRows } from "../lib/pipelines/mammo.ts";
+import { mammoTransform, mapMaskBack } from "../lib/pipelines/mammo_mapback.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
-import { maskRoute, params, preprocessRoute } from "./_schemas/mammo.ts";
+import {
+  mapbackRoute,
+  MapbackTransform,
+  maskRoute,
+  params,
+  preprocessRoute,
+} from "./_schemas/mammo.ts";
 
 /** A grey image from a body of any format (DICOM after Modality LUT and MONOCHROME1 inversion). */
 async function readGrey(bytes: Uint8Array, what: string): Promise<Image> {
@@ -153,7 +161,56 @@ export const mammoRoutes: OpenAPIHono<AppEnv> = openApiRoutes()
     const png = encodeMaskRowsPng(square, square, fillRow, ms);
     reportSteps(c, { ...run.timings, "sum-crop-flip-pad": ms.rows, encode: ms.deflate });
     return sendBytes(c, png, "image/png", { "x-mammo-square": String(square) });
+  })
+  .openapi(mapbackRoute, async (c) => {
+    negotiate(c, ["png"] as const);
+    requireContentType(c, ["multipart/form-data"]);
+    // the transform as a text field, or as the file /mammo/preprocess's JSON was saved to
+    const { files, fields } = await readForm(c, {
+      files: ["mask", "transform"],
+      required: ["mask"],
+      skipText: true,
+      fields: ["transform"],
+    });
+    const t = readTransform(
+      files.transform ? new TextDecoder().decode(files.transform) : fields.transform,
+    );
+    const run = new Steps(stepOptions(c));
+    const mask = await run.stepAsync("decode", () => maskFromBytes(files.mask!));
+    const back = run.step("mapback", () => mapMaskBack(t, { ...mask, data: mask.mask }));
+    const png = await run.stepAsync("png", () => encodeMaskPng(back, t.width, t.height, 8));
+    reportSteps(c, run.timings);
+    return sendBytes(c, png, "image/png", {
+      "x-image-width": String(t.width),
+      "x-image-height": String(t.height),
+    });
   });
+
+/** The transform field of /mammo/mapback: /mammo/preprocess's JSON answer, checked. */
+function readTransform(text: string | undefined) {
+  if (text === undefined) {
+    throw new BadInputError("the form has no transform field", { field: "transform" });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BadInputError("transform must be the JSON /mammo/preprocess answered", {
+      field: "transform",
+    });
+  }
+  const t = MapbackTransform.safeParse(json);
+  if (!t.success) {
+    const issue = t.error.issues[0];
+    throw new InvalidInputError(
+      `transform.${
+        issue.path.join(".")
+      }: ${issue.message}; send the JSON /mammo/preprocess answered`,
+      { field: "transform" },
+    );
+  }
+  return mammoTransform(t.data);
+}
 
 /** The mammo function alone: `deno run -A functions/mammo.ts`. */
 export const app = createApp().route("/", mammoRoutes);

@@ -5,8 +5,10 @@
  */
 import {
   BINARY,
+  body,
   bytesBody,
   enumQuery,
+  filePart,
   fileParts,
   FLAG_VALUES,
   flagQuery,
@@ -164,5 +166,57 @@ export const maskRoute = route({
       content: { "image/png": BINARY },
     },
     ...problems(415, 422),
+  },
+});
+
+/**
+ * What POST /mammo/mapback reads from its `transform` field: the members of the JSON
+ * /mammo/preprocess answered that say how to undo it (the whole answer may be sent).
+ */
+export const MapbackTransform = z.looseObject({
+  input: z.object({ width: int.positive(), height: int.positive() }),
+  crop: Box,
+  lr_flip: z.boolean(),
+  square: int.positive(),
+});
+
+/** POST /mammo/mapback. */
+export const mapbackRoute = route({
+  method: "post",
+  path: "/mammo/mapback",
+  operationId: "mammoMapback",
+  summary: "a mask on the preprocessed square (or a model's square input) -> the original's grid",
+  request: {
+    body: body(
+      "the mask and the transform /mammo/preprocess answered for its mammogram",
+      formContent(
+        {
+          mask: filePart(
+            "the mask (PNG, DICOM, JPEG, TIFF or GIF; any non-zero colour is mask), square: the " +
+              "preprocessed square, or a model's square input (mapped back by nearest neighbour)",
+          ),
+          transform: {
+            type: "string",
+            description: "the JSON /mammo/preprocess?format=json answered (input, crop, lr_flip, " +
+              "square are read; the rest is ignored), as a text field or a file of it",
+          },
+        },
+        ["mask", "transform"],
+        { mask: IMAGE_TYPES },
+      ),
+    ),
+  },
+  responses: {
+    200: {
+      description: "the 8-bit 0/255 mask PNG on the original mammogram's grid (0 outside the " +
+        "crop box): the crop, flip and pad undone, and a resize when the mask was not at the " +
+        "square's size",
+      headers: {
+        "X-Image-Width": header("width of the original", { type: "integer" }),
+        "X-Image-Height": header("height of the original", { type: "integer" }),
+      },
+      content: { "image/png": BINARY },
+    },
+    ...problems(400, 415, 422),
   },
 });

@@ -33,7 +33,7 @@ import {
   roundedTimings,
   segmentBrats,
 } from "./brats.ts";
-import { isBratsLabelling, regionScores, type RegionScores } from "./label_metrics.ts";
+import { isBratsLabelling, type RegionScores, regionScores } from "./label_metrics.ts";
 import { Steps } from "./steps.ts";
 
 /** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
