@@ -20,7 +20,8 @@ const pythonMissing = await metricsPythonMissing();
 if (pythonMissing) console.log(`skipping the Python parity of series HD95: ${pythonMissing}`);
 
 Deno.test({
-  name: "POST /segment/series with a truth series: HD95 in mm per label = scipy on 3D-IRCADb's liver",
+  name:
+    "POST /segment/series with a truth series: HD95 in mm per label = scipy on 3D-IRCADb's liver",
   ignore: !ircadb || pythonMissing !== null,
   async fn() {
     const slices = [70, 71, 72, 73, 74, 75];

@@ -20,7 +20,8 @@ const pythonMissing = await metricsPythonMissing();
 if (pythonMissing) console.log(`skipping the Python parity of the slice metrics: ${pythonMissing}`);
 
 Deno.test({
-  name: "POST /segment/slice: fundus-vessels on DRIVE 01 with truth and FOV answers the metrics numpy computes",
+  name:
+    "POST /segment/slice: fundus-vessels on DRIVE 01 with truth and FOV answers the metrics numpy computes",
   ignore: files.some((f) => !f) || pythonMissing !== null,
   async fn() {
     const [photo, manual, fovFile] = files.map((f) => Deno.readFileSync(f!));
