@@ -125,7 +125,7 @@ Deno.test({
       assertEquals(fromDicom.data, want.data, "the same labels in the same voxel order");
 
       // the four crops as the frames of one 4D NIfTI (flair, t1, t1ce, t2)
-      const vols = await Promise.all(BRATS_MODALITIES.map(async (m) => readNifti(nifti(m))));
+      const vols = await Promise.all(BRATS_MODALITIES.map((m) => readNifti(nifti(m))));
       const n = want.data.length;
       const stacked = new Int16Array(4 * n);
       vols.forEach((v, k) => stacked.set(v.data as Int16Array, k * n));
