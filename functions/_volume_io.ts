@@ -92,13 +92,14 @@ export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise
     for (const m of BRATS_MODALITIES) {
       const part = await decodeModalityParts(m, repeatedBy[m], maxVoxels);
       volumes.push(part.volume);
-      if (part.series) {
-        series[m] = part.series;
-        bytes += repeatedBy[m].reduce((n, b) => n + b.byteLength, 0);
-      }
+      if (part.series) series[m] = part.series;
     }
     const modality = series[SEG_SOURCE] ? SEG_SOURCE : BRATS_MODALITIES.find((m) => series[m]);
-    if (modality) dicom = { modality, series: series[modality]! };
+    if (modality) {
+      // the job keeps this series (its parsed instances) for the SEG; the others are let go
+      dicom = { modality, series: series[modality]! };
+      bytes += repeatedBy[modality].reduce((n, b) => n + b.byteLength, 0);
+    }
   }
   const seg = files.seg ? await decodeNiftiPart("seg", files.seg, maxVoxels) : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
