@@ -143,8 +143,15 @@ export function noSeg(): UnsupportedError {
 /** The result formats (./_schemas/volume.ts RESULT_FORMATS). */
 export type ResultFormat = typeof RESULT_FORMATS[number];
 
-/** nifti (default), json or seg, from ?format= (validated by the route) or Accept (./_jobs.ts). */
+/**
+ * nifti (default), json or seg, from ?format= (validated by the route) or Accept (./_jobs.ts; seg
+ * when it asks for application/dicom and not for application/gzip).
+ */
 export function resultFormat(c: Context<AppEnv>, f: ResultFormat | undefined): ResultFormat {
+  const accept = c.req.header("accept") ?? "";
+  if (f === undefined && accept.includes("application/dicom") && !accept.includes("gzip")) {
+    return "seg";
+  }
   return pickFormat(c, f, "nifti");
 }
 

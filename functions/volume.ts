@@ -80,8 +80,9 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         const m = volumeModel((await findModel(name, root())).card);
         const p = volumeParams(q, m);
         const input = await readInputs(c, maxVoxels);
-        if (!input.dicom && (q.format === "seg" || q.deidentify)) {
-          if (q.format === "seg") throw noSeg();
+        const wantsSeg = q.format === "seg" || format === "seg";
+        if (!input.dicom && (wantsSeg || q.deidentify)) {
+          if (wantsSeg) throw noSeg();
           throw new UnsupportedError(
             "deidentify=1 applies to the DICOM SEG; these modalities came as NIfTI",
             { field: "deidentify" },

@@ -158,6 +158,11 @@ Deno.test({
       assertEquals(res.headers.get("content-type"), "application/dicom");
       assert(res.headers.get("content-disposition")?.includes(`${id}_seg.dcm`));
       const seg = new Uint8Array(await res.arrayBuffer());
+      const byAccept = await app.request(`/segment/volume/jobs/${id}/result`, {
+        headers: { accept: "application/dicom" },
+      });
+      assertEquals(byAccept.headers.get("content-type"), "application/dicom");
+      assertEquals(new Uint8Array(await byAccept.arrayBuffer()).length, seg.length);
 
       const t1ce = await assembleSeries(instances("t1ce"));
       const names = Object.fromEntries(segments.map((s) => [s.name, s.label]));
