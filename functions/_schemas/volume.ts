@@ -97,7 +97,9 @@ export const VolumeNumbers = z.strictObject({
   input: z.strictObject({
     shape: z.tuple([int, int, int]),
     spacing_mm: z.tuple([num, num, num]),
-    datatype: z.array(z.string()).describe("NIfTI datatype of each modality"),
+    datatype: z.array(z.string()).describe(
+      "datatype of each modality's voxels (NIfTI names; a DICOM series as assembled)",
+    ),
   }),
   preprocess: z.strictObject({
     reoriented_from: z.array(z.strictObject({ axis: int, flip: int })),
