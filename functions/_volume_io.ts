@@ -1,35 +1,51 @@
 /**
- * The volume function's request and answers: the multipart form of NIfTI parts in, and out a job's
- * JSON view, its Server-Sent Events, and a finished job's label volume or numbers.
+ * The volume function's request and answers: the multipart form of NIfTI or DICOM parts in (or one
+ * 4D NIfTI), and out a job's JSON view, its Server-Sent Events, and a finished job's label volume
+ * (or probabilities), DICOM SEG or numbers.
  */
 import type { Context } from "hono";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
+import type { Series } from "../lib/dicom/series.ts";
+import { decodeFramesPart, decodeModalityParts } from "../lib/decode/volume_parts.ts";
 import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
 import type { Job, JobQueue } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import { checkCoregistered } from "../lib/pipelines/volume.ts";
 import { jobView, resultFormat as pickFormat, streamJob as streamEvents } from "./_jobs.ts";
-import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
+import { FILE_FIELDS, IMAGE_FIELD, JOBS, type RESULT_FORMATS } from "./_schemas/volume.ts";
 
 export { jobView };
 
 /**
- * What a finished job keeps: the NIfTI answer, the numbers (lib/pipelines/volume.ts's
- * VolumeSummary; the answers need only the backend's name) and the time per step.
+ * What a finished job keeps: the NIfTI answer (labels, or probabilities with probs=1), the DICOM SEG
+ * when the input was DICOM, the numbers (lib/pipelines/volume.ts's VolumeSummary; the answers need
+ * only the backend's name) and the time per step.
  */
 export interface VolumeResult {
   nifti: Uint8Array;
+  probabilities?: boolean;
+  seg?: Uint8Array;
   summary: { backend: { name: string } };
   timings: Record<string, number>;
 }
 
-/** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
-export async function readInputs(
-  c: Context<AppEnv>,
-  maxVoxels: number,
-): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
+/** What the form held: the four modalities, the ground truth, the series a SEG references. */
+export interface VolumeInputs {
+  volumes: Volume[];
+  seg?: Volume;
+  /** The series a SEG of the labels references: T1CE's when it came as DICOM, else the first. */
+  dicom?: { modality: string; series: Series };
+  bytes: number;
+}
+
+/**
+ * The four modalities (and seg) from the multipart form, read and checked to share one grid: each
+ * modality a NIfTI part, or DICOM instance parts (or a zip of them) assembled into its series; or
+ * all four as the 4D NIfTI part `image`.
+ */
+export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise<VolumeInputs> {
   if (mediaType(c) !== "multipart/form-data") {
     throw new UnsupportedError(
       `send multipart/form-data with the files ${
@@ -38,42 +54,104 @@ export async function readInputs(
       { field: "content-type" },
     );
   }
-  const { files } = await readForm(c, { files: FILE_FIELDS, onlyFiles: true, skipText: true });
-  const missing = BRATS_MODALITIES.filter((m) => !files[m]);
-  if (missing.length > 0) {
-    throw new BadInputError(
-      `the form needs one NIfTI file per modality (${BRATS_MODALITIES.join(", ")}); missing: ${
-        missing.join(", ")
-      }`,
-      { field: missing[0] },
-    );
-  }
-  const read = (name: string) => decodeNiftiPart(name, files[name]!, maxVoxels);
+  const { files, repeatedBy } = await readForm(c, {
+    files: [IMAGE_FIELD, "seg"],
+    repeated: BRATS_MODALITIES,
+    onlyFiles: true,
+    skipText: true,
+  });
+  const sent = BRATS_MODALITIES.filter((m) => repeatedBy[m].length > 0);
   const volumes: Volume[] = [];
-  for (const m of BRATS_MODALITIES) volumes.push(await read(m));
-  const seg = files.seg ? await read("seg") : undefined;
+  let dicom: VolumeInputs["dicom"];
+  let bytes = 0;
+  if (files[IMAGE_FIELD]) {
+    if (sent.length > 0) {
+      throw new BadInputError(
+        `send the modalities either as one 4D NIfTI (${IMAGE_FIELD}) or as parts (${
+          BRATS_MODALITIES.join(", ")
+        }), not both; ${sent.join(", ")} came with ${IMAGE_FIELD}`,
+        { field: IMAGE_FIELD },
+      );
+    }
+    volumes.push(
+      ...await decodeFramesPart(IMAGE_FIELD, files[IMAGE_FIELD]!, BRATS_MODALITIES, maxVoxels),
+    );
+  } else {
+    const missing = BRATS_MODALITIES.filter((m) => !sent.includes(m));
+    if (missing.length > 0) {
+      throw new BadInputError(
+        `the form needs each modality (${
+          BRATS_MODALITIES.join(", ")
+        }) as a NIfTI file or as DICOM instances (or a zip of them), or all four as one 4D NIfTI ${IMAGE_FIELD}; missing: ${
+          missing.join(", ")
+        }`,
+        { field: missing[0] },
+      );
+    }
+    const series: Partial<Record<string, Series>> = {};
+    for (const m of BRATS_MODALITIES) {
+      const part = await decodeModalityParts(m, repeatedBy[m], maxVoxels);
+      volumes.push(part.volume);
+      if (part.series) series[m] = part.series;
+    }
+    const modality = series[SEG_SOURCE] ? SEG_SOURCE : BRATS_MODALITIES.find((m) => series[m]);
+    if (modality) {
+      // the job keeps this series (its parsed instances) for the SEG; the others are let go
+      dicom = { modality, series: series[modality]! };
+      bytes += repeatedBy[modality].reduce((n, b) => n + b.byteLength, 0);
+    }
+  }
+  const seg = files.seg ? await decodeNiftiPart("seg", files.seg, maxVoxels) : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
-  return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
+  bytes += all.reduce((n, v) => n + v.data.byteLength, 0);
+  return { volumes, seg, ...(dicom ? { dicom } : {}), bytes };
 }
 
-/** A finished job's answer: the labels as .nii.gz, or the numbers as JSON. */
-export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: "nifti" | "json") {
+/** The modality whose series a SEG references when it came as DICOM (the contrast-enhanced T1). */
+export const SEG_SOURCE = "t1ce";
+
+/** A finished job's answer: the labels (or probabilities) as .nii.gz, the SEG, or the numbers. */
+export function resultAnswer(c: Context<AppEnv>, job: Job<VolumeResult>, format: ResultFormat) {
   const r = job.result!;
   reportSteps(c, r.timings);
   const headers = { "x-backend": r.summary.backend.name, "x-job": job.id };
   if (format === "json") return c.json({ job: job.id, ...r.summary }, 200, headers);
+  if (format === "seg") {
+    if (!r.seg) throw noSeg();
+    return sendBytes(c, r.seg, "application/dicom", {
+      ...headers,
+      "content-disposition": `attachment; filename="${job.id}_seg.dcm"`,
+    });
+  }
+  const name = r.probabilities ? "probs" : "seg";
   return sendBytes(c, r.nifti, "application/gzip", {
     ...headers,
-    "content-disposition": `attachment; filename="${job.id}_seg.nii.gz"`,
+    "content-disposition": `attachment; filename="${job.id}_${name}.nii.gz"`,
   });
 }
 
-/** nifti (default) or json, from ?format= (validated by the route) or Accept (./_jobs.ts). */
-export function resultFormat(
-  c: Context<AppEnv>,
-  f: "nifti" | "json" | undefined,
-): "nifti" | "json" {
+/** format=seg on a job whose modalities all came as NIfTI (415, as /segment/slice's). */
+export function noSeg(): UnsupportedError {
+  return new UnsupportedError(
+    "format=seg answers a DICOM SEG, which references the DICOM series it was computed from; " +
+      "these modalities came as NIfTI: send them as DICOM series",
+    { field: "format" },
+  );
+}
+
+/** The result formats (./_schemas/volume.ts RESULT_FORMATS). */
+export type ResultFormat = typeof RESULT_FORMATS[number];
+
+/**
+ * nifti (default), json or seg, from ?format= (validated by the route) or Accept (./_jobs.ts; seg
+ * when it asks for application/dicom and not for application/gzip).
+ */
+export function resultFormat(c: Context<AppEnv>, f: ResultFormat | undefined): ResultFormat {
+  const accept = c.req.header("accept") ?? "";
+  if (f === undefined && accept.includes("application/dicom") && !accept.includes("gzip")) {
+    return "seg";
+  }
   return pickFormat(c, f, "nifti");
 }
 

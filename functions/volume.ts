@@ -1,16 +1,19 @@
 /**
  * volume function (the origin, on a GPU where there is one): 3D segmentation of a BraTS-style MR
  * study. `POST /segment/volume` takes the four co-registered modalities FLAIR, T1, T1CE and T2
- * (multipart, one NIfTI each, optionally the ground-truth `seg`) and answers 202 with a job;
+ * (multipart: each one NIfTI, or a DICOM series as repeated instance parts or a zip; or all four as
+ * one 4D NIfTI `image`; optionally the ground-truth `seg`) and answers 202 with a job;
  * `GET /segment/volume/jobs/{id}` streams its progress as Server-Sent Events and ends with the
  * result; `GET .../result` is the label volume (labels 0, 1, 2, 4) as `.nii.gz` in the input's
- * geometry, or with `?format=json` voxel counts, mL and dice per label. `?wait=1` answers at once for
- * small volumes. The handlers: validated query (./_schemas/) -> the NIfTI parts
- * (lib/decode/nifti.ts) -> a job running lib/pipelines/volume.ts's segmentVolume -> the answer.
+ * geometry (with `probs=1` on the POST, the per-label probabilities as a 4D float32 `.nii.gz`), with
+ * `?format=json` voxel counts, mL and dice per label, with `?format=seg` (DICOM input) a DICOM SEG
+ * over the T1CE series (else the first modality sent as DICOM). `?wait=1` answers at once for small
+ * volumes. The handlers: validated query (./_schemas/) -> the parts (lib/decode/volume_parts.ts) ->
+ * a job running lib/pipelines/volume.ts's segmentVolume -> the answer.
  * Not for clinical use.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { LimitExceededError } from "../lib/errors.ts";
+import { LimitExceededError, UnsupportedError } from "../lib/errors.ts";
 import { type AppEnv, createApp, env, envInt, serve } from "../lib/http/mod.ts";
 import { openApiRoutes } from "../lib/http/openapi.ts";
 import { statusFor } from "../lib/http/problem.ts";
@@ -23,6 +26,7 @@ import { DEFAULT_VOLUME_MODEL, JOBS } from "./_schemas/volume.ts";
 import { deleteJob, getJob, getJobResult, postVolume } from "./_schemas/volume_routes.ts";
 import {
   jobView,
+  noSeg,
   readInputs,
   resultAnswer,
   resultFormat,
@@ -76,6 +80,21 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         const m = volumeModel((await findModel(name, root())).card);
         const p = volumeParams(q, m);
         const input = await readInputs(c, maxVoxels);
+        const wantsSeg = q.format === "seg" || format === "seg";
+        if (!input.dicom && (wantsSeg || q.deidentify)) {
+          if (wantsSeg) throw noSeg();
+          throw new UnsupportedError(
+            "deidentify=1 applies to the DICOM SEG; these modalities came as NIfTI",
+            { field: "deidentify" },
+          );
+        }
+        const dicom = input.dicom
+          ? {
+            series: input.dicom.series,
+            deidentify: q.deidentify === true,
+            uidKey: env("MEDIMG_DEID_KEY") ?? "",
+          }
+          : undefined;
         const ref = input.volumes[0];
         const voxels = ref.width * ref.height * ref.depth;
         if (wait && voxels > waitVoxels) {
@@ -86,8 +105,17 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         }
         const job = queue.submit({
           bytes: input.bytes,
-          run: (ctx) => holdModels(() => segmentVolume(input, m, p, root(), ctx.progress)),
-          resultBytes: (r) => r.nifti.byteLength,
+          run: (ctx) =>
+            holdModels(() =>
+              segmentVolume(
+                { volumes: input.volumes, seg: input.seg, dicom },
+                m,
+                p,
+                root(),
+                ctx.progress,
+              )
+            ),
+          resultBytes: (r) => r.nifti.byteLength + (r.seg?.byteLength ?? 0),
           meta: { model: m.card.name, shape: [ref.width, ref.height, ref.depth] },
         });
         if (wait) {

@@ -19,6 +19,12 @@ export const DEFAULT_VOLUME_MODEL = "brats-demo";
 /** The form's file fields: the four modalities, then the optional ground truth. */
 export const FILE_FIELDS = [...BRATS_MODALITIES, "seg"] as const;
 
+/** The form's other file field: all four modalities as one 4D NIfTI, in BRATS_MODALITIES order. */
+export const IMAGE_FIELD = "image";
+
+/** The result formats: the NIfTI file, the numbers, the DICOM SEG (DICOM input only). */
+export const RESULT_FORMATS = ["nifti", "json", "seg"] as const;
+
 /** Where the jobs are. */
 export const JOBS = "/segment/volume/jobs";
 
@@ -31,7 +37,15 @@ export const volumeQuery = z.object({
     DEFAULT_VOLUME_MODEL,
   ),
   wait: flagQuery("on: answer with the result (small volumes only)"),
-  format: formatQuery(["nifti", "json"]),
+  format: formatQuery(RESULT_FORMATS),
+  probs: flagQuery(
+    "on: the NIfTI answer is each label's probability (float32, 4D: one volume per label of the " +
+      "card, 1 2 4 for BraTS) in the input's geometry, instead of the labels",
+  ),
+  deidentify: flagQuery(
+    "on: the DICOM SEG (format=seg, DICOM input only) gets new patient and study identity " +
+      "(PS3.15 Basic Profile) instead of the source series'",
+  ),
   overlap: numberQuery(
     "overlap",
     "fraction of a window shared with a neighbour, in [0, 0.95]",
@@ -95,7 +109,9 @@ export const VolumeNumbers = z.strictObject({
   input: z.strictObject({
     shape: z.tuple([int, int, int]),
     spacing_mm: z.tuple([num, num, num]),
-    datatype: z.array(z.string()).describe("NIfTI datatype of each modality"),
+    datatype: z.array(z.string()).describe(
+      "datatype of each modality's voxels (NIfTI names; a DICOM series as assembled)",
+    ),
   }),
   preprocess: z.strictObject({
     reoriented_from: z.array(z.strictObject({ axis: int, flip: int })),

@@ -5,6 +5,7 @@
 import {
   BINARY,
   filePart,
+  fileParts,
   formatQuery,
   header,
   jsonContent,
@@ -13,18 +14,33 @@ import {
   z,
 } from "../../lib/http/openapi.ts";
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
-import { FILE_FIELDS, JobAnswer, JOBS, VolumeNumbers, volumeQuery } from "./volume.ts";
+import {
+  FILE_FIELDS,
+  IMAGE_FIELD,
+  JobAnswer,
+  JOBS,
+  RESULT_FORMATS,
+  VolumeNumbers,
+  volumeQuery,
+} from "./volume.ts";
 
-/** A finished job's answer: its headers, and the label volume (.nii.gz) or the numbers (JSON). */
+/**
+ * A finished job's answer: its headers, and the label volume (.nii.gz; the probabilities with
+ * probs=1), the numbers (JSON) or the DICOM SEG.
+ */
 const labelsOrNumbers = () => ({
   headers: {
     "X-Backend": header("tfjs backend that ran the model"),
     "X-Job": header("the job's id"),
-    "Content-Disposition": header("attachment; filename=<job>_seg.nii.gz (NIfTI)"),
+    "Content-Disposition": header(
+      "attachment; filename=<job>_seg.nii.gz (NIfTI labels), <job>_probs.nii.gz (probs=1), " +
+        "<job>_seg.dcm (format=seg)",
+    ),
   },
   content: {
     "application/gzip": BINARY,
     "application/json": jsonContent(VolumeNumbers),
+    "application/dicom": BINARY,
   },
 });
 
@@ -39,29 +55,38 @@ export const postVolume = route({
   request: {
     query: volumeQuery,
     body: {
-      description: "multipart form: flair, t1, t1ce, t2 (one NIfTI each, .nii or .nii.gz, " +
-        "one grid) and optionally seg (ground truth) for dice",
+      description: "multipart form: flair, t1, t1ce, t2, each one NIfTI (.nii or .nii.gz) or a " +
+        "DICOM series (the field repeated once per instance, or a zip of the instances), all on " +
+        "one grid and affine; or instead image, the four as one 4D NIfTI (flair, t1, t1ce, t2 " +
+        "along the 4th axis); optionally seg (ground truth, NIfTI) for dice",
       required: true,
       content: {
         "multipart/form-data": {
           schema: {
             type: "object",
-            required: [...BRATS_MODALITIES],
-            properties: Object.fromEntries(
-              FILE_FIELDS.map((f) => [
-                f,
-                filePart(
+            properties: {
+              ...Object.fromEntries(
+                FILE_FIELDS.map((f) => [
+                  f,
                   f === "seg"
-                    ? "ground-truth labels (0, 1, 2, 4) on the same grid, for dice"
-                    : `the ${f.toUpperCase()} volume (NIfTI-1, .nii or .nii.gz)`,
-                ),
-              ]),
-            ),
+                    ? filePart("ground-truth labels (0, 1, 2, 4) on the same grid, for dice")
+                    : fileParts(
+                      `the ${f.toUpperCase()} volume: one NIfTI-1 (.nii or .nii.gz), or the ` +
+                        "DICOM instances of its series (one part each) or a zip of them; " +
+                        "required unless image is sent",
+                    ),
+                ]),
+              ),
+              [IMAGE_FIELD]: filePart(
+                `all modalities as one 4D NIfTI-1, the 4th axis ${BRATS_MODALITIES.join(", ")}`,
+              ),
+            },
           } as const,
           encoding: Object.fromEntries(
-            FILE_FIELDS.map((
-              f,
-            ) => [f, { contentType: "application/gzip, application/octet-stream" }]),
+            [...FILE_FIELDS, IMAGE_FIELD].map((f) => [f, {
+              contentType: "application/gzip, application/octet-stream, application/dicom, " +
+                "application/zip",
+            }]),
           ),
         },
       },
@@ -74,7 +99,9 @@ export const postVolume = route({
       content: { "application/json": jsonContent(JobAnswer) },
     },
     200: {
-      description: "with wait=1: the label volume (.nii.gz) or, format=json, the numbers",
+      description: "with wait=1: the label volume (.nii.gz; with probs=1 the probabilities), " +
+        "format=json the numbers, or format=seg (DICOM input) a DICOM SEG of the labels over " +
+        "the T1CE series (else the first modality sent as DICOM)",
       ...labelsOrNumbers(),
     },
     ...problems(404, 415, 422, 503),
@@ -112,12 +139,14 @@ export const getJobResult = route({
   path: `${JOBS}/{id}/result`,
   operationId: "getVolumeJobResult",
   summary: "a finished volume job's label volume (.nii.gz) or, format=json, its numbers",
-  request: { params: jobParams, query: z.object({ format: formatQuery(["nifti", "json"]) }) },
+  request: { params: jobParams, query: z.object({ format: formatQuery(RESULT_FORMATS) }) },
   responses: {
     200: {
       description:
-        "labels 0, 1, 2, 4 as NIfTI-1 .nii.gz in the input's geometry, or JSON: backend, " +
-        "labels {voxels, ml}, dice (when seg was sent), parameters, timings",
+        "labels 0, 1, 2, 4 as NIfTI-1 .nii.gz in the input's geometry (with probs=1: float32 " +
+        "probabilities, one volume per label), or JSON: backend, labels {voxels, ml}, dice (when " +
+        "seg was sent), parameters, timings; or format=seg (DICOM input): a BINARY DICOM SEG " +
+        "over the T1CE series (else the first modality sent as DICOM)",
       ...labelsOrNumbers(),
     },
     202: {

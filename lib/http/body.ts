@@ -106,9 +106,12 @@ export interface FormSpec {
   repeated?: string | readonly string[];
   /** Text fields: their string, or undefined when absent or sent as a file. */
   fields?: readonly string[];
-  /** Any file field not in `files` is a 400 (`unexpected file field ...: the form takes ...`). */
+  /**
+   * Any file field not in `files` or `repeated` is a 400 (`unexpected file field ...: the form
+   * takes ...`).
+   */
   onlyFiles?: boolean;
-  /** A text value in a `files` field counts as absent instead of a 400. */
+  /** A text value in a `files` or `repeated` field counts as absent instead of a 400. */
   skipText?: boolean;
   /**
    * A file in a text field reads as its String() ("[object File]") instead of undefined, so that
@@ -136,11 +139,13 @@ export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
     throw new BadInputError(`multipart body could not be read: ${err.message}`);
   });
   const names = spec.files ?? [];
+  const repeated = typeof spec.repeated === "string" ? [spec.repeated] : spec.repeated ?? [];
   if (spec.onlyFiles) {
+    const known = [...names, ...repeated.filter((r) => !names.includes(r))];
     for (const [name, value] of form.entries()) {
-      if (value instanceof File && !names.includes(name)) {
+      if (value instanceof File && !known.includes(name)) {
         throw new BadInputError(
-          `unexpected file field ${JSON.stringify(name)}: the form takes ${names.join(", ")}`,
+          `unexpected file field ${JSON.stringify(name)}: the form takes ${known.join(", ")}`,
           { field: name },
         );
       }
@@ -158,10 +163,10 @@ export async function readForm(c: Context, spec: FormSpec): Promise<FormParts> {
     if (!(f instanceof File)) throw new BadInputError(`${name} must be a file`, { field: name });
     parts.files[name] = new Uint8Array(await f.arrayBuffer());
   }
-  const repeated = typeof spec.repeated === "string" ? [spec.repeated] : spec.repeated ?? [];
   for (const name of repeated) {
     const list: Uint8Array[] = (parts.repeatedBy[name] = []);
     for (const f of form.getAll(name)) {
+      if (spec.skipText && !(f instanceof File)) continue;
       if (!(f instanceof File)) throw new BadInputError(`each ${name} field must be a file`);
       list.push(new Uint8Array(await f.arrayBuffer()));
     }

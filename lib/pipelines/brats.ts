@@ -353,12 +353,20 @@ export interface BratsSegmentOptions {
   labels: readonly number[];
   params: BratsParams;
   layout?: PatchLayout;
+  /** Also map the model's probabilities back onto the input's grid (`probabilities`). */
+  probabilities?: boolean;
 }
 
 /** What {@link segmentBrats} found. */
 export interface BratsSegmentation {
   /** Labels in the input's voxel order (x fastest), 0 where no label passed the threshold. */
   labels: Uint8Array;
+  /**
+   * With `options.probabilities`: the model's probability of each label (output channel) in the
+   * input's voxel order, one volume per channel back to back (a 4D NIfTI's order); 0 on dropped
+   * slices.
+   */
+  probabilities?: Float32Array;
   /** The axis flips and swaps that brought the input to RAS (nibabel's io_orientation). */
   orientation: Orientation;
   /** Kept axial slices of the RAS volume, [start, end). */
@@ -430,8 +438,15 @@ export async function segmentBrats(
     run.keep("labels", () => onModelGrid);
     return mapBack(run.geometry, onModelGrid).data;
   });
+  const probabilities = options.probabilities
+    ? await step(
+      "probabilities",
+      () => probabilitiesBack(probs.data, prep.stack, canon[0].volume, run),
+    )
+    : undefined;
   return {
     labels,
+    ...(probabilities ? { probabilities } : {}),
     orientation: ornt,
     keptSlices: [prep.stack.zStart, prep.stack.zStart + prep.stack.depth],
     params: prep.params,
@@ -439,6 +454,28 @@ export async function segmentBrats(
     forwardMs: probs.forwardMs,
     timings: roundedTimings(run.timings),
   };
+}
+
+/**
+ * Channels-first probabilities of the kept slices on the model's (RAS) grid, each channel put into
+ * a full-depth volume (dropped slices 0) and mapped back onto the input's grid like the labels.
+ */
+function probabilitiesBack(
+  probs: Float32Array,
+  stack: Pick<BratsStack, "depth" | "height" | "width" | "zStart" | "fullDepth">,
+  grid: { width: number; height: number; depth: number },
+  run: Steps,
+): Float32Array {
+  const plane = stack.width * stack.height, n = plane * stack.depth, full = plane * stack.fullDepth;
+  const k = probs.length / n;
+  const out = new Float32Array(k * full);
+  for (let c = 0; c < k; c++) {
+    const data = new Float32Array(full);
+    data.set(probs.subarray(c * n, (c + 1) * n), stack.zStart * plane);
+    const { width, height, depth } = grid;
+    out.set(mapBack(run.geometry, { width, height, depth, data }).data, c * full);
+  }
+  return out;
 }
 
 /** Milliseconds per step to a tenth (the volume answer's `timings_ms`). */

@@ -4,9 +4,10 @@
  * {@link checkCoregistered} checks that the parts share one grid and affine, and
  * {@link segmentVolume} runs the steps on lib/pipelines/steps.ts's runner: reorient (to RAS, recorded
  * as a geometric step), preprocess, model, infer, labels (./brats.ts), write (the labels as .nii.gz
- * in the input's geometry, lib/nifti), then the summary: voxels and mL per label, dice when the
- * ground truth came (and the BraTS regions' dice, HD95 and mL, ./label_metrics.ts). Not for
- * clinical use.
+ * in the input's geometry, lib/nifti; or, asked for, the per-label probabilities as a 4D float32
+ * .nii.gz), seg (a DICOM SEG over the source series when the modalities came as DICOM), then the
+ * summary: voxels and mL per label, dice when the ground truth came (and the BraTS regions' dice,
+ * HD95 and mL, ./label_metrics.ts). Not for clinical use.
  */
 import { InvalidInputError } from "../errors.ts";
 import { setupBackend } from "../models/backend.ts";
@@ -20,6 +21,7 @@ import {
   type PatchLayout,
   type Size3,
 } from "../models/sliding3d.ts";
+import type { Series } from "../dicom/series.ts";
 import { writeNifti } from "../nifti/mod.ts";
 import type { Volume } from "../nifti/volume.ts";
 import {
@@ -101,6 +103,8 @@ export interface VolumeParams {
   batch: number;
   threshold: number;
   patch: Size3;
+  /** Answer the model's per-label probabilities (a 4D float32 NIfTI) instead of the labels. */
+  probabilities?: boolean;
 }
 
 /**
@@ -108,7 +112,7 @@ export interface VolumeParams {
  * @example volumeParams({ batch: 8 }, m) // { overlap: 0.25, blend: "gaussian", batch: 8, ... }
  */
 export function volumeParams(
-  q: { overlap?: number; blend?: Blend; batch?: number; threshold?: number },
+  q: { overlap?: number; blend?: Blend; batch?: number; threshold?: number; probs?: boolean },
   m: VolumeModel,
 ): VolumeParams {
   return {
@@ -117,6 +121,7 @@ export function volumeParams(
     batch: q.batch ?? 1,
     threshold: q.threshold ?? m.card.threshold ?? 0.5,
     patch: m.patch,
+    ...(q.probs ? { probabilities: true } : {}),
   };
 }
 
@@ -176,11 +181,27 @@ export interface VolumeSummary {
   timings_ms: Record<string, number>;
 }
 
-/** What a segmentation gives: the NIfTI answer, the numbers and the time per step. */
+/**
+ * What a segmentation gives: the NIfTI answer (the labels, or with `probabilities` the per-label
+ * probabilities), the DICOM SEG of the labels when the input named a source series, the numbers and
+ * the time per step.
+ */
 export interface VolumeResult {
   nifti: Uint8Array;
+  /** True when `nifti` holds the probabilities (float32, one volume per label) . */
+  probabilities?: boolean;
+  seg?: Uint8Array;
   summary: VolumeSummary;
   timings: Record<string, number>;
+}
+
+/** The four modalities (FLAIR, T1, T1CE, T2, co-registered), optionally the ground truth and the
+ * DICOM series a SEG of the labels is to reference (one of the modalities, on their grid). */
+export interface VolumeInput {
+  volumes: Volume[];
+  seg?: Volume;
+  /** `uidKey`: the key of the consistent UID replacement when de-identifying (lib/dicom/deidentify.ts). */
+  dicom?: { series: Series; deidentify?: boolean; uidKey?: string };
 }
 
 /** Reports a step, and the windows done of the total while inferring. */
@@ -194,7 +215,7 @@ export type VolumeProgress = (stage: string, done?: number, total?: number) => v
  * @example const r = await segmentVolume({ volumes }, m, volumeParams({}, m), "models", () => {})
  */
 export async function segmentVolume(
-  input: { volumes: Volume[]; seg?: Volume },
+  input: VolumeInput,
   m: VolumeModel,
   p: VolumeParams,
   root: string,
@@ -214,7 +235,13 @@ export async function segmentVolume(
         return layersForward(loaded.predict, m.channels, m.layout);
       },
     },
-    { ...p, labels: m.labels, params: m.params, layout: m.layout },
+    {
+      ...p,
+      labels: m.labels,
+      params: m.params,
+      layout: m.layout,
+      probabilities: p.probabilities === true,
+    },
     async (stage, done, total) => {
       progress(stage, done, total);
       // let the event stream and other requests run between forward passes
@@ -224,11 +251,28 @@ export async function segmentVolume(
   );
   const ref = input.volumes[0];
   progress("write");
-  const nifti = await run.stepAsync("write", () =>
-    writeNifti(ref.header, seg.labels, {
-      dims: [ref.width, ref.height, ref.depth],
-      description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
-    }));
+  const nifti = await run.stepAsync(
+    "write",
+    () =>
+      seg.probabilities
+        ? writeNifti(ref.header, seg.probabilities, {
+          dims: [ref.width, ref.height, ref.depth, m.labels.length],
+          description: `medimg-edge ${m.card.name} ${m.card.version} p(${m.labels.join(",")})`,
+        })
+        : writeNifti(ref.header, seg.labels, {
+          dims: [ref.width, ref.height, ref.depth],
+          description: `medimg-edge ${m.card.name} ${m.card.version} labels`,
+        }),
+  );
+  let dicomSeg: Uint8Array | undefined;
+  if (input.dicom) {
+    const { series, deidentify, uidKey } = input.dicom;
+    progress("seg");
+    dicomSeg = await run.stepAsync(
+      "seg",
+      () => volumeSeg(seg.labels, series, m, { deidentify, uidKey }),
+    );
+  }
   const ms = roundedTimings(run.timings);
   const dice = input.seg ? dicePerLabel(seg.labels, input.seg.data, m.labels) : undefined;
   const regions = input.seg && isBratsLabelling(m.labels)
@@ -269,5 +313,37 @@ export async function segmentVolume(
     ...(regions ? { regions } : {}),
     timings_ms: ms,
   };
-  return { nifti, summary, timings: ms };
+  return {
+    nifti,
+    ...(seg.probabilities ? { probabilities: true } : {}),
+    ...(dicomSeg ? { seg: dicomSeg } : {}),
+    summary,
+    timings: ms,
+  };
+}
+
+/**
+ * A BINARY DICOM SEG of a label volume over `series` (on its grid): one segment per label the model
+ * gives that is present (described by the card's `segments`, lib/pipelines/series.ts segmentsFor),
+ * patient and study copied from the series or, with `deidentify`, replaced.
+ * @example const bytes = await volumeSeg(labels, series, m) // application/dicom
+ */
+export async function volumeSeg(
+  labels: Uint8Array,
+  series: Series,
+  m: Pick<VolumeModel, "card" | "labels">,
+  options: { deidentify?: boolean; uidKey?: string } = {},
+): Promise<Uint8Array> {
+  const seen = new Uint8Array(256);
+  for (let i = 0; i < labels.length; i++) seen[labels[i]] = 1;
+  const present = m.labels.filter((l) => seen[l]);
+  // dcmjs and the series pipeline load on the first SEG only (NIfTI requests never need them)
+  const [{ writeSeg }, { segmentsFor }] = await Promise.all([
+    import("../dicom/seg.ts"),
+    import("./series.ts"),
+  ]);
+  return await writeSeg(labels, series, segmentsFor(m.card, present), {
+    ...options,
+    seriesDescription: `${m.card.name} ${m.card.version} labels`,
+  });
 }
