@@ -14,5 +14,5 @@ export const results = $("#results");
 export const statusLine = $("#status");
 export const progressBar = $("#progress");
 
-/** {files: [{file, kind, role}], available: Set of function ids, openapi: the spec or null}. */
+/** {files: [{file, path, kind, role}], available: Set of function ids, openapi: the spec or null}. */
 export const state = { files: [], available: new Set(Object.keys(ROUTES)), openapi: null };
