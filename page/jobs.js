@@ -32,11 +32,12 @@ export function followJob(events, what) {
     });
     es.addEventListener("error", (e) => {
       if (e.data) {
+        // The job failed: the event carries the problem the route would have answered.
         es.close();
         const err = data(e).error ?? {};
         reject(
           new ProblemError({
-            title: `${what} failed`,
+            title: `The ${what.toLowerCase()} failed`,
             status: err.status,
             detail: err.message,
             code: err.code,

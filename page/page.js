@@ -172,7 +172,7 @@ for (const type of ["dragleave", "drop"]) {
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
   // A dropped folder is read through its entries (recursively); files come as they are.
-  droppedFiles(e.dataTransfer).then((items) => items.length && setFiles(items));
+  droppedFiles(e.dataTransfer).then((items) => items.length && setFiles(items)).catch(showError);
 });
 
 form.addEventListener("submit", async (e) => {

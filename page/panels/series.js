@@ -15,7 +15,7 @@ import { modelsByKind } from "../models.js";
 import { niftiFromBytes } from "../nifti.js";
 import { addNumbers, addTable, addTiming, jsonBlob, objectUrl, panel } from "../output.js";
 import { labelStyles, paintSlice, slicePlan, stepSlice } from "../series.js";
-import { $, state, statusLine } from "../state.js";
+import { $, progressBar, state, statusLine } from "../state.js";
 import { fullWindow, PRESETS, viewer } from "../viewer.js";
 import { unzip } from "../zip.js";
 
@@ -134,6 +134,7 @@ export async function run() {
       showError(err);
     } finally {
       segButton.disabled = false;
+      progressBar.hidden = true;
     }
   });
   downloads.parentElement.append(segButton);
@@ -165,11 +166,12 @@ export async function run() {
 /** The media type of each answer format. */
 const MEDIA_OF = { nifti: "application/gzip", seg: "application/dicom" };
 
-/** What to call the series: the folder of its first file, else that file's name. */
+/** What to call the series: the folder of its first file, else that file's name (no .zip). */
 function seriesName(parts) {
   const path = parts[0].path ?? parts[0].file.name;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-  return (dir.split("/").filter(Boolean).join("_") || parts[0].file.name) || "series";
+  return dir.split("/").filter(Boolean).join("_") ||
+    parts[0].file.name.replace(/\.zip$/i, "") || "series";
 }
 
 /** The installed model's card (from GET /models), or null. */

@@ -9,6 +9,7 @@
  */
 /// <reference lib="dom" />
 import { assert, assertEquals } from "@std/assert";
+import { zipSync } from "fflate";
 import { readNifti } from "../../lib/nifti/mod.ts";
 import { synthCt } from "../dicom/_series_fixtures.ts";
 import { makeModelsRoot } from "../models/_fixtures.ts";
@@ -114,10 +115,57 @@ Deno.test({
         undefined,
         "the series function and its models",
       );
+      // A folder dropped: read through its entries (webkitGetAsEntry), recursively, in natural
+      // order. DevTools cannot drop a folder, so the drop carries entries made in the page.
+      await page.evaluate(() => {
+        const file = (path: string) => ({
+          isFile: true,
+          isDirectory: false,
+          fullPath: `/${path}`,
+          file: (ok: (f: File) => void) => ok(new File(["x"], path.split("/").pop()!)),
+        });
+        const dir = (path: string, children: unknown[]) => ({
+          isFile: false,
+          isDirectory: true,
+          fullPath: `/${path}`,
+          createReader() {
+            let read = false;
+            return {
+              readEntries(ok: (e: unknown[]) => void) {
+                const batch = read ? [] : children;
+                read = true;
+                setTimeout(() => ok(batch), 0);
+              },
+            };
+          },
+        });
+        const root = dir("scan", [
+          file("scan/image_10"),
+          dir("scan/sub", [file("scan/sub/image_0")]),
+          file("scan/image_9"),
+        ]);
+        const drop = new Event("drop", { bubbles: true, cancelable: true });
+        Object.defineProperty(drop, "dataTransfer", {
+          value: { items: [{ kind: "file", webkitGetAsEntry: () => root }], files: [] },
+        });
+        document.querySelector("#drop")!.dispatchEvent(drop);
+      });
+      await page.waitForFunction(() => document.querySelectorAll("#file-list li").length === 3);
+      assertEquals(
+        await page.evaluate(() =>
+          [...document.querySelectorAll("#file-list li")].map((li) =>
+            li.textContent!.split(" — ")[0]
+          )
+        ),
+        ["scan/image_9", "scan/image_10", "scan/sub/image_0"],
+      );
+
       // The folder, as the folder chooser gives it: every file, listed in natural order.
       // DevTools gives a webkitdirectory input the folder itself, as the folder picker does.
       await page.setInputFiles("#folder", folder);
-      await page.waitForFunction(() => document.querySelectorAll("#file-list li").length === 3);
+      await page.waitForFunction(() =>
+        document.querySelector("#file-list")?.textContent?.startsWith("CT series/")
+      );
       const listed = await page.evaluate(() =>
         [...document.querySelectorAll("#file-list li")].map((li) => li.textContent!.split(" — ")[0])
       );
@@ -126,6 +174,16 @@ Deno.test({
         await page.$eval('input[value="series"]', (el) => el.checked),
         "several DICOM files suggest the series function",
       );
+      // A series runs a 2D model on every slice: it is offered what slice segmentation is.
+      const options = (sel: string) =>
+        page.evaluate(
+          (s) =>
+            [...document.querySelectorAll<HTMLOptionElement>(`${s} option`)].map((o) => o.value),
+          sel,
+        );
+      const offered = await options("#series-model");
+      assertEquals(offered, await options("#slice-model"));
+      assert(offered.includes("coded") && offered.includes("sigmoid"), `offered ${offered}`);
       await page.fill("#series-model", "coded");
       await page.click("#run");
       await page.waitForFunction(
@@ -213,6 +271,29 @@ Deno.test({
       assertEquals(new TextDecoder().decode(seg.subarray(128, 132)), "DICM");
       const nii = Uint8Array.from(atob(links[0][2]), (c) => c.charCodeAt(0));
       assertEquals([...(await readNifti(nii)).data], [...want.data]);
+
+      // The same series as a zip: sent as it is, its entries read in the page for the pictures.
+      const zip = zipSync(Object.fromEntries(slices.map((s) => [`CT series/${s.name}`, s.bytes])));
+      await page.evaluate(([b64]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], "ct.zip"));
+        const drop = new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true });
+        document.querySelector("#drop")!.dispatchEvent(drop);
+      }, [btoa(String.fromCharCode(...zip))]);
+      await page.waitForFunction(() =>
+        document.querySelector("#file-list")?.textContent?.startsWith("ct.zip — zip")
+      );
+      await page.click("#run");
+      await page.waitForFunction(() =>
+        document.querySelector<HTMLCanvasElement>("#series-canvas")?.dataset.instance ===
+          "ct.zip/CT series/image_1"
+      );
+      assertEquals(await page.getAttribute("#results", "data-state"), "done");
+      assertEquals(
+        await page.evaluate(() => document.querySelector("#results .labels-table td")?.textContent),
+        `${voxels} voxels, ${ml.toFixed(2)} mL`,
+      );
+      assertEquals((await page.downloads())[0][0], "ct_coded_labels.nii.gz");
       assertEquals(page.errors, []);
     } finally {
       await browser.close();
