@@ -209,8 +209,10 @@ export class Tab {
   }
 }
 
-/** Debian's chromium, headless, with a fresh profile, and one 1400x1000 tab. */
-export async function launchChromium(): Promise<{ tab: Tab; close(): Promise<void> }> {
+/** Debian's chromium, headless, with a fresh profile, and one 1400x1000 tab waiting `timeout` ms. */
+export async function launchChromium(
+  timeout = 30_000,
+): Promise<{ tab: Tab; close(): Promise<void> }> {
   const profile = await Deno.makeTempDir({ prefix: "medimg-chromium-" });
   const child = new Deno.Command(CHROMIUM, {
     args: [
@@ -247,7 +249,7 @@ export async function launchChromium(): Promise<{ tab: Tab; close(): Promise<voi
   const cdp = await Cdp.connect(url);
   const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
   const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
-  const tab = new Tab(cdp, sessionId);
+  const tab = new Tab(cdp, sessionId, timeout);
   await tab.send("Runtime.enable");
   await tab.send("Page.enable");
   await tab.send("Emulation.setDeviceMetricsOverride", {

@@ -310,3 +310,43 @@ Deno.test("page zip.js: stored and deflated entries read back, folders skipped",
   const threw = await unzip(notZip).then(() => false, () => true);
   assert(threw, "bytes without an end record are refused");
 });
+
+Deno.test("page zip.js: a zip written in the page reads back here, in the service, in Python", async () => {
+  const { crc32, unzip, zip } = await import("../../page/zip.js");
+  const { readZipInstances } = await import("../../lib/dicom/zip.ts");
+  const { synthCt } = await import("../dicom/_series_fixtures.ts");
+  assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926, "the check value");
+  const slices = [10, 2, 1].map((n) =>
+    synthCt({ rows: 16, columns: 16, instanceNumber: n, position: [0, 0, n] })
+  );
+  const random = crypto.getRandomValues(new Uint8Array(300)); // deflate would grow it: stored
+  const entries = [
+    { name: "CT série/image_10", bytes: slices[0] },
+    { name: "CT série/image_2", bytes: slices[1] },
+    { name: "CT série/image_1", bytes: slices[2] },
+    { name: "CT série/noise.bin", bytes: random },
+  ];
+  const bytes = new Uint8Array(await (await zip(entries)).arrayBuffer());
+  assert(bytes.length < slices.reduce((n, s) => n + s.length, 0) + 300, "deflated where it pays");
+  const back = (await unzip(bytes)).entries;
+  assertEquals(back.map((e: { name: string }) => e.name), entries.map((e) => e.name));
+  back.forEach((e: { bytes: Uint8Array }, i: number) => assertEquals(e.bytes, entries[i].bytes));
+  // The service's reader (fflate): the DICOM entries in natural path order, the noise skipped.
+  const read = readZipInstances(bytes).instances;
+  assertEquals(read.map((i) => i.bytes), [slices[2], slices[1], slices[0]]);
+  // Python's zipfile checks every CRC and the UTF-8 names.
+  const path = await Deno.makeTempFile({ dir: "/tmp", suffix: ".zip" });
+  try {
+    await Deno.writeFile(path, bytes);
+    const script = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); " +
+      "print(z.testzip(), *[i.compress_type for i in z.infolist()], z.namelist()[0])";
+    const { code, stdout } = await new Deno.Command("/usr/bin/python3", {
+      args: ["-c", script, path],
+    })
+      .output();
+    assertEquals(code, 0);
+    assertEquals(new TextDecoder().decode(stdout).trim(), "None 8 8 8 0 CT série/image_10");
+  } finally {
+    await Deno.remove(path);
+  }
+});
