@@ -59,14 +59,19 @@ export async function run() {
   // are over the 64 MiB body limit as they are), each dropped zip as it is.
   const files = parts.filter((e) => e.kind !== "zip");
   statusLine.textContent = `Packing ${files.length} DICOM file(s) into a zip…`;
+  // Files of the same name (dropped from two folders) stay two entries.
+  const names = new Set();
+  const unique = (name, i) => (names.has(name) ? `${name}~${i}` : (names.add(name), name));
   const packed = files.length
     ? await zip(
-      await Promise.all(files.map(async (e) => ({
-        name: e.path ?? e.file.name,
+      await Promise.all(files.map(async (e, i) => ({
+        name: unique(e.path ?? e.file.name, i),
         bytes: new Uint8Array(await e.file.arrayBuffer()),
       }))),
     )
     : null;
+  const upload = (packed?.size ?? 0) +
+    parts.reduce((n, e) => n + (e.kind === "zip" ? e.file.size : 0), 0);
   const form = () => {
     const fd = new FormData();
     if (packed) fd.append("instance", packed, "series.zip");
@@ -84,7 +89,7 @@ export async function run() {
     return { start, summary, file, bytes: new Uint8Array(await file.res.arrayBuffer()) };
   };
 
-  statusLine.textContent = `Uploading the series (${formatBytes(packed?.size ?? 0)} zipped)…`;
+  statusLine.textContent = `Uploading the series (${formatBytes(upload)} zipped)…`;
   const nifti = await job("nifti");
   const labels = await niftiFromBytes(nifti.bytes, "the label volume");
   const { summary } = nifti;
