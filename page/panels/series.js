@@ -170,10 +170,14 @@ export async function run() {
   present.forEach((l, i) => {
     t.tBodies[0].rows[i].cells[0].style.setProperty("--swatch", `rgb(${styles.get(l).rgb})`);
   });
+  // The slices with labels (the slider shows every slice's); a table holds 80 rows.
+  const labelled = slices.filter((s) => s.pixels > 0);
   addTable(
     p,
-    "Area per slice (labelled)",
-    slices.map((s) => [`slice ${s.z + 1}`, `${s.pixels} px, ${s.mm2.toFixed(1)} mm²`]),
+    labelled.length > 80
+      ? `Area per slice (the first 80 of ${labelled.length} labelled slices)`
+      : `Area per slice (${labelled.length} labelled slices)`,
+    labelled.map((s) => [`slice ${s.z + 1}`, `${s.pixels} px, ${s.mm2.toFixed(1)} mm²`]),
     "numbers-table",
   );
   addNumbers(p, "Numbers", rest);

@@ -254,6 +254,17 @@ Deno.test({
         [...document.querySelectorAll("#results .labels-table tr")].map((r) => r.textContent)
       );
       assertEquals(row, [`1 bright square${voxels} voxels, ${ml.toFixed(2)} mL`]);
+      const areas = await page.evaluate(() => {
+        const table = [...document.querySelectorAll("#results table")]
+          .find((t) => t.querySelector("caption")?.textContent?.startsWith("Area per slice"));
+        return [...table!.querySelectorAll("tr")].map((r) => r.textContent);
+      });
+      assertEquals(
+        areas,
+        numbers.slices.filter((s: Json) => s.pixels > 0).map((s: Json) =>
+          `slice ${s.z + 1}${s.pixels} px, ${s.mm2.toFixed(1)} mm²`
+        ),
+      );
 
       // The SEG, made on request and saved; the NIfTI saved from the run holds the route's labels.
       await page.click("#series-seg");
