@@ -86,7 +86,12 @@ export async function run() {
     const summary = await followJob(events, `Series job (${format})`);
     const result = j.links?.result ?? `${events}/result`;
     const file = await call(result, { method: "GET", accept: MEDIA_OF[format] });
-    return { start, summary, file, bytes: new Uint8Array(await file.res.arrayBuffer()) };
+    const bytes = new Uint8Array(await file.res.arrayBuffer());
+    // A finished job holds its place in the service's queue (4 series jobs by default) until it
+    // expires: the page has what it needs, so it lets it go.
+    await fetch(j.links?.self ?? `${ROUTES.series}/jobs/${j.id}`, { method: "DELETE" })
+      .then((r) => r.body?.cancel()).catch(() => {});
+    return { start, summary, file, bytes };
   };
 
   statusLine.textContent = `Uploading the series (${formatBytes(upload)} zipped)…`;

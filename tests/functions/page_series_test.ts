@@ -243,6 +243,16 @@ Deno.test({
       const grey = rgba[0];
       assert(grey > 150 && grey < 255, `background grey ${grey}`);
 
+      // The page let the job go once it had its answer: it holds no place in the queue.
+      const caption = await page.evaluate(() =>
+        [...document.querySelectorAll("#results caption")].map((c) => c.textContent)
+          .find((t) => t?.includes("/jobs/"))
+      );
+      const id = caption?.match(/\/jobs\/([0-9a-f-]+)\/result/)?.[1];
+      assert(id, `a job's result was fetched: ${caption}`);
+      const gone = await app.request(`/segment/series/jobs/${id}?format=json`);
+      assertEquals(gone.status, 404, await gone.text());
+
       // The numbers are the route's: the slice's area, the label's volume.
       const s1 = numbers.slices.find((s: Json) => s.z === 1);
       assertEquals(
