@@ -1,8 +1,8 @@
 /**
  * NIfTI-1/2 reader for the volume view: either byte order, gzip or not, the first volume of 4D
  * files, scaled by scl_slope/scl_inter as nibabel's get_fdata does, as {dims, spacing, datatype,
- * version, endian, data: Float32Array, integer, srow}. The server's reader (lib/nifti, matched to nibabel
- * by its tests) is TypeScript run by Deno, not served to browsers.
+ * version, endian, data: Float32Array, integer, srow: the sform rows or null}. The server's reader
+ * (lib/nifti, matched to nibabel by its tests) is TypeScript run by Deno, not served to browsers.
  *
  * Why its own module and not nifti-reader-js (rii-mango's maintained reader, npm 0.8.0): that
  * package is an ES module, but its entry imports the bare specifier "fflate", which a browser

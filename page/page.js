@@ -13,8 +13,7 @@
  * - folder.js: a dropped or chosen folder's files, recursively, in natural order; zip.js: a zip's
  *   entries; series.js: the series view's slice stepping, label colours and slice-to-instance map;
  * - panels/<function>.js: one per function (rle, dicom, mammo, slice, cxr, volume, series), each
- *   `run()`
- *   reading its options, calling its route and showing the answer.
+ *   `run()` reading its options, calling its route and showing the answer.
  */
 import { InputError, NAMES, ROUTES, showError } from "./api.js";
 import { formatBytes, roleOf, sniff } from "./files.js";

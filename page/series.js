@@ -1,6 +1,6 @@
 /**
  * The series view's arithmetic, no DOM: which key steps to which slice, each label's colour (the
- * model card's `segments` colour, sRGB or CIE L*a*b* as DICOM SEG carries it, else a fixed palette),
+ * model card's `segments` colour, sRGB or CIE L*a*b* as DICOM SEG carries it, else a palette),
  * which instance (and frame) shows slice z of the label volume the service answered, and one
  * slice's pixels painted with the labels over them.
  */

@@ -6,7 +6,7 @@
  * are skipped and counted, not fatal: the server reads the zip itself (lib/dicom/zip.ts), this only
  * feeds the previews. Writing: a folder's files as one zip (deflated by CompressionStream where
  * that is smaller, else stored; CRC-32 as APPNOTE 4.4.7), so a series goes up in fewer bytes:
- * 3D-IRCADb patient 1's 129 slices are 67.6 MB as they are, over the service's 64 MiB body limit.
+ * 3D-IRCADb patient 1's 129 slices are 67.8 MB as they are, over the service's 64 MiB body limit.
  */
 
 const u16 = (v, o) => v.getUint16(o, true);

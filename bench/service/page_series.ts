@@ -3,9 +3,9 @@
  * extension-less CT slices (PATIENT_DICOM, unpacked into /tmp; nothing derived is kept) chosen as a
  * folder and segmented with the `sigmoid` fixture model (no liver model ships; the page's work does
  * not depend on what the model finds). Times, as the page sees them: zipping the folder in the
- * page (67.6 MB of slices), the job (upload, 129 slices, the NIfTI back), then the /dicom/info of every instance and the first picture; one step to a
- * slice not yet shown (its /dicom/render raw values fetched, painted) for every slice; the SEG on
- * request. Every slice is checked to show the instance lib/dicom/series.ts assembleSeries put at
+ * page (67.8 MB of slices), the job (upload, 129 slices, the NIfTI back), then the /dicom/info of
+ * every instance and the first picture; one step to a slice not yet shown (its /dicom/render raw
+ * values fetched, painted) for every slice; the SEG on request. Every slice is checked to show the instance lib/dicom/series.ts assembleSeries put at
  * that z (the page matches them by position against the NIfTI's affine, not by name).
  *
  *   nice -n 10 deno run -A bench/service/page_series.ts

@@ -1,11 +1,12 @@
 /**
  * DICOM series segmentation: the dropped DICOM files (a folder's, read recursively), zipped here,
  * and any dropped zips go to /segment/series as one series, as a job (per-slice progress over
- * server-sent events); the label volume comes back as NIfTI and the numbers with the result event. The slices are shown as the
- * service renders them (/dicom/render's raw values of each instance, fetched when the slice is
- * first shown), each matched to its z in the label volume by /dicom/info's ImagePositionPatient
- * against the NIfTI's affine (series.js slicePlan), with the labels over them in the card's
- * colours; slider, slice number and arrow keys step through them. The SEG is made on request.
+ * server-sent events); the label volume comes back as NIfTI and the numbers with the result
+ * event. The slices are shown as the service renders them (/dicom/render's raw values of each
+ * instance, fetched when the slice is first shown), each matched to its z in the label volume by
+ * /dicom/info's ImagePositionPatient against the NIfTI's affine (series.js slicePlan), with the
+ * labels over them in the card's colours; slider, slice number and arrow keys step through them.
+ * The SEG is made on request (a second job: a job answers the one format it was asked for).
  */
 import { call, InputError, MEDIA, ROUTES, showError } from "../api.js";
 import { addDownloads, setDownload, stemOf } from "../downloads.js";

@@ -209,7 +209,7 @@ export class Tab {
   }
 }
 
-/** Debian's chromium, headless, with a fresh profile, and one 1400x1000 tab waiting `timeout` ms. */
+/** Debian's chromium, headless, fresh profile, one 1400x1000 tab whose waits last `timeout` ms. */
 export async function launchChromium(
   timeout = 30_000,
 ): Promise<{ tab: Tab; close(): Promise<void> }> {

@@ -44,7 +44,8 @@ async function codedModel(root: string): Promise<void> {
 
 /**
  * Three slices 2.5 mm apart: stored 100, 200, 300 (by z) with a square of 30000 (the model's
- * foreground) of side 4, 6 and 8 at a place of its own. File names by z: image_2, image_10, image_1 (natural order: 1, 2, 10).
+ * foreground) of side 4, 6 and 8 at a place of its own. File names by z: image_2, image_10,
+ * image_1 (natural order: 1, 2, 10).
  */
 function series(): { name: string; bytes: Uint8Array; z: number }[] {
   const names = ["image_2", "image_10", "image_1"];
