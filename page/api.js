@@ -12,6 +12,7 @@ export const ROUTES = {
   slice: "/segment/slice",
   cxr: "/cxr/classify",
   volume: "/segment/volume",
+  series: "/segment/series",
 };
 /** What each function is called in the status lines. */
 export const NAMES = {
@@ -21,6 +22,7 @@ export const NAMES = {
   slice: "slice segmentation",
   cxr: "chest X-ray classification",
   volume: "volume segmentation",
+  series: "DICOM series segmentation",
 };
 /** The media type each sniffed file kind is sent as. */
 export const MEDIA = {

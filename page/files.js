@@ -6,8 +6,8 @@ import { InputError } from "./api.js";
 import { state } from "./state.js";
 
 /**
- * What a file is from its first 352 bytes: "png", "jpeg", "dicom", "tiff", "gif", "nifti" or
- * "unknown"; the name decides only where the bytes cannot (a .nii.gz is gzip).
+ * What a file is from its first 352 bytes: "png", "jpeg", "dicom", "tiff", "gif", "nifti", "zip"
+ * or "unknown"; the name decides only where the bytes cannot (a .nii.gz is gzip).
  * @example await sniff(new File([bytes], "image_60")) // "dicom"
  */
 export async function sniff(file) {
@@ -20,6 +20,7 @@ export async function sniff(file) {
   if (text(128, 132) === "DICM") return "dicom";
   if (text(0, 4) === "II*\0" || text(0, 4) === "MM\0*") return "tiff";
   if (text(0, 4) === "GIF8") return "gif";
+  if (text(0, 4) === "PK\x03\x04") return "zip";
   if (/\.nii(\.gz)?$/.test(name)) return "nifti";
   if (head.length >= 4) {
     const v = new DataView(head.buffer);

@@ -1,8 +1,8 @@
 /**
  * NIfTI-1/2 reader for the volume view: either byte order, gzip or not, the first volume of 4D
  * files, scaled by scl_slope/scl_inter as nibabel's get_fdata does, as {dims, spacing, datatype,
- * version, endian, data: Float32Array, integer}. The server's reader (lib/nifti, matched to nibabel
- * by its tests) is TypeScript run by Deno, not served to browsers.
+ * version, endian, data: Float32Array, integer, srow: the sform rows or null}. The server's reader
+ * (lib/nifti, matched to nibabel by its tests) is TypeScript run by Deno, not served to browsers.
  *
  * Why its own module and not nifti-reader-js (rii-mango's maintained reader, npm 0.8.0): that
  * package is an ES module, but its entry imports the bare specifier "fflate", which a browser
@@ -65,6 +65,15 @@ function parseNifti(bytes, name) {
   const slope = two ? v.getFloat64(176, le) : v.getFloat32(112, le);
   const inter = two ? v.getFloat64(184, le) : v.getFloat32(116, le);
   if (!(offset >= (two ? 544 : 352))) fail(`vox_offset ${offset} is inside the header`);
+  // The sform rows (voxel to RAS mm) when sform_code is set, else null.
+  const sformCode = two ? v.getInt32(348, le) : v.getInt16(254, le);
+  const srow = sformCode
+    ? [0, 1, 2].map((r) =>
+      [0, 1, 2, 3].map((k) =>
+        two ? v.getFloat64(400 + 32 * r + 8 * k, le) : v.getFloat32(280 + 16 * r + 4 * k, le)
+      )
+    )
+    : null;
   const dt = DTYPES[datatype];
   if (!dt) fail(`datatype ${datatype} is not a scalar type`);
   const [nx, ny, nz] = [1, 2, 3].map((i) => (i <= dim[0] ? Math.max(1, dim[i]) : 1));
@@ -87,5 +96,6 @@ function parseNifti(bytes, name) {
     endian: le ? "little" : "big",
     data,
     integer: !scale && !dt[0].startsWith("Float"),
+    srow,
   };
 }

@@ -10,23 +10,27 @@
  * - viewer.js: the windowed image view (drag for W/L, presets, value under the cursor, zoom);
  * - downloads.js: the links that save each answer; models.js: which model each function can run;
  * - nifti.js: the NIfTI reader, so a label volume can be browsed slice by slice;
- * - panels/<function>.js: one per function (rle, dicom, mammo, slice, cxr, volume), each `run()`
- *   reading its options, calling its route and showing the answer.
+ * - folder.js: a dropped or chosen folder's files, recursively, in natural order; zip.js: a zip's
+ *   entries; series.js: the series view's slice stepping, label colours and slice-to-instance map;
+ * - panels/<function>.js: one per function (rle, dicom, mammo, slice, cxr, volume, series), each
+ *   `run()` reading its options, calling its route and showing the answer.
  */
 import { InputError, NAMES, ROUTES, showError } from "./api.js";
 import { formatBytes, roleOf, sniff } from "./files.js";
+import { droppedFiles, naturalOrder, pathOf } from "./folder.js";
 import { fillSelect, modelsByKind } from "./models.js";
 import { resetOutput } from "./output.js";
 import { run as cxr } from "./panels/cxr.js";
 import { run as dicom } from "./panels/dicom.js";
 import { run as mammo } from "./panels/mammo.js";
 import { run as rle } from "./panels/rle.js";
+import { run as series } from "./panels/series.js";
 import { fillSliceRoles, run as slice } from "./panels/slice.js";
 import { run as volume } from "./panels/volume.js";
 import { $, fileInput, form, progressBar, results, state, statusLine } from "./state.js";
 
 /** Each function's runner: reads its options, calls its route, shows the answer. */
-const RUNNERS = { rle, dicom, mammo, slice, cxr, volume };
+const RUNNERS = { rle, dicom, mammo, slice, cxr, volume, series };
 
 // ---------------------------------------------------------------------------------------------
 // Which functions this server has: /openapi.json when served, else the /health list.
@@ -78,20 +82,32 @@ async function fillModels() {
   const slice = fillSelect($("#slice-model"), byKind.slice);
   $("#slice-model").disabled = !slice;
   $("#slice-none").hidden = slice > 0;
+  const series = fillSelect($("#series-model"), byKind.slice);
+  $("#series-model").disabled = !series;
+  $("#series-none").hidden = series > 0;
   $("#volume-model").disabled = !fillSelect($("#volume-model"), byKind.volume, "brats-demo");
   // The cxr route runs cxr-pneumonia whatever is installed beside it: shown, not chosen.
   fillSelect($("#cxr-model"), byKind.cxr, "cxr-pneumonia");
 }
 
-/** The chosen files, sniffed and listed; the slice roles filled and a function suggested. */
+/**
+ * The chosen files (Files, or {file, path} from a folder), sniffed and listed; the slice roles
+ * filled and a function suggested.
+ */
 async function setFiles(list) {
+  const items = [...list].map((x) => (x instanceof File ? { file: x, path: pathOf(x) } : x));
   state.files = await Promise.all(
-    [...list].map(async (file) => ({ file, kind: await sniff(file), role: roleOf(file.name) })),
+    items.map(async ({ file, path }) => ({
+      file,
+      path,
+      kind: await sniff(file),
+      role: roleOf(file.name),
+    })),
   );
-  $("#file-list").replaceChildren(...state.files.map(({ file, kind, role }) => {
+  $("#file-list").replaceChildren(...state.files.map(({ file, path, kind, role }) => {
     const li = document.createElement("li");
     const extra = kind === "nifti" && role ? `, ${role}` : "";
-    li.textContent = `${file.name} — ${kind}${extra}, ${formatBytes(file.size)}`;
+    li.textContent = `${path} — ${kind}${extra}, ${formatBytes(file.size)}`;
     return li;
   }));
   fillSliceRoles();
@@ -102,7 +118,15 @@ async function setFiles(list) {
 function suggestFunction() {
   if (form.elements.fn.value || !state.files.length) return;
   const kinds = new Set(state.files.map((f) => f.kind));
-  const pick = kinds.has("nifti") ? "volume" : kinds.has("dicom") ? "dicom" : null;
+  const dicoms = state.files.filter((f) => f.kind === "dicom").length;
+  const seriesHere = !document.querySelector('[data-fn="series"]').hidden;
+  const pick = kinds.has("nifti")
+    ? "volume"
+    : seriesHere && (kinds.has("zip") || dicoms > 1)
+    ? "series"
+    : kinds.has("dicom")
+    ? "dicom"
+    : null;
   if (pick && !document.querySelector(`[data-fn="${pick}"]`).hidden) selectFunction(pick);
 }
 
@@ -129,6 +153,11 @@ form.addEventListener("change", (e) => {
   if (e.target.id === "dicom-window") $("#dicom-custom").hidden = e.target.value !== "custom";
 });
 fileInput.addEventListener("change", () => setFiles(fileInput.files));
+// A chosen folder: every file under it, in natural order of their paths.
+const folderInput = $("#folder");
+folderInput.addEventListener("change", () => {
+  setFiles(naturalOrder([...folderInput.files].map((file) => ({ file, path: pathOf(file) }))));
+});
 const drop = $("#drop");
 for (const type of ["dragenter", "dragover"]) {
   drop.addEventListener(type, (e) => {
@@ -141,7 +170,8 @@ for (const type of ["dragleave", "drop"]) {
 }
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
-  if (e.dataTransfer?.files?.length) setFiles(e.dataTransfer.files);
+  // A dropped folder is read through its entries (recursively); files come as they are.
+  droppedFiles(e.dataTransfer).then((items) => items.length && setFiles(items)).catch(showError);
 });
 
 form.addEventListener("submit", async (e) => {

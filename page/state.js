@@ -14,5 +14,8 @@ export const results = $("#results");
 export const statusLine = $("#status");
 export const progressBar = $("#progress");
 
-/** {files: [{file, kind, role}], available: Set of function ids, openapi: the spec or null}. */
+/**
+ * {files: [{file, path (in its folder), kind, role}], available: Set of function ids, openapi: the
+ * spec or null}.
+ */
 export const state = { files: [], available: new Set(Object.keys(ROUTES)), openapi: null };

@@ -3,11 +3,12 @@
  * up, progress over server-sent events, the label volume back as NIfTI); the volumes, with the
  * predicted labels and any dropped label map over them, in the slice view (volume_view.js).
  */
-import { call, InputError, ProblemError, ROUTES } from "../api.js";
+import { call, InputError, ROUTES } from "../api.js";
 import { addDownloads, stemOf } from "../downloads.js";
+import { followJob } from "../jobs.js";
 import { niftiFromBytes, readNifti } from "../nifti.js";
 import { addNumbers, addTiming, jsonBlob, objectUrl, panel } from "../output.js";
-import { $, progressBar, state, statusLine } from "../state.js";
+import { $, state, statusLine } from "../state.js";
 import { volumeViewer } from "./volume_view.js";
 
 /** Runs the volume job when the four modalities are there, then shows them in the slice view. */
@@ -73,50 +74,7 @@ async function volumeJob(byRole) {
   const job = await start.res.json();
   const events = job.links?.events ?? `${ROUTES.volume}/jobs/${job.id}`;
   const result = job.links?.result ?? `${events}/result`;
-  progressBar.hidden = false;
-  progressBar.removeAttribute("value");
-  const summary = await new Promise((resolve, reject) => {
-    const es = new EventSource(events);
-    const data = (e) => JSON.parse(e.data || "{}");
-    es.addEventListener("state", (e) => {
-      statusLine.textContent = `Volume job ${job.id}: ${data(e).state}…`;
-    });
-    es.addEventListener("progress", (e) => {
-      const d = data(e);
-      if (d.total) [progressBar.max, progressBar.value] = [d.total, d.done ?? 0];
-      statusLine.textContent = `Volume job: ${d.stage}${
-        d.total ? ` ${d.done} of ${d.total}` : ""
-      }…`;
-    });
-    es.addEventListener("result", (e) => {
-      es.close();
-      resolve(data(e));
-    });
-    es.addEventListener("error", (e) => {
-      if (e.data) {
-        // The job failed: the event carries the problem the route would have answered.
-        es.close();
-        const err = data(e).error ?? {};
-        reject(
-          new ProblemError({
-            title: "The volume job failed",
-            status: err.status,
-            detail: err.message,
-            code: err.code,
-            ...err.facts,
-          }, events),
-        );
-      } else if (es.readyState === EventSource.CLOSED) {
-        reject(
-          new ProblemError({
-            title: "Progress lost",
-            detail: `the event stream ${events} could not be read`,
-          }, events),
-        );
-      } // else the browser reconnects and the server replays from Last-Event-ID
-    });
-  });
-  progressBar.value = progressBar.max;
+  const summary = await followJob(events, "Volume job");
   statusLine.textContent = "Fetching the label volume…";
   const nii = await call(result, { method: "GET", accept: "application/gzip" });
   const bytes = new Uint8Array(await nii.res.arrayBuffer());

@@ -143,3 +143,210 @@ Deno.test("page modules: the CSP is the strict one, and no request leaves page/"
   await panel.body?.cancel();
   assertEquals(again.status, 304);
 });
+
+// ---------------------------------------------------------------------------------------------
+// The series panel's pure modules (page/folder.js, page/series.js, page/zip.js), run under Deno.
+
+/** A FileSystemEntry tree as a drop carries it: directories read in batches of `batch`. */
+function fakeEntry(path: string, tree: Record<string, unknown> | string, batch = 2): unknown {
+  const name = path.split("/").pop()!;
+  if (typeof tree === "string") {
+    return {
+      isFile: true,
+      isDirectory: false,
+      name,
+      fullPath: `/${path}`,
+      file: (ok: (f: File) => void) => ok(new File([tree], name)),
+    };
+  }
+  const children = Object.entries(tree).map(([k, v]) => fakeEntry(`${path}/${k}`, v as never));
+  return {
+    isFile: false,
+    isDirectory: true,
+    name,
+    fullPath: `/${path}`,
+    createReader() {
+      let at = 0;
+      return {
+        readEntries(ok: (e: unknown[]) => void) {
+          // Asynchronous, as the browser's: one batch per call, then an empty one.
+          setTimeout(() => ok(children.slice(at, at += batch)), 0);
+        },
+      };
+    },
+  };
+}
+
+Deno.test("page folder.js: a dropped folder's files, all batches, nested, in natural order", async () => {
+  const { droppedFiles, filesOfEntries, naturalOrder } = await import("../../page/folder.js");
+  const tree = {
+    "image_10": "ten",
+    "image_2": "two",
+    "image_1": "one",
+    "MASKS": { "image_0": "m0", "image_11": "m11", "image_3": "m3" },
+    "image_0.dcm": "zero",
+    "notes": "no extension",
+  };
+  const files = await filesOfEntries([fakeEntry("case", tree)]);
+  assertEquals(files.map((f: { path: string }) => f.path), [
+    "case/image_0.dcm",
+    "case/image_1",
+    "case/image_2",
+    "case/image_10",
+    "case/MASKS/image_0",
+    "case/MASKS/image_3",
+    "case/MASKS/image_11",
+    "case/notes",
+  ]);
+  assertEquals(await files[3].file.text(), "ten", "each path carries its own file");
+  assertEquals(
+    naturalOrder([{ path: "s/image_100" }, { path: "s/image_99" }, { path: "s/image_9" }])
+      .map((f: { path: string }) => f.path),
+    ["s/image_9", "s/image_99", "s/image_100"],
+  );
+  // A drop of a folder is read through its entries; a drop of files keeps the files as they came.
+  const folderDrop = {
+    items: [{ kind: "file", webkitGetAsEntry: () => fakeEntry("case", tree, 100) }],
+    files: [],
+  };
+  assertEquals((await droppedFiles(folderDrop)).length, 8);
+  const a = new File(["a"], "b.dcm"), b = new File(["b"], "a.dcm");
+  const fileDrop = {
+    items: [a, b].map((f) => ({ kind: "file", webkitGetAsEntry: () => fakeEntry(f.name, "x") })),
+    files: [a, b],
+  };
+  assertEquals((await droppedFiles(fileDrop)).map((f: { path: string }) => f.path), [
+    "b.dcm",
+    "a.dcm",
+  ]);
+});
+
+Deno.test("page series.js: slice stepping by key stops at the ends; other keys do nothing", async () => {
+  const { stepSlice } = await import("../../page/series.js");
+  assertEquals(stepSlice(0, "ArrowRight", 3), 1);
+  assertEquals(stepSlice(1, "ArrowUp", 3), 2);
+  assertEquals(stepSlice(2, "ArrowRight", 3), 2, "not past the last");
+  assertEquals(stepSlice(0, "ArrowLeft", 3), 0, "not before the first");
+  assertEquals(stepSlice(2, "ArrowDown", 3), 1);
+  assertEquals(stepSlice(5, "PageUp", 129), 15);
+  assertEquals(stepSlice(5, "PageDown", 129), 0);
+  assertEquals(stepSlice(5, "Home", 129), 0);
+  assertEquals(stepSlice(5, "End", 129), 128);
+  assertEquals(stepSlice(5, "a", 129), null);
+  assertEquals(stepSlice(0, "End", 1), 0);
+});
+
+Deno.test("page series.js: label colours from the card (sRGB or L*a*b*), else the palette", async () => {
+  const { labelStyles, labToRgb, paintSlice, PALETTE } = await import("../../page/series.js");
+  const { rgbToCielab } = await import("../../lib/dicom/seg.ts");
+  // L*a*b* back to the sRGB it came from, for the colours DICOM SEG carries.
+  for (const rgb of [[0, 0, 0], [255, 255, 255], [200, 60, 40], [0, 200, 255], [12, 34, 56]]) {
+    assertEquals(labToRgb(rgbToCielab(rgb as [number, number, number])), rgb);
+  }
+  const card = {
+    segments: [
+      { label: 1, name: "liver", color: rgbToCielab([200, 60, 40]) },
+      { label: 3, name: "vessel", rgb: [0, 200, 255] },
+    ],
+  };
+  const styles = labelStyles(card, [1, 2, 3, 8]);
+  assertEquals(styles.get(1), { rgb: [200, 60, 40], name: "liver" });
+  assertEquals(styles.get(2), { rgb: PALETTE[1], name: "label 2" });
+  assertEquals(styles.get(3), { rgb: [0, 200, 255], name: "vessel" });
+  assertEquals(styles.get(8), { rgb: PALETTE[1], name: "label 8" }, "the palette wraps");
+  assertEquals(labelStyles(null, [1]).get(1), { rgb: PALETTE[0], name: "label 1" });
+
+  // One 2x2 slice (the second of the volume) painted: grey where unlabelled, the label's colour
+  // blended over the grey at the opacity, magenta for a label without a style.
+  const labels = Uint8Array.of(1, 1, 1, 1, 0, 1, 3, 9);
+  const rgba = new Uint8ClampedArray(16);
+  const toByte = (v: number) => v;
+  paintSlice(rgba, [10, 20, 30, 40], toByte, labels, 4, styles, 1);
+  assertEquals([...rgba], [10, 10, 10, 255, 200, 60, 40, 255, 0, 200, 255, 255, 255, 0, 255, 255]);
+  paintSlice(rgba, [10, 20, 30, 40], toByte, labels, 4, styles, 0.5);
+  assertEquals([...rgba.subarray(4, 8)], [110, 40, 30, 255]);
+  paintSlice(rgba, null, toByte, labels, 4, styles, 0);
+  assertEquals([...rgba.subarray(0, 8)], [0, 0, 0, 255, 0, 0, 0, 255], "no pixels yet: black");
+});
+
+Deno.test("page series.js: slice z shows the instance nearest the affine's slice z", async () => {
+  const { slicePlan } = await import("../../page/series.js");
+  // Three slices 2.5 mm apart from z = -10 (LPS), x and y negated into RAS as the NIfTI has them.
+  const srow = [[-0.7, 0, 0, 120], [0, -0.7, 0, 100], [0, 0, 2.5, -10]];
+  const at = (z: number) => ({ frames: 1, imagePositionPatient: [-120, -100, z] });
+  const infos = [at(-5), null, at(-10.0004), at(-7.5)];
+  assertEquals(slicePlan(infos, srow, "position", 3), [
+    { instance: 2, frame: 0 },
+    { instance: 3, frame: 0 },
+    { instance: 0, frame: 0 },
+  ]);
+  // Without positions the service orders by InstanceNumber.
+  const byNumber = [{ instanceNumber: 3 }, { instanceNumber: 1 }, null, { instanceNumber: 2 }];
+  assertEquals(slicePlan(byNumber, srow, "instance-number", 3).map((s) => s.instance), [1, 3, 0]);
+  // One multi-frame instance: its frames in order; a slice without an instance: -1.
+  assertEquals(slicePlan([null, { frames: 3 }], null, "position", 3), [
+    { instance: 1, frame: 0 },
+    { instance: 1, frame: 1 },
+    { instance: 1, frame: 2 },
+  ]);
+  assertEquals(slicePlan([{ instanceNumber: 1 }], null, "instance-number", 2)[1].instance, -1);
+});
+
+Deno.test("page zip.js: stored and deflated entries read back, folders skipped", async () => {
+  const { zipSync } = await import("fflate");
+  const { unzip } = await import("../../page/zip.js");
+  const big = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 13);
+  const zip = zipSync({
+    "series/": new Uint8Array(0),
+    "series/image_2": [Uint8Array.of(1, 2, 3), { level: 0 }],
+    "series/image_10": [big, { level: 6 }],
+  });
+  const { entries, skipped } = await unzip(zip);
+  assertEquals(entries.map((e: { name: string }) => e.name), ["series/image_2", "series/image_10"]);
+  assertEquals(entries[0].bytes, Uint8Array.of(1, 2, 3));
+  assertEquals(entries[1].bytes, big);
+  assertEquals(skipped, []);
+  const notZip = new TextEncoder().encode("not a zip at all, no end record");
+  const threw = await unzip(notZip).then(() => false, () => true);
+  assert(threw, "bytes without an end record are refused");
+});
+
+Deno.test("page zip.js: a zip written in the page reads back here, in the service, in Python", async () => {
+  const { crc32, unzip, zip } = await import("../../page/zip.js");
+  const { readZipInstances } = await import("../../lib/dicom/zip.ts");
+  const { synthCt } = await import("../dicom/_series_fixtures.ts");
+  assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926, "the check value");
+  const slices = [10, 2, 1].map((n) =>
+    synthCt({ rows: 16, columns: 16, instanceNumber: n, position: [0, 0, n] })
+  );
+  const random = crypto.getRandomValues(new Uint8Array(300)); // deflate would grow it: stored
+  const entries = [
+    { name: "CT série/image_10", bytes: slices[0] },
+    { name: "CT série/image_2", bytes: slices[1] },
+    { name: "CT série/image_1", bytes: slices[2] },
+    { name: "CT série/noise.bin", bytes: random },
+  ];
+  const bytes = new Uint8Array(await (await zip(entries)).arrayBuffer());
+  assert(bytes.length < slices.reduce((n, s) => n + s.length, 0) + 300, "deflated where it pays");
+  const back = (await unzip(bytes)).entries;
+  assertEquals(back.map((e: { name: string }) => e.name), entries.map((e) => e.name));
+  back.forEach((e: { bytes: Uint8Array }, i: number) => assertEquals(e.bytes, entries[i].bytes));
+  // The service's reader (fflate): the DICOM entries in natural path order, the noise skipped.
+  const read = readZipInstances(bytes).instances;
+  assertEquals(read.map((i) => i.bytes), [slices[2], slices[1], slices[0]]);
+  // Python's zipfile checks every CRC and the UTF-8 names.
+  const path = await Deno.makeTempFile({ dir: "/tmp", suffix: ".zip" });
+  try {
+    await Deno.writeFile(path, bytes);
+    const script = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); " +
+      "print(z.testzip(), *[i.compress_type for i in z.infolist()], z.namelist()[0])";
+    const { code, stdout } = await new Deno.Command("/usr/bin/python3", {
+      args: ["-c", script, path],
+    })
+      .output();
+    assertEquals(code, 0);
+    assertEquals(new TextDecoder().decode(stdout).trim(), "None 8 8 8 0 CT série/image_10");
+  } finally {
+    await Deno.remove(path);
+  }
+});
