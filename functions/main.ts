@@ -11,7 +11,7 @@ import { dicomRoutes } from "./dicom.ts";
 import { mammoRoutes } from "./mammo.ts";
 import { pageRoutes } from "./page.ts";
 import { rleBodyLimits, rleRoutes } from "./rle.ts";
-import { seriesRoutes } from "./series.ts";
+import { seriesBodyLimits, seriesRoutes } from "./series.ts";
 import { sliceRoutes } from "./slice.ts";
 import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
 
@@ -31,7 +31,7 @@ function memoryMb(): Record<string, number> {
 
 /** All functions mounted together. */
 export const app = createApp({
-  bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits },
+  bodyLimits: { ...rleBodyLimits, ...volumeBodyLimits, ...seriesBodyLimits },
   // GET /health (createApp's) with more facts here.
   health: () => ({
     functions: ["rle", "dicom", "mammo", "slice", "cxr", "volume", "series"],

@@ -207,6 +207,18 @@ Deno.test("POST /segment/series refuses a mixed series naming the instance, a wr
   }
 });
 
+Deno.test("POST /segment/series reads a body past the 64 MiB default (a CT series sent uncompressed), to its own limit", async () => {
+  // 3D-IRCADb patient 1's 129 slices are 67.8 MB: under the 64 MiB default that was a 413 before
+  // any instance was read. Here a 65 MiB part that is not DICOM is read and refused for what it is.
+  const big = new Uint8Array(65 * 1024 * 1024);
+  const res = await post(QUERY, form([synthCt({ instanceNumber: 1 }), big]));
+  assertEquals(res.status, 400);
+  const problem = await res.json();
+  assert(!/too large/i.test(problem.detail), problem.detail);
+  const { seriesBodyLimits } = await import("../../functions/series.ts");
+  assertEquals(seriesBodyLimits["/segment/series"], 512 * 1024 * 1024);
+});
+
 Deno.test({
   name:
     "POST /segment/slice?format=seg: a SEG of the slice's mask that pydicom reads back; not for a PNG",
