@@ -32,6 +32,16 @@ import {
   roundedTimings,
   segmentBrats,
 } from "./brats.ts";
+import type { PostprocessReport } from "../image/postprocess.ts";
+import {
+  applyPostprocess,
+  postprocessOn,
+  type PostprocessRequest,
+  type PostprocessUsed,
+  postprocessUsed,
+  type TtaUsed,
+  ttaUsed,
+} from "./postprocess.ts";
 import { Steps } from "./steps.ts";
 
 /** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
@@ -99,6 +109,10 @@ export interface VolumeParams {
   batch: number;
   threshold: number;
   patch: Size3;
+  /** Postprocessing of the labels (the card's with the request's overrides; min_size in mL). */
+  postprocess?: PostprocessUsed;
+  /** Test-time augmentation. */
+  tta?: TtaUsed;
 }
 
 /**
@@ -106,7 +120,13 @@ export interface VolumeParams {
  * @example volumeParams({ batch: 8 }, m) // { overlap: 0.25, blend: "gaussian", batch: 8, ... }
  */
 export function volumeParams(
-  q: { overlap?: number; blend?: Blend; batch?: number; threshold?: number },
+  q: {
+    overlap?: number;
+    blend?: Blend;
+    batch?: number;
+    threshold?: number;
+    tta?: "none" | "flip";
+  } & PostprocessRequest,
   m: VolumeModel,
 ): VolumeParams {
   return {
@@ -115,6 +135,8 @@ export function volumeParams(
     batch: q.batch ?? 1,
     threshold: q.threshold ?? m.card.threshold ?? 0.5,
     patch: m.patch,
+    postprocess: postprocessUsed(m.card, q, "mL"),
+    tta: ttaUsed(m.card, q.tta),
   };
 }
 
@@ -166,6 +188,8 @@ export interface VolumeSummary {
     forward_ms: number;
   };
   threshold: number;
+  postprocess?: PostprocessUsed & PostprocessReport;
+  tta?: TtaUsed;
   labels: Record<string, LabelVolume>;
   dice?: Record<string, number>;
   dice_eps?: number;
@@ -210,7 +234,7 @@ export async function segmentVolume(
         return layersForward(loaded.predict, m.channels, m.layout);
       },
     },
-    { ...p, labels: m.labels, params: m.params, layout: m.layout },
+    { ...p, labels: m.labels, params: m.params, layout: m.layout, flips: p.tta?.flips },
     async (stage, done, total) => {
       progress(stage, done, total);
       // let the event stream and other requests run between forward passes
@@ -219,6 +243,13 @@ export async function segmentVolume(
     run,
   );
   const ref = input.volumes[0];
+  const post = p.postprocess;
+  let changed: PostprocessReport = { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
+  if (post && postprocessOn(post)) {
+    progress("postprocess");
+    const map = { width: ref.width, height: ref.height, depth: ref.depth, data: seg.labels };
+    changed = run.step("postprocess", () => applyPostprocess(map, post, ref.spacing));
+  }
   progress("write");
   const nifti = await run.stepAsync("write", () =>
     writeNifti(ref.header, seg.labels, {
@@ -257,6 +288,8 @@ export async function segmentVolume(
       forward_ms: Math.round(seg.forwardMs),
     },
     threshold: p.threshold,
+    ...(post ? { postprocess: { ...post, ...changed } } : {}),
+    ...(p.tta ? { tta: p.tta } : {}),
     labels: labelVolumes(seg.labels, ref.spacing, m.labels),
     ...(dice ? { dice, dice_eps: 1e-5 } : {}),
     timings_ms: ms,
