@@ -107,3 +107,44 @@ export function ttaUsed(card: Pick<ModelCard, "name" | "tta">, mode?: "none" | "
   }
   return { mode: "flip", flips: card.tta.flips.map((f) => [...f]) };
 }
+
+/** What a series segmentation holds that postprocessing changes (lib/pipelines/series.ts). */
+interface SeriesLabels {
+  labels: Uint8Array;
+  width: number;
+  height: number;
+  depth: number;
+  volumes: Record<string, { voxels: number; ml: number }>;
+  slices: { z: number; pixels: number; mm2: number }[];
+}
+
+/**
+ * Postprocesses a series' label volume in 3D, in place (`spacing` [x, y, z] mm, min_size in mL),
+ * and counts its voxels and mL per label and its pixels and mm² per slice again.
+ * @example postprocessSeries(seg, used, [0.7, 0.7, 2.5])
+ */
+export function postprocessSeries(
+  seg: SeriesLabels,
+  used: PostprocessUsed,
+  spacing: readonly [number, number, number],
+): PostprocessReport {
+  const { width, height, depth, labels } = seg;
+  const report = applyPostprocess({ width, height, depth, data: labels }, used, spacing);
+  const plane = width * height, mm3 = Math.abs(spacing[0] * spacing[1] * spacing[2]);
+  const counts = new Map<number, number>();
+  for (let z = 0; z < depth; z++) {
+    let pixels = 0;
+    for (let i = z * plane; i < (z + 1) * plane; i++) {
+      const v = labels[i];
+      if (!v) continue;
+      pixels++;
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    seg.slices[z] = { z, pixels, mm2: pixels * spacing[0] * spacing[1] };
+  }
+  seg.volumes = {};
+  for (const [label, voxels] of [...counts].sort((a, b) => a[0] - b[0])) {
+    seg.volumes[String(label)] = { voxels, ml: (voxels * mm3) / 1000 };
+  }
+  return report;
+}
