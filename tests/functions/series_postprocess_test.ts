@@ -19,9 +19,11 @@ const { app } = await import("../../functions/series.ts");
 // 8 x 8 x 3 (0.5 x 0.75 x 2 mm): a 3x3x3 cube (27 voxels) and one voxel apart on the middle slice;
 // `sigmoid` with threshold 0.45 marks the 20000s, not the 0s (sigmoid(-0.5) = 0.378)
 const W = 8, H = 8;
-function slice(z: number): Uint8Array {
+function slice(z: number, hollow = false): Uint8Array {
   const values = new Int16Array(W * H);
   for (let y = 1; y < 4; y++) for (let x = 1; x < 4; x++) values[y * W + x] = 20000;
+  // the cube's centre is a hole when `hollow`
+  if (hollow && z === 1) values[2 * W + 2] = 0;
   if (z === 1) values[6 * W + 6] = 20000;
   return synthCt({
     rows: H,
@@ -32,19 +34,22 @@ function slice(z: number): Uint8Array {
     sopInstanceUID: `2.25.77${z}`,
   });
 }
-const form = new FormData();
-for (let z = 0; z < 3; z++) form.append("instance", new File([slice(z) as BlobPart], `i${z}`));
+const form = new FormData(), hollowForm = new FormData();
+for (let z = 0; z < 3; z++) {
+  form.append("instance", new File([slice(z) as BlobPart], `i${z}`));
+  hollowForm.append("instance", new File([slice(z, true) as BlobPart], `i${z}`));
+}
 
-async function numbers(query: string) {
+async function numbers(query: string, instances = form) {
   const res = await app.request(`/segment/series?model=sigmoid&threshold=0.45&${query}`, {
     method: "POST",
-    body: form,
+    body: instances,
   });
   const body = await res.json();
   return { status: res.status, body };
 }
 
-Deno.test("POST /segment/series: largest and min_size (mL) in 3D, counted after; tta=flip; 400s", async () => {
+Deno.test("POST /segment/series: largest, min_size (mL), fill_holes in 3D, counted after; tta=flip; 400s", async () => {
   const plain = await numbers("format=json");
   assertEquals(plain.status, 200, JSON.stringify(plain.body));
   assertEquals(plain.body.volumes["1"].voxels, 28);
@@ -64,6 +69,14 @@ Deno.test("POST /segment/series: largest and min_size (mL) in 3D, counted after;
   }
   // the single voxel is kept at a threshold of exactly one voxel
   assertEquals((await numbers(`format=json&min_size=${voxelMl}`)).body.volumes["1"].voxels, 28);
+
+  // a hollow cube: fill_holes fills its centre in 3D (6-connected background), and only then
+  const hollow = await numbers("format=json", hollowForm);
+  assertEquals(hollow.body.volumes["1"].voxels, 27);
+  const filled = await numbers("format=json&fill_holes=1", hollowForm);
+  assertEquals(filled.body.volumes["1"].voxels, 28);
+  assertEquals(filled.body.slices[1].pixels, 10);
+  assertEquals(filled.body.postprocess.filled_voxels, 1);
 
   const flipped = await numbers("format=json&tta=flip");
   assertEquals(flipped.body.tta, { mode: "flip", flips: [[1], [0]] });

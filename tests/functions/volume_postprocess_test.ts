@@ -2,8 +2,8 @@
  * Postprocessing and test-time augmentation on /segment/volume (issue 19), through the app with the
  * tiny fixed-weight 3D U-Net of tests/models/_fixtures.ts on the downsampled real BraTS case: each
  * query parameter gives the labels lib/image/postprocess.ts gives the plain answer's labels (min_size
- * in mL from the voxel spacing), the JSON says which values were used, tta=flip runs the card's
- * flips, and a bad value is a 400 naming the field.
+ * in mL from the voxel spacing), a card's default applies unless postprocess=0, the JSON says which
+ * values were used, tta=flip runs the card's flips, and a bad value is a 400 naming the field.
  */
 import { assert, assertEquals } from "@std/assert";
 import { createApp } from "../../lib/http/mod.ts";
@@ -39,7 +39,10 @@ Deno.test({
       await installTinyBrats(root, "tiny-tta");
       const path = `${root}/tiny-tta/card.json`;
       const card = JSON.parse(await Deno.readTextFile(path));
-      await Deno.writeTextFile(path, JSON.stringify({ ...card, tta: { flips: FLIPS } }));
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({ ...card, tta: { flips: FLIPS }, postprocess: { largest: 1 } }),
+      );
       const app = createApp().route("/", createVolumeRoutes({ modelsRoot: root }));
       const form = await body();
       const post = (query: string) =>
@@ -83,9 +86,16 @@ Deno.test({
       assertEquals(none.postprocess.largest, null);
       assertEquals(none.tta, { mode: "none", flips: [] });
 
+      // the card's default (tiny-tta: largest 1) applies, and postprocess=0 turns it off
+      assertEquals((await labels("model=tiny-tta")).data, ours({ largest: 1 }).data);
+      assertEquals((await labels("model=tiny-tta&postprocess=0")).data, plain.data);
+      const off = await numbers("model=tiny-tta&postprocess=0");
+      assertEquals([off.postprocess.card_defaults, off.postprocess.largest], [false, null]);
+
       // tta=flip: the plain run and the card's two flips, three times the windows
       const flipped = await numbers("model=tiny-tta&tta=flip");
       assertEquals(flipped.tta, { mode: "flip", flips: FLIPS });
+      assertEquals(flipped.postprocess.largest, 1);
       assertEquals(flipped.inference.windows, 3 * none.inference.windows);
 
       const problem = async (query: string, status: number, field: string) => {
