@@ -1,9 +1,11 @@
 /**
  * lib/models/tta.ts: flips of C-order arrays by hand, and the mean over flips of a 3D sliding
  * window with a forward that is not flip-equivariant, equal to the mean computed here by hand
- * (each flipped run flipped back, summed in float64 in order, divided, stored as float32).
+ * (each flipped run flipped back, summed in float64 in order, divided, stored as float32); the
+ * cards' postprocess and tta fields checked by parseCard.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { ModelCardError, parseCard } from "../../lib/models/card.ts";
 import { flipAxes, flipMean } from "../../lib/models/tta.ts";
 import { slidingWindow3d } from "../../lib/models/sliding3d.ts";
 import { lcg } from "./_fixtures.ts";
@@ -55,4 +57,38 @@ Deno.test("flipMean over a 3D sliding window equals the flipped runs averaged by
   }
   assertEquals(got, want);
   assert(runs[1].some((v, i) => v !== runs[0][i]), "the flipped run differs");
+});
+
+Deno.test("card: postprocess, tta and postprocess_measured are checked, naming the field", () => {
+  const ok = {
+    name: "x",
+    version: "1",
+    task: "segmentation",
+    format: "layers",
+    inputs: [{ name: "image", shape: [null, 8, 8, 1] }],
+    output: { activation: "sigmoid" },
+  };
+  const volume = { ...ok, inputs: [{ name: "v", shape: [null, 8, 8, 8, 4] }] };
+  const bad: [Record<string, unknown>, string][] = [
+    [{ ...ok, postprocess: { largest: 0 } }, "postprocess.largest"],
+    [{ ...ok, postprocess: { largest: 1.5 } }, "postprocess.largest"],
+    [{ ...ok, postprocess: { fill_holes: 1 } }, "postprocess.fill_holes"],
+    [{ ...ok, postprocess: { min_size: -1 } }, "postprocess.min_size"],
+    [{ ...ok, postprocess: { keep: 2 } }, "postprocess.keep"],
+    [{ ...ok, postprocess: [1] }, "postprocess"],
+    [{ ...ok, tta: { flips: [] } }, "tta.flips"],
+    [{ ...ok, tta: { flips: [[2]] } }, "tta.flips[0]"], // an image has axes 0 and 1 only
+    [{ ...ok, tta: { flips: [[1], [1]] } }, "tta.flips[1]"],
+    [{ ...ok, tta: { flips: [[0, 0]] } }, "tta.flips[0]"],
+    [{ ...volume, tta: { flips: [[3]] } }, "tta.flips[0]"],
+    [{ ...ok, postprocess_measured: "better" }, "postprocess_measured"],
+  ];
+  for (const [card, field] of bad) assertThrows(() => parseCard(card), ModelCardError, field);
+  const good = parseCard({
+    ...volume,
+    postprocess: { largest: 2, fill_holes: true, min_size: 0.5 },
+    tta: { flips: [[2], [0, 1, 2]] },
+    postprocess_measured: { dice: 0.9 },
+  });
+  assertEquals(good.tta, { flips: [[2], [0, 1, 2]] });
 });
