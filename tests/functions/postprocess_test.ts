@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { decodePng, encodeImagePng } from "../../lib/image/png.ts";
+import { synthCt } from "../dicom/_series_fixtures.ts";
 import { greyImage, makeModelsRoot } from "../models/_fixtures.ts";
 
 const root = await makeModelsRoot();
@@ -98,6 +99,26 @@ Deno.test("slice postprocessing: largest, fill_holes, min_size each change the m
   assertEquals(none.postprocess.largest, null);
   assertEquals(none.postprocess.removed_voxels + none.postprocess.filled_voxels, 0);
   assertEquals(none.area.pixels, 42);
+});
+
+Deno.test("slice postprocessing: min_size in mm² from a DICOM's pixel spacing", async () => {
+  // the same picture as a CT instance of 0.5 x 0.75 mm pixels (0.375 mm² each): the dot is 0.375
+  const values = Int16Array.from(img.data, (v) => (v > 100 ? 20000 : 0));
+  const dcm = synthCt({ rows: H, columns: W, values, spacing: [0.5, 0.75] }) as Uint8Array<
+    ArrayBuffer
+  >;
+  const ask = async (q: string) => {
+    const res = await post(`model=sigmoid&threshold=0.45&format=json&${q}`, dcm);
+    assertEquals(res.status, 200, await res.clone().text());
+    return await res.json();
+  };
+  assertEquals((await ask("")).area.pixels, 42);
+  const kept = await ask("min_size=0.375");
+  assertEquals([kept.area.pixels, kept.postprocess.min_size_unit], [42, "mm2"]);
+  const dropped = await ask("min_size=0.4");
+  assertEquals([dropped.area.pixels, dropped.postprocess.removed_voxels], [41, 1]);
+  // 9 px = 3.375 mm²: the blob goes above that
+  assertEquals((await ask("min_size=3.4")).area.pixels, 32);
 });
 
 Deno.test("slice postprocessing: the card's defaults apply, overridden per request or turned off", async () => {
