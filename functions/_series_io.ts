@@ -200,6 +200,8 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
     volumes: seg.volumes,
     slices: seg.slices,
     passes: seg.passes,
+    ...(seg.postprocess ? { postprocess: seg.postprocess } : {}),
+    ...(seg.tta ? { tta: seg.tta } : {}),
     ...(ground_truth ? { ground_truth } : {}),
     ...(stored ? { stored } : {}),
   };

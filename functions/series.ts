@@ -24,7 +24,13 @@ import { statusFor } from "../lib/http/problem.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { JobQueue } from "../lib/jobs/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
-import { segmentSeries } from "../lib/pipelines/series.ts";
+import { segmentSeries, type SeriesSegmentation } from "../lib/pipelines/series.ts";
+import {
+  postprocessOn,
+  postprocessSeries,
+  postprocessUsed,
+  ttaUsed,
+} from "../lib/pipelines/postprocess.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { jobOrEvents, jobView, resultFormat } from "./_jobs.ts";
@@ -111,10 +117,22 @@ async function answerSeries(
   const loaded = await run.stepAsync("model", () => loadModel(name));
   const { card } = loaded;
   requireSliceModel(name, card);
-  const options = { threshold: q.threshold };
+  const tta = ttaUsed(card, q.tta);
+  const options = { threshold: q.threshold, flips: tta.flips };
+  const post = postprocessUsed(card, q, "mL");
+  const [sx, sy] = series.volume.spacing;
+  const sz = Math.abs(series.sliceSpacing || series.volume.spacing[2]);
+  const spacing: [number, number, number] = [sx, sy, sz];
+  /** The card's and the request's postprocessing in 3D (mL), and what was used, on the answer. */
+  const finish = (seg: SeriesSegmentation, r: Steps) => {
+    const changed = postprocessOn(post)
+      ? r.step("postprocess", () => postprocessSeries(seg, post, spacing))
+      : { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
+    return Object.assign(seg, { postprocess: { ...post, ...changed }, tta });
+  };
   const store = (signal?: AbortSignal) => (q.store ? { store: { client: client!, signal } } : {});
   if (!q.job) {
-    const seg = await segmentSeries(loaded, series, options, run, check);
+    const seg = finish(await segmentSeries(loaded, series, options, run, check), run);
     const result = await buildResult({ card, series, seg, truth, format, ...store() }, run);
     return sendResult(c, result, false);
   }
@@ -125,7 +143,7 @@ async function answerSeries(
         const r = new Steps();
         const m = await r.stepAsync("model", () => loadModel(name));
         const progress = (done: number, total: number) => ctx.progress("infer", done, total);
-        const seg = await segmentSeries(m, series, options, r, undefined, progress);
+        const seg = finish(await segmentSeries(m, series, options, r, undefined, progress), r);
         return await buildResult({ card, series, seg, truth, format, ...store(ctx.signal) }, r);
       }),
     resultBytes: (r) => r.file?.bytes.byteLength ?? 0,

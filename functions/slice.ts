@@ -39,6 +39,12 @@ import {
   type TruthInput,
 } from "../lib/pipelines/slice.ts";
 import { sliceSeg } from "../lib/pipelines/series.ts";
+import {
+  applyPostprocess,
+  postprocessOn,
+  postprocessUsed,
+  ttaUsed,
+} from "../lib/pipelines/postprocess.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { formatRle, maskToRuns, parseOrder } from "../lib/rle/mod.ts";
 import { checkBits, listedCard, modelsRoute, sliceQuery, sliceRoute } from "./_schemas/slice.ts";
@@ -103,6 +109,7 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
     const v = c.req.query(key);
     return v === undefined ? undefined : typeof cardValue === "number" ? numberParam(v, key) : v;
   });
+  const tta = ttaUsed(card, q.tta);
   const r = await segmentSlice(loaded, decoded, {
     params,
     fit: q.fit ?? "auto",
@@ -110,8 +117,14 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
     batch: q.batch,
     overlap: q.overlap,
     threshold: q.threshold,
+    flips: tta.flips,
   }, run);
   const { mask } = r;
+  const spacing = decoded.image.spacing ?? decoded.meta.spacing;
+  const post = postprocessUsed(card, q, spacing ? "mm2" : "pixels");
+  const changed = postprocessOn(post)
+    ? run.step("postprocess", () => applyPostprocess({ width, height, data: mask }, post, spacing))
+    : { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
 
   const { truth, dialect, fovPixels, fov } = await sliceTruth(mask, inputs, width, height, {
     maxPixels,
@@ -130,6 +143,8 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
     return c.json(
       {
         ...sliceSummary(loaded, decoded, r, params),
+        postprocess: { ...post, ...changed },
+        tta,
         ...(fovPixels !== undefined ? { fov_pixels: fovPixels } : {}),
         ...(truth ? { ground_truth: overlapScores(mask, truth) } : {}),
         ...(truth ? { metrics: scoreMask(mask, truth, { scores: foreground(r.probs), fov }) } : {}),

@@ -21,6 +21,7 @@ import {
   z,
 } from "../../lib/http/openapi.ts";
 import { JobAnswer } from "./volume.ts";
+import { PostprocessAnswer, postprocessQuery, TtaAnswer } from "./postprocess.ts";
 
 /** The query of /segment/series. */
 export const seriesQuery = z.object({
@@ -53,6 +54,7 @@ export const seriesQuery = z.object({
       "is the answer this request would have had); for series over the request's time budget, " +
       "which are otherwise a 503",
   ),
+  ...postprocessQuery("mL (3D, over the series' label volume)"),
 });
 
 /** Where the series jobs are. */
@@ -77,6 +79,8 @@ const SeriesAnswer = z.strictObject({
     "foreground per slice, in z order",
   ),
   passes: int.describe("forward passes run over all slices"),
+  postprocess: PostprocessAnswer.optional(),
+  tta: TtaAnswer.optional(),
   ground_truth: z.strictObject({
     dice: num,
     iou: num,

@@ -27,6 +27,7 @@ import {
   textQuery,
   z,
 } from "../../lib/http/openapi.ts";
+import { PostprocessAnswer, postprocessQuery, TtaAnswer } from "./postprocess.ts";
 
 const FITS = ["auto", "resize", "tile", "pad"] as const;
 
@@ -62,6 +63,7 @@ export const sliceQuery = z.object({
   fit: enumQuery(FITS, "how the image meets the model's input (default auto: the card decides)"),
   batch: intQuery("batch", "tiles per forward pass (default 4)", 4, { min: 1, max: 64 }),
   overlap: intQuery("overlap", "tile overlap in pixels (default the card's)", 32, { min: 0 }),
+  ...postprocessQuery("mm² (pixels when the image has no pixel spacing)"),
 });
 
 const int = z.number().int(), num = z.number();
@@ -122,6 +124,10 @@ const SliceAnswer = z.strictObject({
     passes: int.describe("forward passes run"),
   }),
   threshold: num,
+  postprocess: PostprocessAnswer.describe(
+    "the postprocessing of the mask (probabilities as inferred)",
+  ),
+  tta: TtaAnswer,
   area: z.strictObject({ pixels: int, mm2: num.nullable() }),
   bbox: z.strictObject({ x: int, y: int, width: int, height: int }).nullable(),
   fov_pixels: int.optional().describe("pixels inside the field-of-view mask, when one was sent"),

@@ -12,6 +12,7 @@ import {
   z,
 } from "../../lib/http/openapi.ts";
 import { BRATS_MODALITIES } from "../../lib/pipelines/brats.ts";
+import { PostprocessAnswer, postprocessQuery, TtaAnswer } from "./postprocess.ts";
 
 /** The model used when the request names none (MEDIMG_VOLUME_MODEL overrides it). */
 export const DEFAULT_VOLUME_MODEL = "brats-demo";
@@ -60,6 +61,7 @@ export const volumeQuery = z.object({
     0.5,
     { min: 0, max: 1 },
   ),
+  ...postprocessQuery("mL (the voxel spacing's)"),
 });
 
 const int = z.number().int(), num = z.number();
@@ -127,6 +129,8 @@ export const VolumeNumbers = z.strictObject({
     forward_ms: num,
   }),
   threshold: num,
+  postprocess: PostprocessAnswer.optional(),
+  tta: TtaAnswer.optional(),
   labels: z.record(z.string(), z.strictObject({ voxels: int, ml: num })).describe(
     "per label value: voxels and millilitres",
   ),

@@ -60,6 +60,25 @@ export interface CardSegment {
   rgb?: [number, number, number];
 }
 
+/**
+ * Segmentation postprocessing a model's answers get by default (lib/image/postprocess.ts), per
+ * label: keep the largest `largest` connected components, fill holes, drop components under
+ * `min_size` (mm² for 2D models, mL for volumes and series, pixels / voxels without a spacing).
+ */
+export interface CardPostprocess {
+  largest?: number;
+  fill_holes?: boolean;
+  min_size?: number;
+}
+
+/**
+ * Test-time augmentation a card allows (`?tta=flip`): the flips, each a list of spatial axes of
+ * the model input (2D: 0 y, 1 x; 3D: 0 z, 1 y, 2 x).
+ */
+export interface CardTta {
+  flips: number[][];
+}
+
 /** The card of one model. */
 export interface ModelCard {
   name: string;
@@ -96,6 +115,12 @@ export interface ModelCard {
    */
   segments?: CardSegment[];
   replay?: { inputs: StoredTensor[]; output: StoredTensor; tolerance: number };
+  /** Segmentation: the postprocessing applied unless a request turns it off. */
+  postprocess?: CardPostprocess;
+  /** Segmentation: the flips `?tta=flip` averages over. */
+  tta?: CardTta;
+  /** What postprocessing and TTA did on the card's test set (free form, e.g. a table). */
+  postprocess_measured?: Record<string, unknown>;
 }
 
 function fail(where: string, why: string): never {
@@ -165,6 +190,46 @@ function checkSegments(v: unknown): void {
   });
 }
 
+/** The card's `postprocess`: {largest: integer >= 1, fill_holes: boolean, min_size: number >= 0}. */
+function checkPostprocess(v: unknown): void {
+  if (!isObject(v)) fail("postprocess", "must be {largest, fill_holes, min_size}");
+  for (const k of Object.keys(v)) {
+    if (!["largest", "fill_holes", "min_size"].includes(k)) {
+      fail(`postprocess.${k}`, "is not one of largest, fill_holes, min_size");
+    }
+  }
+  if (v.largest !== undefined && !(Number.isInteger(v.largest) && (v.largest as number) >= 1)) {
+    fail("postprocess.largest", "must be an integer >= 1");
+  }
+  if (v.fill_holes !== undefined && typeof v.fill_holes !== "boolean") {
+    fail("postprocess.fill_holes", "must be true or false");
+  }
+  if (
+    v.min_size !== undefined &&
+    !(typeof v.min_size === "number" && Number.isFinite(v.min_size) && v.min_size >= 0)
+  ) fail("postprocess.min_size", "must be a number >= 0");
+}
+
+/**
+ * The card's `tta`: `{flips: [[axis, ...], ...]}`, each flip a non-empty list of distinct spatial
+ * axes below `rank` (2 for image models, 3 for volume models), no flip twice.
+ */
+function checkTta(v: unknown, rank: number): void {
+  if (!isObject(v)) fail("tta", "must be {flips: [[axes]]}");
+  const flips = v.flips;
+  if (!Array.isArray(flips) || flips.length === 0) fail("tta.flips", "must be a non-empty list");
+  const seen = new Set<string>();
+  flips.forEach((f, i) => {
+    if (
+      !Array.isArray(f) || f.length === 0 || new Set(f).size !== f.length ||
+      !f.every((a) => Number.isInteger(a) && a >= 0 && a < rank)
+    ) fail(`tta.flips[${i}]`, `must be distinct spatial axes from 0 to ${rank - 1}`);
+    const key = [...(f as number[])].sort().join(",");
+    if (seen.has(key)) fail(`tta.flips[${i}]`, "repeats a flip");
+    seen.add(key);
+  });
+}
+
 /**
  * Checks a parsed card.json and returns it typed; throws ModelCardError naming the field.
  * @example parseCard(JSON.parse(await Deno.readTextFile("models/ct-liver/card.json")))
@@ -218,6 +283,11 @@ export function parseCard(v: unknown): ModelCard {
     fail("threshold", "must be a number");
   }
   if (v.segments !== undefined) checkSegments(v.segments);
+  if (v.postprocess !== undefined) checkPostprocess(v.postprocess);
+  if (v.tta !== undefined) checkTta(v.tta, (v.inputs[0] as { shape: unknown[] }).shape.length - 2);
+  if (v.postprocess_measured !== undefined && !isObject(v.postprocess_measured)) {
+    fail("postprocess_measured", "must be an object");
+  }
   if (v.replay !== undefined) {
     const r = v.replay;
     if (!isObject(r) || !Array.isArray(r.inputs)) fail("replay", "must be {inputs, output}");

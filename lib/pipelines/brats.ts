@@ -23,6 +23,7 @@ import {
   type Size3,
   slidingWindow3d,
 } from "../models/sliding3d.ts";
+import { flipMean } from "../models/tta.ts";
 import { type Orientation, toCanonical } from "../nifti/orient.ts";
 import type { Volume } from "../nifti/volume.ts";
 import { mapBack, Steps } from "./steps.ts";
@@ -355,6 +356,8 @@ export interface BratsSegmentOptions {
   layout?: PatchLayout;
   /** Also map the model's probabilities back onto the input's grid (`probabilities`). */
   probabilities?: boolean;
+  /** Test-time augmentation: flips ([z, y, x] axes of the RAS grid) averaged with the plain run. */
+  flips?: number[][];
 }
 
 /** What {@link segmentBrats} found. */
@@ -416,16 +419,34 @@ export async function segmentBrats(
     () => bratsPreprocess(canon.map((c) => c.volume), options.params),
   );
   const model = typeof forward === "function" ? forward : await step("model", forward.load);
-  const probs = await step("infer", () =>
-    slidingWindow3d(prep.stack, model, {
-      patch: options.patch,
-      overlap: options.overlap,
-      blend: options.blend,
-      batch: options.batch,
-      outChannels: options.labels.length,
-      layout: options.layout,
-      onProgress: (done, total) => progress("infer", done, total),
-    }));
+  const probs = await step("infer", async () => {
+    const { channels, depth, height, width } = prep.stack;
+    const flips = options.flips ?? [];
+    let windows = 0, forwardMs = 0, run = 0;
+    const data = await flipMean(
+      prep.stack.data,
+      [channels, depth, height, width],
+      0,
+      flips,
+      async (t) => {
+        const r = run++, runs = flips.length + 1;
+        const out = await slidingWindow3d({ ...prep.stack, data: t }, model, {
+          patch: options.patch,
+          overlap: options.overlap,
+          blend: options.blend,
+          batch: options.batch,
+          outChannels: options.labels.length,
+          layout: options.layout,
+          // progress over all runs when test-time augmentation runs several
+          onProgress: (done, total) => progress("infer", r * total + done, runs * total),
+        });
+        windows += out.windows;
+        forwardMs += out.forwardMs;
+        return out.data;
+      },
+    );
+    return { data, windows, forwardMs };
+  });
   const labels = await step("labels", () => {
     const canonical = probabilitiesToLabels(
       probs.data,

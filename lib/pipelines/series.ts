@@ -15,6 +15,8 @@ import type { LoadedModel } from "../models/load.ts";
 import { sliceZ } from "../nifti/volume.ts";
 import { segmentSlice, type SliceOptions } from "./slice.ts";
 import { Steps } from "./steps.ts";
+import type { PostprocessReport } from "../image/postprocess.ts";
+import type { PostprocessUsed, TtaUsed } from "./postprocess.ts";
 
 /** What {@link segmentSeries} made. */
 export interface SeriesSegmentation {
@@ -29,6 +31,9 @@ export interface SeriesSegmentation {
   slices: { z: number; pixels: number; mm2: number }[];
   /** Forward passes run over all slices. */
   passes: number;
+  /** The postprocessing and test-time augmentation used, when the caller applied them. */
+  postprocess?: PostprocessUsed & PostprocessReport;
+  tta?: TtaUsed;
 }
 
 /** mm³ of one voxel of `series` (the slice step taken unsigned). */

@@ -15,12 +15,12 @@ import {
   checkSegmentationInput,
   type Fit,
   type InferencePlan,
-  inferFitted,
   planInference,
   resizeInput,
   toMask,
 } from "../models/infer.ts";
 import type { LoadedModel } from "../models/load.ts";
+import { inferFlips } from "../models/tta.ts";
 import type { ModelInput, ProbabilityMap } from "../models/tensor.ts";
 import { measureMask } from "../image/measure.ts";
 import { overlayMask } from "../image/overlay.ts";
@@ -42,6 +42,8 @@ export interface SliceOptions {
   maxPassPixels?: number;
   /** Probability threshold (default the card's, else 0.5). */
   threshold?: number;
+  /** Test-time augmentation: flips ([y, x] axes) averaged with the plain run (lib/models/tta.ts). */
+  flips?: number[][];
 }
 
 /** What {@link segmentSlice} made, every map on the input image's grid. */
@@ -129,7 +131,8 @@ export async function segmentSlice(
     ...(options.overlap !== undefined ? { overlap: options.overlap } : {}),
   });
   const fitted = run.step("fit", () => fit(x, plan, run));
-  const out = await run.stepAsync("infer", () => inferFitted(loaded, fitted, plan));
+  const flips = options.flips ?? [];
+  const out = await run.stepAsync("infer", () => inferFlips(loaded, fitted, plan, flips));
   const probs = run.step("mapback", () => mapBack(run.geometry, out.probs, "bilinear"));
   const threshold = options.threshold ?? card.threshold ?? 0.5;
   const mask = run.step("threshold", () => toMask(probs, card, threshold));

@@ -36,6 +36,16 @@ import {
   segmentBrats,
 } from "./brats.ts";
 import { isBratsLabelling, type RegionScores, regionScores } from "./label_metrics.ts";
+import type { PostprocessReport } from "../image/postprocess.ts";
+import {
+  applyPostprocess,
+  postprocessOn,
+  type PostprocessRequest,
+  type PostprocessUsed,
+  postprocessUsed,
+  type TtaUsed,
+  ttaUsed,
+} from "./postprocess.ts";
 import { Steps } from "./steps.ts";
 
 /** The seed's patch (channels-first 4 x 160 x 160 x 24, here [z, y, x]) when a card fixes none. */
@@ -105,6 +115,10 @@ export interface VolumeParams {
   patch: Size3;
   /** Answer the model's per-label probabilities (a 4D float32 NIfTI) instead of the labels. */
   probabilities?: boolean;
+  /** Postprocessing of the labels (the card's with the request's overrides; min_size in mL). */
+  postprocess?: PostprocessUsed;
+  /** Test-time augmentation. */
+  tta?: TtaUsed;
 }
 
 /**
@@ -112,7 +126,14 @@ export interface VolumeParams {
  * @example volumeParams({ batch: 8 }, m) // { overlap: 0.25, blend: "gaussian", batch: 8, ... }
  */
 export function volumeParams(
-  q: { overlap?: number; blend?: Blend; batch?: number; threshold?: number; probs?: boolean },
+  q: {
+    overlap?: number;
+    blend?: Blend;
+    batch?: number;
+    threshold?: number;
+    tta?: "none" | "flip";
+    probs?: boolean;
+  } & PostprocessRequest,
   m: VolumeModel,
 ): VolumeParams {
   return {
@@ -122,6 +143,8 @@ export function volumeParams(
     threshold: q.threshold ?? m.card.threshold ?? 0.5,
     patch: m.patch,
     ...(q.probs ? { probabilities: true } : {}),
+    postprocess: postprocessUsed(m.card, q, "mL"),
+    tta: ttaUsed(m.card, q.tta),
   };
 }
 
@@ -173,6 +196,8 @@ export interface VolumeSummary {
     forward_ms: number;
   };
   threshold: number;
+  postprocess?: PostprocessUsed & PostprocessReport;
+  tta?: TtaUsed;
   labels: Record<string, LabelVolume>;
   dice?: Record<string, number>;
   dice_eps?: number;
@@ -241,6 +266,7 @@ export async function segmentVolume(
       params: m.params,
       layout: m.layout,
       probabilities: p.probabilities === true,
+      flips: p.tta?.flips,
     },
     async (stage, done, total) => {
       progress(stage, done, total);
@@ -250,6 +276,13 @@ export async function segmentVolume(
     run,
   );
   const ref = input.volumes[0];
+  const post = p.postprocess;
+  let changed: PostprocessReport = { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
+  if (post && postprocessOn(post)) {
+    progress("postprocess");
+    const map = { width: ref.width, height: ref.height, depth: ref.depth, data: seg.labels };
+    changed = run.step("postprocess", () => applyPostprocess(map, post, ref.spacing));
+  }
   progress("write");
   const nifti = await run.stepAsync(
     "write",
@@ -308,6 +341,8 @@ export async function segmentVolume(
       forward_ms: Math.round(seg.forwardMs),
     },
     threshold: p.threshold,
+    ...(post ? { postprocess: { ...post, ...changed } } : {}),
+    ...(p.tta ? { tta: p.tta } : {}),
     labels: labelVolumes(seg.labels, ref.spacing, m.labels),
     ...(dice ? { dice, dice_eps: 1e-5 } : {}),
     ...(regions ? { regions } : {}),
