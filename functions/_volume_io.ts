@@ -6,11 +6,16 @@ import type { Context } from "hono";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
-import type { Job, JobQueue } from "../lib/jobs/mod.ts";
+import type { Job } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import { checkCoregistered } from "../lib/pipelines/volume.ts";
-import { jobView, resultFormat as pickFormat, streamJob as streamEvents } from "./_jobs.ts";
+import {
+  type JobReader,
+  jobView,
+  resultFormat as pickFormat,
+  streamJob as streamEvents,
+} from "./_jobs.ts";
 import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
 
 export { jobView };
@@ -25,11 +30,14 @@ export interface VolumeResult {
   timings: Record<string, number>;
 }
 
-/** The four modalities (and seg) from the multipart form, read and checked to share one grid. */
+/**
+ * The four modalities (and seg) from the multipart form, read and checked to share one grid;
+ * `parts` are the files as they came (what a stored job keeps).
+ */
 export async function readInputs(
   c: Context<AppEnv>,
   maxVoxels: number,
-): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
+): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number; parts: Record<string, Uint8Array> }> {
   if (mediaType(c) !== "multipart/form-data") {
     throw new UnsupportedError(
       `send multipart/form-data with the files ${
@@ -48,10 +56,20 @@ export async function readInputs(
       { field: missing[0] },
     );
   }
-  const read = (name: string) => decodeNiftiPart(name, files[name]!, maxVoxels);
+  const parts: Record<string, Uint8Array> = {};
+  for (const name of FILE_FIELDS) if (files[name]) parts[name] = files[name]!;
+  return { ...await decodeInputs(parts, maxVoxels), parts };
+}
+
+/** The NIfTI parts (modalities and optional seg) decoded and checked to share one grid. */
+export async function decodeInputs(
+  parts: Record<string, Uint8Array>,
+  maxVoxels: number,
+): Promise<{ volumes: Volume[]; seg?: Volume; bytes: number }> {
+  const read = (name: string) => decodeNiftiPart(name, parts[name]!, maxVoxels);
   const volumes: Volume[] = [];
   for (const m of BRATS_MODALITIES) volumes.push(await read(m));
-  const seg = files.seg ? await read("seg") : undefined;
+  const seg = parts.seg ? await read("seg") : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
   return { volumes, seg, bytes: all.reduce((n, v) => n + v.data.byteLength, 0) };
@@ -78,6 +96,6 @@ export function resultFormat(
 }
 
 /** A job's events as Server-Sent Events (./_jobs.ts), the result event carrying its numbers. */
-export function streamJob(c: Context<AppEnv>, queue: JobQueue<VolumeResult>, id: string) {
+export function streamJob(c: Context<AppEnv>, queue: JobReader<VolumeResult>, id: string) {
   return streamEvents(c, queue, id, JOBS, (r) => r.summary);
 }

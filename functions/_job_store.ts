@@ -1,0 +1,67 @@
+/**
+ * Which engine keeps this process's jobs, from the environment, and the registry of job kinds:
+ * each route set names its kind ("volume", "series") and the runner that does a kind's work from
+ * its stored params and inputs, so that a job taken by one process can run in another.
+ *
+ * - `MEDIMG_REDIS_URL` set: Redis with BullMQ (lib/jobs/redis.ts), many origins on one queue; large
+ *   inputs and results under `MEDIMG_JOBS_SHARED_DIR` when set (over `MEDIMG_JOBS_REDIS_BLOB_MAX`
+ *   bytes, default 1 MiB); a dead worker's job is retried once its lock (`MEDIMG_JOBS_LOCK_MS`,
+ *   default 30000) expires, up to `MEDIMG_JOBS_MAX_STALLED` times (default 2).
+ * - else `MEDIMG_JOBS_DIR` set: Deno KV in that directory (lib/jobs/kv.ts; needs `--unstable-kv`),
+ *   jobs survive a restart. The container (Dockerfile) sets it: the self-hosted origin's default.
+ * - else memory (lib/jobs/queue.ts): tests and edge functions; a restart forgets the jobs.
+ */
+import { env, envInt } from "../lib/http/mod.ts";
+import { statusFor } from "../lib/http/problem.ts";
+import {
+  JobQueue,
+  type JobRunner,
+  type JobStore,
+  lazyStore,
+  memoryStore,
+} from "../lib/jobs/mod.ts";
+import { openKvEngine } from "../lib/jobs/kv.ts";
+
+/** A kind's bounds (the memory engine's JobQueueOptions; KV and Redis apply them too). */
+export interface JobBounds {
+  maxJobs: number;
+  maxBytes: number;
+  ttlMs: number;
+  maxRunMs: number;
+}
+
+/** The job kinds of this process and their runners. */
+export const jobKinds: Map<string, JobRunner<unknown>> = new Map();
+
+/**
+ * The job store of a kind: `queue` when given (tests), else the engine the environment names.
+ * @example const jobs = jobStore("volume", runVolumeJob, { maxJobs: 8, ... })
+ */
+export function jobStore<R>(
+  kind: string,
+  runner: JobRunner<R>,
+  bounds: JobBounds,
+  queue?: JobQueue<R>,
+): JobStore<R> {
+  jobKinds.set(kind, runner as JobRunner<unknown>);
+  if (queue) return memoryStore(kind, queue, runner);
+  const full = { ...bounds, statusOf: statusFor };
+  const url = env("MEDIMG_REDIS_URL");
+  if (url) {
+    return lazyStore("redis", kind, async () => {
+      const { redisStore } = await import("../lib/jobs/redis.ts");
+      return redisStore(kind, runner, full, {
+        url,
+        sharedDir: env("MEDIMG_JOBS_SHARED_DIR"),
+        blobMax: envInt("MEDIMG_JOBS_REDIS_BLOB_MAX", 1 << 20),
+        lockMs: envInt("MEDIMG_JOBS_LOCK_MS", 30_000),
+        maxStalled: envInt("MEDIMG_JOBS_MAX_STALLED", 2),
+      });
+    });
+  }
+  const dir = env("MEDIMG_JOBS_DIR");
+  if (dir) {
+    return lazyStore("kv", kind, async () => (await openKvEngine(dir)).store(kind, runner, full));
+  }
+  return memoryStore(kind, new JobQueue<R>(full), runner);
+}
