@@ -8,8 +8,10 @@
  * QueueEvents (BullMQ progress, completed, failed) wakes the listeners of every origin. A worker
  * that dies holding a job stops renewing its lock; once the lock expires (MEDIMG_JOBS_LOCK_MS,
  * default 30 s) another worker's stalled-job check puts the job back and it runs again, its
- * attempt counted (up to MEDIMG_JOBS_MAX_STALLED times, default 2). Loaded only when
- * MEDIMG_REDIS_URL is set.
+ * attempt counted (up to MEDIMG_JOBS_MAX_STALLED times, default 2). The lock must outlast the
+ * longest stretch a job blocks its event loop (a synchronous step): a live worker that misses its
+ * renewal has its job run twice (same result; inputs are kept until the job expires for that).
+ * Loaded only when MEDIMG_REDIS_URL is set.
  */
 import { Buffer } from "node:buffer";
 import { type Job as BullJob, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
@@ -142,6 +144,28 @@ export function redisStore<R>(
     for (const r of refs) if ("file" in r) await Deno.remove(r.file).catch(() => {});
   }
 
+  /**
+   * A finished job's inputs and events expire with it. The inputs are kept until then, not
+   * dropped: a worker that lost its lock (its event loop blocked past it) may still be running
+   * the job beside its retry, and both must be able to read them.
+   */
+  async function expire(id: string, inputs: Record<string, Ref>): Promise<void> {
+    const c = await client();
+    for (const r of Object.values(inputs)) if ("redis" in r) await c.expire(r.redis, ttlS + 60);
+    await c.expire(eventsKey(id), ttlS + 60);
+  }
+
+  /** Removes the shared directory's job folders older than a job can live. */
+  async function sweepShared(): Promise<void> {
+    if (!options.sharedDir) return;
+    const old = Date.now() - bounds.maxRunMs - bounds.ttlMs - 60_000;
+    for await (const e of Deno.readDir(options.sharedDir)) {
+      const path = `${options.sharedDir}/${e.name}`;
+      const st = await Deno.stat(path);
+      if (st.mtime && st.mtime.getTime() < old) await Deno.remove(path, { recursive: true });
+    }
+  }
+
   async function push(id: string, ev: NewEvent): Promise<number> {
     const n = await (await client()).rpush(
       eventsKey(id),
@@ -182,16 +206,15 @@ export function redisStore<R>(
         for (const [b, bytes] of Object.entries(blobs)) {
           refs[b] = await put(id, `result-${b}`, bytes, ttlS + 60);
         }
-        await drop(Object.values(job.data.inputs));
-        await (await client()).expire(eventsKey(id), ttlS + 60);
+        await expire(id, job.data.inputs);
         return { json, blobs: refs };
       } catch (err) {
         await pending.catch(() => {});
-        await drop(Object.values(job.data.inputs)).catch(() => {});
-        await (await client()).expire(eventsKey(id), ttlS + 60).catch(() => {});
+        await expire(id, job.data.inputs).catch(() => {});
         throw new UnrecoverableError(JSON.stringify(describeError(err, bounds.statusOf)));
       } finally {
         limit.stop();
+        await sweepShared().catch(() => {});
       }
     },
     {

@@ -232,16 +232,18 @@ export function runLimit(maxRunMs: number) {
 }
 
 /**
- * A store that opens on first use (engines that connect or open files asynchronously, behind
- * routes made synchronously).
+ * A store that opens now, in the background (engines that connect or open files asynchronously,
+ * behind routes made synchronously): its worker takes jobs before any request comes, and a
+ * failure to open is thrown by every call.
  */
 export function lazyStore<R>(
   engine: JobEngine,
   kind: string,
   open: () => Promise<JobStore<R>>,
 ): JobStore<R> {
-  let s: Promise<JobStore<R>> | undefined;
-  const store = () => (s ??= open());
+  const s = open();
+  s.catch(() => {/* thrown by every call */});
+  const store = () => s;
   return {
     engine,
     kind,
@@ -253,8 +255,6 @@ export function lazyStore<R>(
     },
     delete: async (id) => (await store()).delete(id),
     settled: async (id) => (await store()).settled(id),
-    close: async () => {
-      if (s) await (await s).close();
-    },
+    close: async () => await (await s).close(),
   };
 }
