@@ -4,7 +4,7 @@
  * its stored params and inputs, so that a job taken by one process can run in another.
  *
  * - `MEDIMG_REDIS_URL` set: Redis with BullMQ (lib/jobs/redis.ts), many origins on one queue; large
- *   inputs and results under `MEDIMG_JOBS_SHARED_DIR` when set (over `MEDIMG_JOBS_REDIS_BLOB_MAX`
+ *   inputs and results under `MEDIMG_JOBS_SHARED_DIR` when set (over `MEDIMG_JOBS_BLOB_MAX`
  *   bytes, default 1 MiB); a dead worker's job is retried once its lock (`MEDIMG_JOBS_LOCK_MS`,
  *   default 30000) expires, up to `MEDIMG_JOBS_MAX_STALLED` times (default 2).
  * - else `MEDIMG_JOBS_DIR` set: Deno KV in that directory (lib/jobs/kv.ts; needs `--unstable-kv`),
@@ -53,7 +53,7 @@ export function jobStore<R>(
       return redisStore(kind, runner, full, {
         url,
         sharedDir: env("MEDIMG_JOBS_SHARED_DIR"),
-        blobMax: envInt("MEDIMG_JOBS_REDIS_BLOB_MAX", 1 << 20),
+        blobMax: envInt("MEDIMG_JOBS_BLOB_MAX", 1 << 20),
         lockMs: envInt("MEDIMG_JOBS_LOCK_MS", 30_000),
         maxStalled: envInt("MEDIMG_JOBS_MAX_STALLED", 2),
       });

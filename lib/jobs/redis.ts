@@ -3,7 +3,7 @@
  * (`medimg-<kind>`); every origin that serves the kind runs one worker on it (one job at a time)
  * and answers any job's status, events and result from Redis, whichever origin took the job and
  * whichever runs it. A job's inputs and result are stored in Redis when small (up to
- * MEDIMG_JOBS_REDIS_BLOB_MAX bytes, default 1 MiB), else as files under MEDIMG_JOBS_SHARED_DIR (a
+ * MEDIMG_JOBS_BLOB_MAX bytes, default 1 MiB), else as files under MEDIMG_JOBS_SHARED_DIR (a
  * path every origin mounts) when set; its events are a Redis list, replayed from the first, and
  * QueueEvents (BullMQ progress, completed, failed) wakes the listeners of every origin. A worker
  * that dies holding a job stops renewing its lock; once the lock expires (MEDIMG_JOBS_LOCK_MS,
@@ -230,6 +230,8 @@ export function redisStore<R>(
   async function bull(id: string): Promise<BullJob<JobData, Stored>> {
     const job = await queue.getJob(id) as BullJob<JobData, Stored> | undefined;
     if (!job || job.name !== kind) throw notFound(id);
+    // BullMQ removes an expired job only when a later one finishes; its blobs expire on time
+    if (job.finishedOn && job.finishedOn + bounds.ttlMs <= Date.now()) throw notFound(id);
     return job;
   }
 

@@ -71,7 +71,7 @@ Deno.test({
       MEDIMG_MODELS_DIR: root,
       MEDIMG_REDIS_URL: redis.url,
       MEDIMG_JOBS_SHARED_DIR: shared,
-      MEDIMG_JOBS_REDIS_BLOB_MAX: String(64 * 1024),
+      MEDIMG_JOBS_BLOB_MAX: String(64 * 1024),
       // short, yet past the longest synchronous step of this job on 2 loaded cores
       MEDIMG_JOBS_LOCK_MS: "3000",
       MEDIMG_JOBS_TEST_DELAY_MS: "1500",
