@@ -47,7 +47,8 @@ export async function startOrigin(env: Record<string, string>): Promise<Origin> 
   }).spawn();
   let text = "";
   const read = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text += chunk;
+    const dec = new TextDecoder();
+    for await (const chunk of s) text += dec.decode(chunk, { stream: true });
   };
   const done = Promise.all([read(child.stdout), read(child.stderr)]);
   let killed = false;
