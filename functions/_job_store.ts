@@ -30,6 +30,30 @@ export interface JobBounds {
   maxRunMs: number;
 }
 
+/** The stores that hold connections or a database open, closed on SIGTERM and SIGINT. */
+const open = new Set<JobStore<unknown>>();
+
+/**
+ * Closes the open stores when the process is asked to stop (as lib/http's serve stops the
+ * server), else the KV queue listener or the Redis connections would keep it alive. A job
+ * running then is left as running: the next start (KV) or another origin (Redis) runs it again.
+ */
+function closeOnStop(store: JobStore<unknown>): void {
+  if (open.size === 0) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      try {
+        Deno.addSignalListener(signal, () => {
+          for (const s of [...open]) void s.close().catch(() => {});
+          open.clear();
+        });
+      } catch {
+        // no signals here
+      }
+    }
+  }
+  open.add(store);
+}
+
 /** The job kinds of this process and their runners. */
 export const jobKinds: Map<string, JobRunner<unknown>> = new Map();
 
@@ -48,7 +72,7 @@ export function jobStore<R>(
   const full = { ...bounds, statusOf: statusFor };
   const url = env("MEDIMG_REDIS_URL");
   if (url) {
-    return lazyStore("redis", kind, async () => {
+    return opened(lazyStore("redis", kind, async () => {
       const { redisStore } = await import("../lib/jobs/redis.ts");
       return redisStore(kind, runner, full, {
         url,
@@ -57,11 +81,18 @@ export function jobStore<R>(
         lockMs: envInt("MEDIMG_JOBS_LOCK_MS", 30_000),
         maxStalled: envInt("MEDIMG_JOBS_MAX_STALLED", 2),
       });
-    });
+    }));
   }
   const dir = env("MEDIMG_JOBS_DIR");
   if (dir) {
-    return lazyStore("kv", kind, async () => (await openKvEngine(dir)).store(kind, runner, full));
+    return opened(
+      lazyStore("kv", kind, async () => (await openKvEngine(dir)).store(kind, runner, full)),
+    );
   }
   return memoryStore(kind, new JobQueue<R>(full), runner);
+}
+
+function opened<R>(store: JobStore<R>): JobStore<R> {
+  closeOnStop(store as JobStore<unknown>);
+  return store;
 }

@@ -164,3 +164,17 @@ export async function singleProcessLabels(root: string): Promise<Uint8Array> {
   assert(res.status === 200, `wait=1 answered ${res.status}: ${await res.clone().text()}`);
   return (await readNifti(new Uint8Array(await res.arrayBuffer()))).data as Uint8Array;
 }
+
+/**
+ * Whether the origin stops within `ms` of SIGTERM (its job store's queue listener or Redis
+ * connections must not keep it alive).
+ */
+export async function stopsOnSigterm(origin: Origin, ms = 15_000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stopped = await Promise.race([
+    origin.kill("SIGTERM").then(() => true),
+    new Promise<false>((r) => timer = setTimeout(() => r(false), ms)),
+  ]);
+  clearTimeout(timer);
+  return stopped;
+}

@@ -15,8 +15,8 @@ import {
   type Origin,
   singleProcessLabels,
   startOrigin,
+  stopsOnSigterm,
   submit,
-  view,
   waitFor,
 } from "./_origins.ts";
 
@@ -74,7 +74,7 @@ Deno.test({
       const gone = await fetch(`${b.url}/segment/volume/jobs/${id}?format=json`);
       assertEquals(gone.status, 404);
       await gone.body?.cancel();
-      await view(b, id).catch(() => {});
+      assert(await stopsOnSigterm(b), "the origin stops on SIGTERM");
     } finally {
       for (const o of started) await o.kill("SIGKILL");
       await unloadModels();

@@ -18,6 +18,7 @@ import {
   type Origin,
   singleProcessLabels,
   startOrigin,
+  stopsOnSigterm,
   submit,
   waitFor,
 } from "./_origins.ts";
@@ -83,6 +84,8 @@ Deno.test({
       started.push(a, b);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push(await submit(a));
+      // followed live from the other origin while it waits, runs and ends (QueueEvents wake it)
+      const live = events(b, ids[2]);
       // one job at a time per origin: two running means the first origin holds one
       await waitFor(a, ids, (vs) => vs.filter((v) => v.state === "running").length === 2);
       // large inputs went to the shared directory while the job waits or runs
@@ -102,6 +105,10 @@ Deno.test({
       assertEquals(running[0][1], { state: "running" });
       assertEquals(running[1][1], { state: "running", attempt: 2 });
       assertEquals(evs.at(-1)![0], "result");
+      const followed = await live;
+      assertEquals(followed[0], ["state", { state: "queued" }]);
+      assert(followed.some(([e]) => e === "progress"), JSON.stringify(followed));
+      assertEquals(followed.at(-1)![0], "result");
       assert(reference.some((v) => v !== 0), "the fixture model labels some voxels");
       for (const id of ids) {
         const seg = await labels(b, id);
@@ -113,6 +120,7 @@ Deno.test({
       const gone = await fetch(`${b.url}/segment/volume/jobs/${retried}?format=json`);
       assertEquals(gone.status, 404);
       await gone.body?.cancel();
+      assert(await stopsOnSigterm(b), "the origin stops on SIGTERM");
     } finally {
       for (const o of started) await o.kill("SIGKILL");
       await redis.stop();
