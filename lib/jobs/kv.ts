@@ -118,7 +118,13 @@ export class KvEngine {
       },
       async get(id) {
         await self.#sweep();
-        return self.view<R>(await job(id));
+        const r = await job(id);
+        if (r.state !== "queued") return self.view<R>(r);
+        // place in the waiting line: the kind's queued jobs run in the order they came
+        const ahead = (await self.#all()).filter((o) =>
+          o.kind === kind && o.state === "queued" && o.createdAt < r.createdAt
+        );
+        return self.view<R>(r, ahead.length);
       },
       async result(id) {
         await self.#sweep();

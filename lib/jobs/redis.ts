@@ -250,6 +250,10 @@ export function redisStore<R>(
   async function view(job: BullJob<JobData, Stored>): Promise<Job<R>> {
     const raw = await job.getState();
     const state = STATES[raw] ?? "queued";
+    // place in the waiting line: the waiting jobs run in the order they came
+    const position = raw === "waiting"
+      ? (await queue.getWaiting()).filter((w) => w.timestamp < job.timestamp).length
+      : undefined;
     const error = state === "failed" ? errorFrom(job) : undefined;
     const finished = state === "done" || state === "failed";
     return {
@@ -261,6 +265,7 @@ export function redisStore<R>(
         ? { finishedAt: job.finishedOn, expiresAt: job.finishedOn + bounds.ttlMs }
         : {}),
       bytes: job.data.bytes,
+      ...(position === undefined ? {} : { position }),
       ...(error ? { error, cause: errorOf(error) } : {}),
       meta: job.data.meta,
       attempts: job.attemptsStarted,

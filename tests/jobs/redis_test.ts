@@ -87,7 +87,12 @@ Deno.test({
       // followed live from the other origin while it waits, runs and ends (QueueEvents wake it)
       const live = events(b, ids[2]);
       // one job at a time per origin: two running means the first origin holds one
-      await waitFor(a, ids, (vs) => vs.filter((v) => v.state === "running").length === 2);
+      const vs = await waitFor(
+        a,
+        ids,
+        (vs) => vs.filter((v) => v.state === "running").length === 2,
+      );
+      assertEquals(vs.find((v) => v.state === "queued")?.position, 0, JSON.stringify(vs));
       // large inputs went to the shared directory while the job waits or runs
       assert([...Deno.readDirSync(shared)].length > 0, "inputs over the blob limit are files");
       await a.kill("SIGKILL");

@@ -145,12 +145,15 @@ Deno.test({
       const job = await first.submit({ kind: "t", params: {}, inputs: { x }, bytes: 1 });
       await running;
       assertEquals((await first.get(job.id)).state, "running");
+      const next = await first.submit({ kind: "t", params: {}, inputs: { x }, bytes: 1 });
+      assertEquals((await first.get(next.id)).position, 0, "next in line");
       await closeKvEngine(dir);
 
       const second = (await openKvEngine(dir)).store("t", runner, bounds);
       const done = await second.settled(job.id);
       assertEquals([done.state, done.attempts], ["done", 2]);
       assertEquals(done.result!.bytes, new Uint8Array([10]));
+      assertEquals((await second.settled(next.id)).state, "done", "the waiting job ran too");
       const evs = await Array.fromAsync(second.events(job.id));
       assertEquals(evs.filter((e) => e.type === "state"), [
         { seq: 0, type: "state", state: "queued", at: evs[0].at },
