@@ -1,6 +1,6 @@
 /**
  * The volume function's request and answers: the multipart form of NIfTI parts in, and out a job's
- * JSON view, its Server-Sent Events, and a finished job's label volume or numbers.
+ * JSON view and a finished job's label volume or numbers (its events: ./_jobs.ts).
  */
 import type { Context } from "hono";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
@@ -10,13 +10,8 @@ import type { Job } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import { checkCoregistered } from "../lib/pipelines/volume.ts";
-import {
-  type JobReader,
-  jobView,
-  resultFormat as pickFormat,
-  streamJob as streamEvents,
-} from "./_jobs.ts";
-import { FILE_FIELDS, JOBS } from "./_schemas/volume.ts";
+import { jobView, resultFormat as pickFormat } from "./_jobs.ts";
+import { FILE_FIELDS } from "./_schemas/volume.ts";
 
 export { jobView };
 
@@ -93,9 +88,4 @@ export function resultFormat(
   f: "nifti" | "json" | undefined,
 ): "nifti" | "json" {
   return pickFormat(c, f, "nifti");
-}
-
-/** A job's events as Server-Sent Events (./_jobs.ts), the result event carrying its numbers. */
-export function streamJob(c: Context<AppEnv>, queue: JobReader<VolumeResult>, id: string) {
-  return streamEvents(c, queue, id, JOBS, (r) => r.summary);
 }
