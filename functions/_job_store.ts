@@ -54,8 +54,20 @@ function closeOnStop(store: JobStore<unknown>): void {
   open.add(store);
 }
 
-/** The job kinds of this process and their runners. */
+/**
+ * The job kinds of this process and their runners: the engines run a stored job through this
+ * registry, by its kind, at the time it runs (the route set made last names the runner).
+ */
 export const jobKinds: Map<string, JobRunner<unknown>> = new Map();
+
+/** The runner of a kind as registered when the job runs. */
+function registered<R>(kind: string): JobRunner<R> {
+  return (work, ctx) => {
+    const run = jobKinds.get(kind);
+    if (!run) throw new Error(`no runner for jobs of kind ${kind} in this process`);
+    return run(work, ctx) as Promise<R>;
+  };
+}
 
 /**
  * The job store of a kind: `queue` when given (tests), else the engine the environment names.
@@ -68,13 +80,14 @@ export function jobStore<R>(
   queue?: JobQueue<R>,
 ): JobStore<R> {
   jobKinds.set(kind, runner as JobRunner<unknown>);
-  if (queue) return memoryStore(kind, queue, runner);
+  const run = registered<R>(kind);
+  if (queue) return memoryStore(kind, queue, run);
   const full = { ...bounds, statusOf: statusFor };
   const url = env("MEDIMG_REDIS_URL");
   if (url) {
     return opened(lazyStore("redis", kind, async () => {
       const { redisStore } = await import("../lib/jobs/redis.ts");
-      return redisStore(kind, runner, full, {
+      return redisStore(kind, run, full, {
         url,
         sharedDir: env("MEDIMG_JOBS_SHARED_DIR"),
         blobMax: envInt("MEDIMG_JOBS_BLOB_MAX", 1 << 20),
@@ -86,10 +99,10 @@ export function jobStore<R>(
   const dir = env("MEDIMG_JOBS_DIR");
   if (dir) {
     return opened(
-      lazyStore("kv", kind, async () => (await openKvEngine(dir)).store(kind, runner, full)),
+      lazyStore("kv", kind, async () => (await openKvEngine(dir)).store(kind, run, full)),
     );
   }
-  return memoryStore(kind, new JobQueue<R>(full), runner);
+  return memoryStore(kind, new JobQueue<R>(full), run);
 }
 
 function opened<R>(store: JobStore<R>): JobStore<R> {
