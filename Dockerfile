@@ -9,9 +9,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libvulkan1 vulkan-tools mesa-vulkan-drivers curl \
  && rm -rf /var/lib/apt/lists/*
 
+# Jobs are kept in Deno KV under /app/jobs (a volume): they survive a restart. MEDIMG_REDIS_URL,
+# when set, puts several origins on one queue instead (deploy.md, "Scaling the origin").
 ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
     PORT=8000 \
-    MEDIMG_TIME_BUDGET_MS=600000
+    MEDIMG_TIME_BUDGET_MS=600000 \
+    MEDIMG_JOBS_DIR=/app/jobs
 
 WORKDIR /app
 RUN chown deno:deno /app
@@ -21,8 +24,9 @@ COPY --chown=deno:deno lib ./lib
 COPY --chown=deno:deno functions ./functions
 COPY --chown=deno:deno models ./models
 COPY --chown=deno:deno page ./page
-RUN deno install && deno cache functions/main.ts
+RUN deno install && deno cache functions/main.ts && mkdir -p /app/jobs
+VOLUME /app/jobs
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD curl -fsS http://127.0.0.1:8000/health || exit 1
-CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp", "functions/main.ts"]
+CMD ["deno", "run", "--unstable-kv", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp,/app/jobs", "functions/main.ts"]

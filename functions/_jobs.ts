@@ -1,13 +1,16 @@
 /**
  * What every job route answers, whatever its work (/segment/volume, /segment/series): a job's JSON
  * view with its links, its events as Server-Sent Events (state, progress, then result or error),
- * and the choice between a finished job's file and its JSON numbers. The queue is used through
- * get/events only, so these work on any JobQueue.
+ * and the choice between a finished job's file and its JSON numbers. The store is used through
+ * get/result/events only, so these work on any engine (lib/jobs/store.ts).
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../lib/http/mod.ts";
-import type { Job, JobQueue } from "../lib/jobs/mod.ts";
+import type { Job, JobStore } from "../lib/jobs/mod.ts";
+
+/** What the job answers read of a store. */
+export type JobReader<R> = Pick<JobStore<R>, "get" | "result" | "events">;
 
 /** The JSON view of a job under `base` (its jobs path), with its links. */
 export function jobView<R>(job: Job<R>, base: string) {
@@ -22,6 +25,7 @@ export function jobView<R>(job: Job<R>, base: string) {
     ...(job.finishedAt ? { finished_at: new Date(job.finishedAt).toISOString() } : {}),
     ...(job.expiresAt ? { expires_at: new Date(job.expiresAt).toISOString() } : {}),
     ...(job.error ? { error: job.error } : {}),
+    ...(job.attempts === undefined ? {} : { attempts: job.attempts }),
     links: {
       self: `${base}/${job.id}`,
       events: `${base}/${job.id}`,
@@ -55,7 +59,7 @@ export function resultFormat<F extends string>(
  */
 export function streamJob<R>(
   c: Context<AppEnv>,
-  queue: Pick<JobQueue<R>, "get" | "events">,
+  queue: JobReader<R>,
   id: string,
   base: string,
   summary: (result: R) => Record<string, unknown>,
@@ -66,7 +70,7 @@ export function streamJob<R>(
       if (ev.seq <= after) continue;
       const { seq, type, at: _at, ...rest } = ev;
       if (type === "done") {
-        const done = queue.get(id);
+        const done = await queue.result(id);
         await stream.writeSSE({
           id: String(seq),
           event: "result",
@@ -91,15 +95,15 @@ export function streamJob<R>(
  * GET <jobs>/{id}: the job's JSON view when `format` is json (or Accept asks for JSON and not for
  * events), else its events as Server-Sent Events ({@link streamJob}).
  */
-export function jobOrEvents<R>(
+export async function jobOrEvents<R>(
   c: Context<AppEnv>,
-  queue: Pick<JobQueue<R>, "get" | "events">,
+  queue: JobReader<R>,
   format: "events" | "json" | undefined,
   base: string,
   summary: (result: R) => Record<string, unknown>,
 ) {
   const id = c.req.param("id") ?? "";
-  const job = queue.get(id);
+  const job = await queue.get(id);
   const accept = c.req.header("accept") ?? "";
   const json = format === "json" ||
     (format === undefined && accept.includes("application/json") &&

@@ -1,7 +1,7 @@
 /**
  * The volume function's request and answers: the multipart form of NIfTI or DICOM parts in (or one
- * 4D NIfTI), and out a job's JSON view, its Server-Sent Events, and a finished job's label volume
- * (or probabilities), DICOM SEG or numbers.
+ * 4D NIfTI), and out a job's JSON view and a finished job's label volume (or probabilities), DICOM
+ * SEG or numbers (its events: ./_jobs.ts).
  */
 import type { Context } from "hono";
 import { decodeNiftiPart } from "../lib/decode/nifti.ts";
@@ -9,12 +9,12 @@ import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import type { Series } from "../lib/dicom/series.ts";
 import { decodeFramesPart, decodeModalityParts } from "../lib/decode/volume_parts.ts";
 import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
-import type { Job, JobQueue } from "../lib/jobs/mod.ts";
+import type { Job } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
 import { checkCoregistered } from "../lib/pipelines/volume.ts";
-import { jobView, resultFormat as pickFormat, streamJob as streamEvents } from "./_jobs.ts";
-import { FILE_FIELDS, IMAGE_FIELD, JOBS, type RESULT_FORMATS } from "./_schemas/volume.ts";
+import { jobView, resultFormat as pickFormat } from "./_jobs.ts";
+import { FILE_FIELDS, IMAGE_FIELD, type RESULT_FORMATS } from "./_schemas/volume.ts";
 
 export { jobView };
 
@@ -43,9 +43,13 @@ export interface VolumeInputs {
 /**
  * The four modalities (and seg) from the multipart form, read and checked to share one grid: each
  * modality a NIfTI part, or DICOM instance parts (or a zip of them) assembled into its series; or
- * all four as the 4D NIfTI part `image`.
+ * all four as the 4D NIfTI part `image`. `parts` are the files as they came (what a stored job
+ * keeps, ./_volume_job.ts): `image`, `seg`, and each modality's parts as `<modality>.<n>`.
  */
-export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise<VolumeInputs> {
+export async function readInputs(
+  c: Context<AppEnv>,
+  maxVoxels: number,
+): Promise<VolumeInputs & { parts: Record<string, Uint8Array> }> {
   if (mediaType(c) !== "multipart/form-data") {
     throw new UnsupportedError(
       `send multipart/form-data with the files ${
@@ -60,11 +64,26 @@ export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise
     onlyFiles: true,
     skipText: true,
   });
-  const sent = BRATS_MODALITIES.filter((m) => repeatedBy[m].length > 0);
+  const parts: Record<string, Uint8Array> = {};
+  for (const name of [IMAGE_FIELD, "seg"]) if (files[name]) parts[name] = files[name]!;
+  for (const m of BRATS_MODALITIES) repeatedBy[m].forEach((b, i) => parts[`${m}.${i}`] = b);
+  return { ...await decodeInputs(parts, maxVoxels), parts };
+}
+
+/** The parts of {@link readInputs} (as a stored job keeps them) decoded and checked. */
+export async function decodeInputs(
+  parts: Record<string, Uint8Array>,
+  maxVoxels: number,
+): Promise<VolumeInputs> {
+  const partsOf = (m: string) =>
+    Object.keys(parts).filter((k) => k.startsWith(`${m}.`))
+      .sort((a, b) => Number(a.slice(m.length + 1)) - Number(b.slice(m.length + 1)))
+      .map((k) => parts[k]);
+  const sent = BRATS_MODALITIES.filter((m) => partsOf(m).length > 0);
   const volumes: Volume[] = [];
   let dicom: VolumeInputs["dicom"];
   let bytes = 0;
-  if (files[IMAGE_FIELD]) {
+  if (parts[IMAGE_FIELD]) {
     if (sent.length > 0) {
       throw new BadInputError(
         `send the modalities either as one 4D NIfTI (${IMAGE_FIELD}) or as parts (${
@@ -74,7 +93,7 @@ export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise
       );
     }
     volumes.push(
-      ...await decodeFramesPart(IMAGE_FIELD, files[IMAGE_FIELD]!, BRATS_MODALITIES, maxVoxels),
+      ...await decodeFramesPart(IMAGE_FIELD, parts[IMAGE_FIELD], BRATS_MODALITIES, maxVoxels),
     );
   } else {
     const missing = BRATS_MODALITIES.filter((m) => !sent.includes(m));
@@ -90,7 +109,7 @@ export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise
     }
     const series: Partial<Record<string, Series>> = {};
     for (const m of BRATS_MODALITIES) {
-      const part = await decodeModalityParts(m, repeatedBy[m], maxVoxels);
+      const part = await decodeModalityParts(m, partsOf(m), maxVoxels);
       volumes.push(part.volume);
       if (part.series) series[m] = part.series;
     }
@@ -98,10 +117,10 @@ export async function readInputs(c: Context<AppEnv>, maxVoxels: number): Promise
     if (modality) {
       // the job keeps this series (its parsed instances) for the SEG; the others are let go
       dicom = { modality, series: series[modality]! };
-      bytes += repeatedBy[modality].reduce((n, b) => n + b.byteLength, 0);
+      bytes += partsOf(modality).reduce((n, b) => n + b.byteLength, 0);
     }
   }
-  const seg = files.seg ? await decodeNiftiPart("seg", files.seg, maxVoxels) : undefined;
+  const seg = parts.seg ? await decodeNiftiPart("seg", parts.seg, maxVoxels) : undefined;
   const all = [...volumes, ...(seg ? [seg] : [])];
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
   bytes += all.reduce((n, v) => n + v.data.byteLength, 0);
@@ -153,9 +172,4 @@ export function resultFormat(c: Context<AppEnv>, f: ResultFormat | undefined): R
     return "seg";
   }
   return pickFormat(c, f, "nifti");
-}
-
-/** A job's events as Server-Sent Events (./_jobs.ts), the result event carrying its numbers. */
-export function streamJob(c: Context<AppEnv>, queue: JobQueue<VolumeResult>, id: string) {
-  return streamEvents(c, queue, id, JOBS, (r) => r.summary);
 }

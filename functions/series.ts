@@ -20,9 +20,7 @@ import { BadInputError, InvalidInputError } from "../lib/errors.ts";
 import { assembleSeries } from "../lib/dicom/series.ts";
 import { type AppEnv, createApp, envInt, refuseOverBudget, serve } from "../lib/http/mod.ts";
 import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
-import { statusFor } from "../lib/http/problem.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
-import { JobQueue } from "../lib/jobs/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
 import { segmentSeries, type SeriesSegmentation } from "../lib/pipelines/series.ts";
 import {
@@ -34,6 +32,8 @@ import {
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { jobOrEvents, jobView, resultFormat } from "./_jobs.ts";
+import { jobStore } from "./_job_store.ts";
+import { seriesInputs, seriesRunner } from "./_series_job.ts";
 import { modelGuard } from "./_model_route.ts";
 import {
   deleteSeriesJob,
@@ -53,12 +53,15 @@ import {
   type SeriesResult,
 } from "./_series_io.ts";
 
-/** The series jobs of this process (MEDIMG_SERIES_MAX_JOBS, MEDIMG_SERIES_TTL_S). */
-const queue = new JobQueue<SeriesResult>({
+/**
+ * The series jobs (MEDIMG_SERIES_MAX_JOBS, MEDIMG_SERIES_TTL_S), kept by the engine
+ * ./_job_store.ts picks: this process's memory unless MEDIMG_JOBS_DIR or MEDIMG_REDIS_URL is set.
+ */
+const queue = jobStore<SeriesResult>("series", seriesRunner, {
   maxJobs: envInt("MEDIMG_SERIES_MAX_JOBS", 4),
   maxBytes: envInt("MEDIMG_SERIES_MAX_BYTES", 1024 * 1024 * 1024),
   ttlMs: envInt("MEDIMG_SERIES_TTL_S", 900) * 1000,
-  statusOf: statusFor,
+  maxRunMs: 30 * 60_000,
 });
 
 /** POST /segment/series; the steps run so far go into Server-Timing also when one fails. */
@@ -136,9 +139,12 @@ async function answerSeries(
     const result = await buildResult({ card, series, seg, truth, format, ...store() }, run);
     return sendResult(c, result, false);
   }
-  const job = queue.submit({
+  const job = await queue.submit({
+    kind: "series",
+    params: { model: name, threshold: q.threshold, format, ...(q.store ? { store: ref } : {}) },
+    inputs: seriesInputs(instances, truth),
     bytes: instances.reduce((n, b) => n + b.byteLength, 0) + series.volume.data.byteLength,
-    run: (ctx) =>
+    local: (ctx) =>
       holdModels(async () => {
         const r = new Steps();
         const m = await r.stepAsync("model", () => loadModel(name));
@@ -151,7 +157,7 @@ async function answerSeries(
   });
   reportSteps(c, run.timings);
   c.header("location", `${SERIES_JOBS}/${job.id}`);
-  return c.json(jobView(queue.get(job.id), SERIES_JOBS), 202);
+  return c.json(jobView(await queue.get(job.id), SERIES_JOBS), 202);
 }
 
 const routes = openApiRoutes();
@@ -176,8 +182,8 @@ export const seriesRoutes: OpenAPIHono<AppEnv> = routes
         timings_ms: r.timings,
       })),
   )
-  .openapi(getSeriesJobResult, (c) => {
-    const job = queue.get(c.req.param("id") ?? "");
+  .openapi(getSeriesJobResult, async (c) => {
+    const job = await queue.result(c.req.param("id") ?? "");
     if (job.state === "failed") throw job.cause;
     if (job.state !== "done") {
       return c.json(jobView(job, SERIES_JOBS), 202, { "retry-after": "2" });
@@ -185,10 +191,10 @@ export const seriesRoutes: OpenAPIHono<AppEnv> = routes
     const format = resultFormat(c, c.req.valid("query").format, "file");
     return sendResult(c, job.result!, format === "json", { "x-job": job.id });
   })
-  .openapi(deleteSeriesJob, (c) => {
+  .openapi(deleteSeriesJob, async (c) => {
     const id = c.req.param("id") ?? "";
-    queue.get(id);
-    return c.json({ id, deleted: queue.delete(id) });
+    await queue.get(id);
+    return c.json({ id, deleted: await queue.delete(id) });
   });
 
 /** The series function alone: `deno run -A functions/series.ts`. */

@@ -16,7 +16,6 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LimitExceededError, UnsupportedError } from "../lib/errors.ts";
 import { type AppEnv, createApp, env, envInt, serve } from "../lib/http/mod.ts";
 import { openApiRoutes } from "../lib/http/openapi.ts";
-import { statusFor } from "../lib/http/problem.ts";
 import { JobQueue } from "../lib/jobs/mod.ts";
 import { preferGpuBackend } from "../lib/models/backend.ts";
 import { holdModels } from "../lib/models/load.ts";
@@ -24,13 +23,15 @@ import { findModel, modelsRoot } from "../lib/models/registry.ts";
 import { segmentVolume, volumeModel, volumeParams } from "../lib/pipelines/volume.ts";
 import { DEFAULT_VOLUME_MODEL, JOBS } from "./_schemas/volume.ts";
 import { deleteJob, getJob, getJobResult, postVolume } from "./_schemas/volume_routes.ts";
+import { jobOrEvents } from "./_jobs.ts";
+import { jobStore } from "./_job_store.ts";
+import { volumeRunner } from "./_volume_job.ts";
 import {
   jobView,
   noSeg,
   readInputs,
   resultAnswer,
   resultFormat,
-  streamJob,
   type VolumeResult,
 } from "./_volume_io.ts";
 
@@ -40,7 +41,10 @@ export { DEFAULT_VOLUME_MODEL, type VolumeResult };
 export interface VolumeOptions {
   /** Models root (default MEDIMG_MODELS_DIR or models/). */
   modelsRoot?: string;
-  /** The job queue (default bounded by MEDIMG_VOLUME_MAX_JOBS, _MAX_BYTES, _TTL_S). */
+  /**
+   * An in-memory job queue (tests); by default the engine functions/_job_store.ts picks, bounded
+   * by MEDIMG_VOLUME_MAX_JOBS, _MAX_BYTES, _TTL_S, _MAX_RUN_S.
+   */
   queue?: JobQueue<VolumeResult>;
   /** Largest volume (voxels of one modality) answered with ?wait=1 (MEDIMG_VOLUME_WAIT_VOXELS). */
   waitVoxels?: number;
@@ -58,14 +62,13 @@ export const volumeBodyLimits: Record<string, number> = {
  * @example createApp({ bodyLimits: volumeBodyLimits }).route("/", createVolumeRoutes())
  */
 export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<AppEnv> {
-  const queue = options.queue ?? new JobQueue<VolumeResult>({
+  const root = () => options.modelsRoot ?? modelsRoot();
+  const queue = jobStore("volume", volumeRunner(root), {
     maxJobs: envInt("MEDIMG_VOLUME_MAX_JOBS", 8),
     maxBytes: envInt("MEDIMG_VOLUME_MAX_BYTES", 1024 * 1024 * 1024),
     ttlMs: envInt("MEDIMG_VOLUME_TTL_S", 900) * 1000,
     maxRunMs: envInt("MEDIMG_VOLUME_MAX_RUN_S", 1800) * 1000,
-    statusOf: statusFor,
-  });
-  const root = () => options.modelsRoot ?? modelsRoot();
+  }, options.queue);
   const waitVoxels = options.waitVoxels ?? envInt("MEDIMG_VOLUME_WAIT_VOXELS", 2_000_000);
   const maxVoxels = options.maxVoxels ?? envInt("MEDIMG_VOLUME_MAX_VOXELS", 256 ** 3);
 
@@ -103,9 +106,17 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
             { field: "wait", limit: waitVoxels },
           );
         }
-        const job = queue.submit({
+        const job = await queue.submit({
+          kind: "volume",
+          params: {
+            model: name,
+            params: p,
+            max_voxels: maxVoxels,
+            deidentify: q.deidentify === true,
+          },
+          inputs: input.parts,
           bytes: input.bytes,
-          run: (ctx) =>
+          local: (ctx) =>
             holdModels(() =>
               segmentVolume(
                 { volumes: input.volumes, seg: input.seg, dicom },
@@ -120,33 +131,23 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
         });
         if (wait) {
           const done = await queue.settled(job.id);
-          queue.delete(job.id);
+          await queue.delete(job.id);
           if (done.state === "failed") throw done.cause;
           return resultAnswer(c, done, format);
         }
         c.header("location", `${JOBS}/${job.id}`);
-        return c.json(jobView(queue.get(job.id), JOBS), 202);
+        return c.json(jobView(await queue.get(job.id), JOBS), 202);
       },
     )
     .openapi(
       getJob,
-      (c) => {
-        const id = c.req.param("id") ?? "";
-        const job = queue.get(id);
-        const f = c.req.valid("query").format;
-        const accept = c.req.header("accept") ?? "";
-        const json = f === "json" ||
-          (f === undefined && accept.includes("application/json") &&
-            !accept.includes("text/event-stream"));
-        if (json) return c.json(jobView(job, JOBS));
-        return streamJob(c, queue, id);
-      },
+      (c) => jobOrEvents(c, queue, c.req.valid("query").format, JOBS, (r) => r.summary),
     )
     .openapi(
       getJobResult,
-      (c) => {
+      async (c) => {
         const format = resultFormat(c, c.req.valid("query").format);
-        const job = queue.get(c.req.param("id") ?? "");
+        const job = await queue.result(c.req.param("id") ?? "");
         if (job.state === "failed") throw job.cause;
         if (job.state !== "done") {
           return c.json(jobView(job, JOBS), 202, { "retry-after": "2" });
@@ -156,10 +157,10 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
     )
     .openapi(
       deleteJob,
-      (c) => {
+      async (c) => {
         const id = c.req.param("id") ?? "";
-        queue.get(id);
-        return c.json({ id, deleted: queue.delete(id) });
+        await queue.get(id);
+        return c.json({ id, deleted: await queue.delete(id) });
       },
     );
 }

@@ -94,6 +94,9 @@ export const JobAnswer = z.strictObject({
     status: int.optional(),
     facts: z.record(z.string(), z.unknown()).optional(),
   }).optional().describe("why a failed job failed"),
+  attempts: int.optional().describe(
+    "runs started (jobs kept in KV or Redis: a job re-run after its process died counts 2)",
+  ),
   links: z.strictObject({ self: z.string(), events: z.string(), result: z.string() }),
 }).openapi("VolumeJob");
 /** A finished job's numbers: the segment() summary with the job id. */

@@ -1,4 +1,8 @@
-/** Jobs: the bounded in-memory queue for work longer than one request (see queue.ts). */
+/**
+ * Jobs: the one job API (store.ts) over three engines: the bounded in-memory queue (queue.ts),
+ * Deno KV on a local directory (kv.ts) and Redis with BullMQ (redis.ts, imported only where
+ * MEDIMG_REDIS_URL asks for it).
+ */
 export {
   describeError,
   type Job,
@@ -10,3 +14,15 @@ export {
   type JobSpec,
   type JobState,
 } from "./queue.ts";
+export {
+  errorOf,
+  type JobEngine,
+  type JobRecipe,
+  type JobRequest,
+  type JobRunner,
+  type JobStore,
+  joinBlobs,
+  lazyStore,
+  memoryStore,
+  splitBlobs,
+} from "./store.ts";

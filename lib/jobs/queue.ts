@@ -23,13 +23,22 @@ export type JobState = "queued" | "running" | "done" | "failed";
  * the last event is `done` or `failed`.
  */
 export type JobEvent =
-  | { seq: number; type: "state"; state: JobState; at: number }
+  | {
+    seq: number;
+    type: "state";
+    state: JobState;
+    /** The run this is (engines that store jobs re-run one a crash stopped: 2, 3, ...). */
+    attempt?: number;
+    /** Why a job is queued again ("restart": its process stopped while it ran). */
+    reason?: string;
+    at: number;
+  }
   | { seq: number; type: "progress"; stage: string; done?: number; total?: number; at: number }
   | { seq: number; type: "done"; at: number }
   | { seq: number; type: "failed"; error: JobError; at: number };
 
 /** A job event before the queue numbers and stamps it. */
-type NewEvent = JobEvent extends infer E ? E extends JobEvent ? Omit<E, "seq" | "at"> : never
+export type NewEvent = JobEvent extends infer E ? E extends JobEvent ? Omit<E, "seq" | "at"> : never
   : never;
 
 /** Why a job failed: the library error's code and message (code "internal" for anything else). */
@@ -69,6 +78,8 @@ export interface Job<R> {
   cause?: unknown;
   /** Free-form facts the submitter attached (model name, shapes). */
   meta: Record<string, unknown>;
+  /** Runs started so far (engines that store jobs; a crash and restart makes it 2). */
+  attempts?: number;
 }
 
 /** Bounds and timings of a {@link JobQueue}. */
