@@ -7,7 +7,16 @@
 import { assembleSeries } from "../lib/dicom/series.ts";
 import type { JobRunner } from "../lib/jobs/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
-import { segmentSeries } from "../lib/pipelines/series.ts";
+import type { Series } from "../lib/dicom/series.ts";
+import {
+  postprocessOn,
+  postprocessSeries,
+  type PostprocessUsed,
+  postprocessUsed,
+  type TtaUsed,
+  ttaUsed,
+} from "../lib/pipelines/postprocess.ts";
+import { segmentSeries, type SeriesSegmentation } from "../lib/pipelines/series.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { buildResult, pacsClient, type SeriesRef, type SeriesResult } from "./_series_io.ts";
@@ -19,6 +28,28 @@ export interface SeriesJobParams {
   format: "json" | "nifti" | "seg";
   /** store=1: the series the SEG is stored with, on the deployment's PACS. */
   store?: SeriesRef;
+  /** The postprocessing and test-time augmentation the route resolved (card + request). */
+  postprocess?: PostprocessUsed;
+  tta?: TtaUsed;
+}
+
+/**
+ * The card's and the request's postprocessing in 3D (mL) applied to a series' labels, and what was
+ * used, on the answer (the route and the runner both end with it).
+ */
+export function finishSeries(
+  seg: SeriesSegmentation,
+  series: Series,
+  post: PostprocessUsed,
+  tta: TtaUsed,
+  r: Steps,
+) {
+  const [sx, sy] = series.volume.spacing;
+  const sz = Math.abs(series.sliceSpacing || series.volume.spacing[2]);
+  const changed = postprocessOn(post)
+    ? r.step("postprocess", () => postprocessSeries(seg, post, [sx, sy, sz]))
+    : { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
+  return Object.assign(seg, { postprocess: { ...post, ...changed }, tta });
 }
 
 /** The job inputs of a series: `instance-<n>` and `truth-<n>`, in order. */
@@ -49,7 +80,12 @@ export const seriesRunner: JobRunner<SeriesResult> = async ({ params, inputs }, 
     const m = await r.stepAsync("model", () => loadModel(q.model));
     requireSliceModel(q.model, m.card);
     const progress = (done: number, total: number) => ctx.progress("infer", done, total);
-    const seg = await segmentSeries(m, series, { threshold: q.threshold }, r, undefined, progress);
+    // params stored without them (an older origin's job): the card's defaults
+    const tta = q.tta ?? ttaUsed(m.card);
+    const post = q.postprocess ?? postprocessUsed(m.card, {}, "mL");
+    const options = { threshold: q.threshold, flips: tta.flips };
+    const plain = await segmentSeries(m, series, options, r, undefined, progress);
+    const seg = finishSeries(plain, series, post, tta, r);
     return await buildResult({ card: m.card, series, seg, truth, format: q.format, ...store }, r);
   });
 };

@@ -23,17 +23,12 @@ import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
 import { segmentSeries, type SeriesSegmentation } from "../lib/pipelines/series.ts";
-import {
-  postprocessOn,
-  postprocessSeries,
-  postprocessUsed,
-  ttaUsed,
-} from "../lib/pipelines/postprocess.ts";
+import { postprocessUsed, ttaUsed } from "../lib/pipelines/postprocess.ts";
 import { requireSliceModel } from "../lib/pipelines/slice.ts";
 import { Steps } from "../lib/pipelines/steps.ts";
 import { jobOrEvents, jobView, resultFormat } from "./_jobs.ts";
 import { jobStore } from "./_job_store.ts";
-import { seriesInputs, seriesRunner } from "./_series_job.ts";
+import { finishSeries, seriesInputs, seriesRunner } from "./_series_job.ts";
 import { modelGuard } from "./_model_route.ts";
 import {
   deleteSeriesJob,
@@ -123,16 +118,7 @@ async function answerSeries(
   const tta = ttaUsed(card, q.tta);
   const options = { threshold: q.threshold, flips: tta.flips };
   const post = postprocessUsed(card, q, "mL");
-  const [sx, sy] = series.volume.spacing;
-  const sz = Math.abs(series.sliceSpacing || series.volume.spacing[2]);
-  const spacing: [number, number, number] = [sx, sy, sz];
-  /** The card's and the request's postprocessing in 3D (mL), and what was used, on the answer. */
-  const finish = (seg: SeriesSegmentation, r: Steps) => {
-    const changed = postprocessOn(post)
-      ? r.step("postprocess", () => postprocessSeries(seg, post, spacing))
-      : { removed_components: 0, removed_voxels: 0, filled_voxels: 0 };
-    return Object.assign(seg, { postprocess: { ...post, ...changed }, tta });
-  };
+  const finish = (seg: SeriesSegmentation, r: Steps) => finishSeries(seg, series, post, tta, r);
   const store = (signal?: AbortSignal) => (q.store ? { store: { client: client!, signal } } : {});
   if (!q.job) {
     const seg = finish(await segmentSeries(loaded, series, options, run, check), run);
@@ -141,7 +127,14 @@ async function answerSeries(
   }
   const job = await queue.submit({
     kind: "series",
-    params: { model: name, threshold: q.threshold, format, ...(q.store ? { store: ref } : {}) },
+    params: {
+      model: name,
+      threshold: q.threshold,
+      format,
+      postprocess: post,
+      tta,
+      ...(q.store ? { store: ref } : {}),
+    },
     inputs: seriesInputs(instances, truth),
     bytes: instances.reduce((n, b) => n + b.byteLength, 0) + series.volume.data.byteLength,
     local: (ctx) =>
