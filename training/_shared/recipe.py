@@ -5,6 +5,7 @@ training/_shared/recipe.ts turns into a model folder, and a step log.
 import base64
 import json
 import os
+import re
 import time
 
 import cv2
@@ -20,11 +21,17 @@ def tensor(a):
     return {"shape": list(a.shape), "data": b64(a)}
 
 
+def natural_key(name):
+    """Sorts 3Dircadb1.2 before 3Dircadb1.10 (numbers by value)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name)]
+
+
 def split_patients(patients, held_out_names, fraction):
     """(train, held_out) lists of patient names: the named ones held out, else the last
-    round(fraction * n) of the sorted names (at least 1 when there are 2 or more); one patient is
-    trained on and nothing is held out."""
-    patients = sorted(patients)
+    round(fraction * n) of the names in natural order (at least 1 when there are 2 or more: for
+    3Dircadb1.1-20 and 0.15, 3Dircadb1.18-20, the seed's test patients); one patient is trained on
+    and nothing is held out."""
+    patients = sorted(patients, key=natural_key)
     if held_out_names:
         want = [p.strip() for p in held_out_names.split(",") if p.strip()]
         missing = [p for p in want if p not in patients]

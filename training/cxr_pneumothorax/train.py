@@ -160,8 +160,11 @@ def main():
         if i["uid"] not in cache:
             x = read_image(i["path"])
             y = mask_of(rles[i["uid"]], i["width"], i["height"])
-            cache[i["uid"]] = (recipe.resize(x, S), recipe.resize(y, S))
-        return cache[i["uid"]]
+            # float16 in memory (a whole SIIM train set at 256: 2.8 GB instead of 5.6)
+            cache[i["uid"]] = (recipe.resize(x, S).astype(np.float16),
+                               recipe.resize(y, S).astype(np.float16))
+        x, y = cache[i["uid"]]
+        return x.astype(np.float32), y.astype(np.float32)
 
     model = ResUNet(1)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
