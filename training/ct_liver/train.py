@@ -190,9 +190,10 @@ def main():
         yr = np.stack([(recipe.resize(m.astype(np.float32), S) >= 0.5).astype(np.float32) for m in y])
         xs.append(xr)
         ys.append(yr)
-        n_aug = min(args.augment_batches * 32, 10**9)
-        for _ in range(n_aug):
-            k = int(rng.integers(len(xr)))
+        # flow(batch_size=32, shuffle=True): each pass over the slices in a new order
+        n_aug = args.augment_batches * 32
+        order = np.concatenate([rng.permutation(len(xr)) for _ in range(-(-n_aug // len(xr)))])
+        for k in order[:n_aug]:
             a, b = keras_transform(rng, xr[k], yr[k])
             xs.append(a[None])
             ys.append(b[None])

@@ -177,7 +177,9 @@ def main():
         model.train()
         order = rng.permutation(len(train))
         losses, ious = [], []
-        for b in range(0, len(order), args.batch):
+        # DataGenerator.__len__ = floor(n / batch): a last partial batch is dropped (kept when it is
+        # the only one)
+        for b in range(0, max(len(order) - args.batch + 1, 1), args.batch):
             pairs = [augment(rng, *sample(train[k])) for k in order[b:b + args.batch]]
             X = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None])
             Y = torch.from_numpy(np.stack([p[1] for p in pairs])[:, None])
