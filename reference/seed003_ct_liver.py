@@ -30,9 +30,15 @@ def transform_ctdata(image, window_width, window_center):
     return (img * 255).astype("uint8")
 
 
-for path in sys.argv[1:]:
-    ds = pydicom.dcmread(path)
+def preprocess(ds):
+    """The whole preset on one pydicom dataset: uint8 CLAHE image (the seed then divides by 255).
+    training/ct_liver imports this."""
     windowed = transform_ctdata(get_pixels_hu(ds), 500, 150)
-    eq = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(windowed)
-    print(json.dumps({"width": int(eq.shape[1]), "height": int(eq.shape[0]),
-                      "data": base64.b64encode(eq.tobytes()).decode()}))
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(windowed)
+
+
+if __name__ == "__main__":
+    for path in sys.argv[1:]:
+        eq = preprocess(pydicom.dcmread(path))
+        print(json.dumps({"width": int(eq.shape[1]), "height": int(eq.shape[0]),
+                          "data": base64.b64encode(eq.tobytes()).decode()}))

@@ -5,6 +5,7 @@
 import { NotFoundError } from "../errors.ts";
 import { env } from "./_env.ts";
 import { type ModelCard, ModelCardError, parseCard } from "./card.ts";
+import { trainHint } from "./recipes.ts";
 
 /** No model of that name is installed (an HTTP function answers 404). */
 export class ModelNotFoundError extends NotFoundError {
@@ -35,6 +36,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function modelsRoot(): string {
   const dir = env("MEDIMG_MODELS_DIR");
   if (dir) return dir.replace(/\/+$/, "");
+  return projectModels();
+}
+
+/** The project's models/ folder. */
+function projectModels(): string {
   const url = new URL("../../models", import.meta.url);
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : "models";
 }
@@ -117,10 +123,13 @@ export async function findModel(
     found = await inspect(root, name);
   } catch {
     const names = (await listModels(root)).filter((m) => m.card).map((m) => m.name);
+    // A preset with a training recipe: its command, the project's own models/ folder written as
+    // the repository-relative path the task runs from.
+    const train = trainHint(name, root === projectModels() ? "models" : root);
     throw new ModelNotFoundError(
       `model ${JSON.stringify(name)} is not installed (installed: ${
         names.length ? names.join(", ") : "none"
-      }); to add one, ${HOW_TO_ADD}`,
+      }); ${train}to add one, ${HOW_TO_ADD}`,
       name,
     );
   }
