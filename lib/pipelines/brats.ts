@@ -353,6 +353,8 @@ export interface BratsSegmentOptions {
   labels: readonly number[];
   params: BratsParams;
   layout?: PatchLayout;
+  /** Forward passes in flight at once (a model pool's size; default 1). */
+  concurrency?: number;
 }
 
 /** What {@link segmentBrats} found. */
@@ -416,6 +418,7 @@ export async function segmentBrats(
       batch: options.batch,
       outChannels: options.labels.length,
       layout: options.layout,
+      concurrency: options.concurrency,
       onProgress: (done, total) => progress("infer", done, total),
     }));
   const labels = await step("labels", () => {

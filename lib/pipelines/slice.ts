@@ -21,6 +21,7 @@ import {
   toMask,
 } from "../models/infer.ts";
 import type { LoadedModel } from "../models/load.ts";
+import type { ModelPool } from "../models/pool.ts";
 import type { ModelInput, ProbabilityMap } from "../models/tensor.ts";
 import { measureMask } from "../image/measure.ts";
 import { overlayMask } from "../image/overlay.ts";
@@ -42,6 +43,8 @@ export interface SliceOptions {
   maxPassPixels?: number;
   /** Probability threshold (default the card's, else 0.5). */
   threshold?: number;
+  /** Where the passes run: a model pool, null in process (default the process's, lib/models/pool.ts). */
+  pool?: ModelPool | null;
 }
 
 /** What {@link segmentSlice} made, every map on the input image's grid. */
@@ -129,7 +132,13 @@ export async function segmentSlice(
     ...(options.overlap !== undefined ? { overlap: options.overlap } : {}),
   });
   const fitted = run.step("fit", () => fit(x, plan, run));
-  const out = await run.stepAsync("infer", () => inferFitted(loaded, fitted, plan));
+  const out = await run.stepAsync(
+    "infer",
+    () =>
+      options.pool === undefined
+        ? inferFitted(loaded, fitted, plan)
+        : inferFitted(loaded, fitted, plan, options.pool),
+  );
   const probs = run.step("mapback", () => mapBack(run.geometry, out.probs, "bilinear"));
   const threshold = options.threshold ?? card.threshold ?? 0.5;
   const mask = run.step("threshold", () => toMask(probs, card, threshold));
