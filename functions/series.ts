@@ -46,6 +46,7 @@ import {
   seriesRef,
   type SeriesResult,
 } from "./_series_io.ts";
+import { shutdownPool, useAllCores } from "../lib/models/pool.ts";
 
 /** The series jobs of this process (MEDIMG_SERIES_MAX_JOBS, MEDIMG_SERIES_TTL_S). */
 const queue = new JobQueue<SeriesResult>({
@@ -168,4 +169,8 @@ export const seriesRoutes: OpenAPIHono<AppEnv> = routes
 /** The series function alone: `deno run -A functions/series.ts`. */
 export const app = createApp().route("/", seriesRoutes);
 
-if (import.meta.main) serve(app);
+if (import.meta.main) {
+  // a self-hosted origin: model passes over every core unless MEDIMG_WORKERS says otherwise
+  useAllCores();
+  serve(app).finished.then(shutdownPool);
+}
