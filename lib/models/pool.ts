@@ -15,9 +15,10 @@
  *
  * Workers start lazily (on the first pass that needs one, up to the size), are reused across
  * requests and terminated by {@link ModelPool.terminate} (called on SIGTERM/SIGINT by the entry
- * points through {@link shutdownPool}, and by tests). A worker that dies (an uncaught error, an
- * out-of-memory abort) fails the one pass it was running with a {@link WorkerError}; the pool
- * replaces it on the next pass and the other passes go on.
+ * points through {@link shutdownPool}, and by tests). A worker that dies of an uncaught error
+ * fails the one pass it was running with a {@link WorkerError}; the pool replaces it on the next
+ * pass and the other passes go on. (A V8 out-of-memory abort is not such a death: it ends the whole
+ * process, workers being threads of it.)
  */
 import { MedimgError, type ProblemFacts } from "../errors.ts";
 import * as errors from "../errors.ts";
@@ -119,7 +120,9 @@ function rebuild(e: { name: string; message: string; facts?: ProblemFacts }): Er
     Object.assign(err.facts, e.facts ?? {});
     return err;
   }
-  return new WorkerError(`in a worker: ${e.name}: ${e.message}`, e.facts ?? {});
+  // Not one of ours: its message may hold internals, so it goes to the log, not to the caller.
+  console.error(`model worker: unexpected ${e.name}: ${e.message}`);
+  return new WorkerError("a model pass failed in a worker; the server log says why");
 }
 
 /**
@@ -260,8 +263,11 @@ export class ModelPool {
       this.#slots.splice(i, 1);
       this.#slots.forEach((s, k) => (s.index = k));
       worker.terminate();
+      console.error(`model worker ${index} died: ${why}`);
       const err = () =>
-        new WorkerError(`model worker ${index} died during a pass: ${why}`, { worker: index });
+        new WorkerError(`model worker ${index} died during a pass; the pool replaces it`, {
+          worker: index,
+        });
       slot.job?.reject(err());
       slot.job = null;
       for (const job of slot.own.splice(0)) job.reject(err());

@@ -129,6 +129,13 @@ Deno.test({
       );
       assert(missing.message.includes("no-such-model"), missing.message);
       assertEquals(crashing.started, 1);
+      // an error of no type of ours: a WorkerError that does not repeat its message
+      const plain = await assertRejects(
+        () => crashing.forward(root, "plain", input(), [1, 16, 16, 1]),
+        WorkerError,
+        "the server log says why",
+      );
+      assert(!plain.message.includes("secret"), plain.message);
       // a worker that dies mid-pass: a WorkerError for that pass only
       const others = [1, 2, 3].map(() =>
         crashing.forward(root, "sigmoid", input(), [1, 16, 16, 1])
