@@ -289,6 +289,7 @@ export class ModelPool {
     } catch (err) {
       slot.job = null;
       job.reject(new WorkerError(`could not send to a model worker: ${(err as Error).message}`));
+      queueMicrotask(() => this.#pump());
     }
   }
 
