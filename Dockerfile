@@ -24,9 +24,15 @@ COPY --chown=deno:deno lib ./lib
 COPY --chown=deno:deno functions ./functions
 COPY --chown=deno:deno models ./models
 COPY --chown=deno:deno page ./page
-RUN deno install && deno cache functions/main.ts && mkdir -p /app/jobs
+# The GPU check (deploy.md, "Checking the GPU"): WebGPU against wasm on a BraTS case mounted at run
+# time: docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
+#   -v /srv/brats/BraTS2021_00006:/data:ro medimg-origin deno task gpu-check --case /data/BraTS2021_00006_
+COPY --chown=deno:deno bench/gpu_check.ts ./bench/gpu_check.ts
+RUN deno install && deno cache functions/main.ts lib/models/pool_worker.ts bench/gpu_check.ts && mkdir -p /app/jobs
 VOLUME /app/jobs
 
+# Model passes run in one worker per core (MEDIMG_WORKERS, deploy.md "Workers: every core"); with
+# the WebGPU backend (MEDIMG_BACKEND=webgpu) the default is 1: the GPU is the one shared queue.
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD curl -fsS http://127.0.0.1:8000/health || exit 1
 CMD ["deno", "run", "--unstable-kv", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp,/app/jobs", "functions/main.ts"]

@@ -14,6 +14,7 @@ import { rleBodyLimits, rleRoutes } from "./rle.ts";
 import { seriesBodyLimits, seriesRoutes } from "./series.ts";
 import { sliceRoutes } from "./slice.ts";
 import { volumeBodyLimits, volumeRoutes } from "./volume.ts";
+import { shutdownPool, useAllCores } from "../lib/models/pool.ts";
 
 const origin = env("MEDIMG_ORIGIN_URL");
 
@@ -57,4 +58,8 @@ export const app = createApp({
   .route("/", docsRoutes)
   .route("/", pageRoutes);
 
-if (import.meta.main) serve(app);
+if (import.meta.main) {
+  // a self-hosted origin: model passes over every core unless MEDIMG_WORKERS says otherwise
+  useAllCores();
+  serve(app).finished.then(shutdownPool);
+}

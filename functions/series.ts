@@ -47,6 +47,7 @@ import {
   seriesRef,
   type SeriesResult,
 } from "./_series_io.ts";
+import { shutdownPool, useAllCores } from "../lib/models/pool.ts";
 
 /**
  * The series jobs (MEDIMG_SERIES_MAX_JOBS, MEDIMG_SERIES_TTL_S), kept by the engine
@@ -193,4 +194,8 @@ export const seriesRoutes: OpenAPIHono<AppEnv> = routes
 /** The series function alone: `deno run -A functions/series.ts`. */
 export const app = createApp({ bodyLimits: seriesBodyLimits }).route("/", seriesRoutes);
 
-if (import.meta.main) serve(app);
+if (import.meta.main) {
+  // a self-hosted origin: model passes over every core unless MEDIMG_WORKERS says otherwise
+  useAllCores();
+  serve(app).finished.then(shutdownPool);
+}

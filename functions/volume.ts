@@ -34,6 +34,7 @@ import {
   resultFormat,
   type VolumeResult,
 } from "./_volume_io.ts";
+import { shutdownPool, useAllCores } from "../lib/models/pool.ts";
 
 export { DEFAULT_VOLUME_MODEL, type VolumeResult };
 
@@ -176,5 +177,7 @@ if (import.meta.main) {
   // on the origin: WebGPU when there is a hardware GPU adapter and MEDIMG_BACKEND is not set
   const line = await preferGpuBackend("volume");
   if (line) console.log(line);
-  serve(app);
+  // a self-hosted origin: model passes over every core unless MEDIMG_WORKERS says otherwise
+  useAllCores();
+  serve(app).finished.then(shutdownPool);
 }

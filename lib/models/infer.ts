@@ -10,6 +10,7 @@ import { resize } from "../image/resize.ts";
 import { imageInput, type ModelCard, ModelCardError } from "./card.ts";
 import type { LoadedModel } from "./load.ts";
 import type { ModelInput, ProbabilityMap } from "./tensor.ts";
+import { type ModelPool, modelPool, pooledModel, poolTileRunner } from "./pool.ts";
 import { tiledInference, tileStarts } from "./tiling.ts";
 
 export type { ModelInput, ProbabilityMap } from "./tensor.ts";
@@ -170,18 +171,24 @@ export function checkSegmentationInput(loaded: LoadedModel, x: ModelInput): void
 /**
  * Runs the model on an input already fitted per `plan` (resized to `plan.runAt` or padded to
  * `plan.size`; tiles are laid here): the probability map of the fitted input's size. A card with a
- * linear output gets sigmoid / softmax applied so that the map always holds probabilities.
+ * linear output gets sigmoid / softmax applied so that the map always holds probabilities. With a
+ * model `pool` (default the process's: MEDIMG_WORKERS > 1, lib/models/pool.ts; null: in process)
+ * the passes run in its workers, twice its size in flight, blended in tile order: the same map.
  * @example const { probs } = await inferFitted(loaded, resized, plan)
  */
 export async function inferFitted(
   loaded: LoadedModel,
   x: ModelInput,
   plan: InferencePlan,
+  pool: ModelPool | null = modelPool(),
 ): Promise<{ probs: ProbabilityMap; passes: number }> {
-  const out = await tiledInference(x, runner(loaded, x.channels), {
+  const pooled = pooledModel(loaded, pool);
+  const run = pooled ? poolTileRunner(pooled, x.channels) : runner(loaded, x.channels);
+  const out = await tiledInference(x, run, {
     size: plan.size,
     overlap: plan.overlap,
     batch: plan.batch,
+    concurrency: pooled ? 2 * pooled.pool.size : 1,
   });
   const probs: ProbabilityMap = {
     data: out.data,

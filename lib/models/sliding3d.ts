@@ -61,6 +61,12 @@ export interface SlidingOptions {
   sigmaScale?: number;
   /** Windows per forward call (default 1). */
   batch?: number;
+  /**
+   * Forward calls in flight at once (default 1): with a model pool (lib/models/pool.ts), its size.
+   * Outputs are blended in window order whatever order they come back in, so the result does not
+   * depend on it; each call then gets a batch buffer of its own (transferable).
+   */
+  concurrency?: number;
   /** Channels the model returns. */
   outChannels: number;
   /** Layout of the batches (default "NDHWC", tfjs's own). */
@@ -244,18 +250,37 @@ export async function slidingWindow3d(
   const weight = importanceMap(patch, blend, options.sigmaScale ?? 0.125);
   const out = new Float32Array(outVoxels);
   const norm = new Float32Array(D * H * W);
-  const buf = new Float32Array(batch * pv * C);
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const shared = concurrency === 1 ? new Float32Array(batch * pv * C) : undefined;
   const vox = D * H * W;
   let done = 0, forwardMs = 0;
-  for (let w0 = 0; w0 < windows.length; w0 += batch) {
+  const launch = (w0: number) => {
     const n = Math.min(batch, windows.length - w0);
+    const buf = shared ?? new Float32Array(n * pv * C);
     for (let b = 0; b < n; b++) {
       const [z0, y0, x0] = windows[w0 + b];
       packWindow(vol, z0, y0, x0, patch, buf, b, layout, padValue);
     }
     const t = performance.now();
-    const pred = await forward(n === batch ? buf : buf.subarray(0, n * pv * C), n, patch);
-    forwardMs += performance.now() - t;
+    const pred = Promise.resolve(
+      forward(n === batch || !shared ? buf : buf.subarray(0, n * pv * C), n, patch),
+    );
+    // a rejection is taken where the batch is awaited, in order
+    pred.catch(() => {});
+    return { w0, n, t, pred };
+  };
+  const inflight: ReturnType<typeof launch>[] = [];
+  let nextW = 0;
+  while (nextW < windows.length || inflight.length > 0) {
+    while (inflight.length < concurrency && nextW < windows.length) {
+      inflight.push(launch(nextW));
+      nextW += batch;
+    }
+    const { w0, n, t } = inflight[0];
+    const t1 = performance.now();
+    const pred = await inflight.shift()!.pred;
+    // in flight together, the passes overlap: the time waited for each, not each one's length
+    forwardMs += performance.now() - (concurrency === 1 ? t : t1);
     if (pred.length !== n * pv * outChannels) {
       throw new InvalidInputError(
         `the model returned ${pred.length} values for ${n} windows of ${pd}x${ph}x${pw}, expected ${

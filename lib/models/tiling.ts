@@ -31,6 +31,11 @@ export interface TileOptions {
   batch?: number;
   /** Value of pixels padded onto an image smaller than a tile (default 0). */
   padValue?: number;
+  /**
+   * Forward passes in flight at once (default 1): with a model pool (lib/models/pool.ts), its size.
+   * Outputs are blended in tile order whatever order they come back in: the same result.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -96,7 +101,8 @@ export async function tiledInference(
   const weight = new Float32Array(width * height);
   let passes = 0;
   const tileSize = th * tw * c;
-  for (let start = 0; start < tiles.length; start += batch) {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const launch = (start: number) => {
     const group = tiles.slice(start, start + batch);
     const input = new Float32Array(group.length * tileSize).fill(padValue);
     group.forEach(([y0, x0], t) => {
@@ -106,7 +112,19 @@ export async function tiledInference(
         input.set(data.subarray(src, src + cols * c), t * tileSize + y * tw * c);
       }
     });
-    const out = await run(input, group.length, th, tw);
+    const out = run(input, group.length, th, tw);
+    // a rejection is taken where the group is awaited, in order
+    out.catch(() => {});
+    return { group, out };
+  };
+  const inflight: ReturnType<typeof launch>[] = [];
+  for (let next = 0; next < tiles.length || inflight.length > 0;) {
+    while (inflight.length < concurrency && next < tiles.length) {
+      inflight.push(launch(next));
+      next += batch;
+    }
+    const { group, out: pending } = inflight.shift()!;
+    const out = await pending;
     passes++;
     if (out.data.length !== group.length * th * tw * out.channels) {
       throw new RangeError(

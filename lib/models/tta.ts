@@ -7,6 +7,7 @@
  */
 import { type InferencePlan, inferFitted } from "./infer.ts";
 import type { LoadedModel } from "./load.ts";
+import type { ModelPool } from "./pool.ts";
 import type { ModelInput, ProbabilityMap } from "./tensor.ts";
 
 /**
@@ -71,6 +72,7 @@ export async function flipMean(
 /**
  * {@link inferFitted} averaged over the flips of a fitted 2D input (HWC): the forward passes of
  * every run added up; no flips is one plain run.
+ * `pool` as inferFitted's (undefined: the process's).
  * @example await inferFlips(loaded, fitted, plan, [[1]]) // mean of it and its left-right mirror
  */
 export async function inferFlips(
@@ -78,11 +80,16 @@ export async function inferFlips(
   x: ModelInput,
   plan: InferencePlan,
   flips: readonly (readonly number[])[],
+  pool?: ModelPool | null,
 ): Promise<{ probs: ProbabilityMap; passes: number }> {
   let passes = 0;
   let shape: ProbabilityMap | undefined;
   const data = await flipMean(x.tensor, [x.height, x.width, x.channels], 2, flips, async (t) => {
-    const r = await inferFitted(loaded, { ...x, tensor: t }, plan);
+    const fitted = { ...x, tensor: t };
+    // undefined: the process's pool (inferFitted's default); null: in process
+    const r = pool === undefined
+      ? await inferFitted(loaded, fitted, plan)
+      : await inferFitted(loaded, fitted, plan, pool);
     passes += r.passes;
     shape ??= r.probs;
     return r.probs.data;

@@ -358,6 +358,8 @@ export interface BratsSegmentOptions {
   probabilities?: boolean;
   /** Test-time augmentation: flips ([z, y, x] axes of the RAS grid) averaged with the plain run. */
   flips?: number[][];
+  /** Forward passes in flight at once (a model pool's size; default 1). */
+  concurrency?: number;
 }
 
 /** What {@link segmentBrats} found. */
@@ -437,6 +439,7 @@ export async function segmentBrats(
           batch: options.batch,
           outChannels: options.labels.length,
           layout: options.layout,
+          concurrency: options.concurrency,
           // progress over all runs when test-time augmentation runs several
           onProgress: (done, total) => progress("infer", r * total + done, runs * total),
         });

@@ -12,6 +12,7 @@ import { rgbToCielab, type SegmentDescription, writeSeg } from "../dicom/seg.ts"
 import { type OverlapScores, overlapScores } from "../image/measure.ts";
 import type { ModelCard } from "../models/card.ts";
 import type { LoadedModel } from "../models/load.ts";
+import { type ModelPool, modelPool } from "../models/pool.ts";
 import { sliceZ } from "../nifti/volume.ts";
 import { segmentSlice, type SliceOptions } from "./slice.ts";
 import { Steps } from "./steps.ts";
@@ -44,7 +45,9 @@ export function voxelMm3(series: Series): number {
 
 /**
  * Runs a 2D segmentation model over every slice of `series`; each slice is its own run of steps
- * (its geometry is its own), checked with `run`'s check and timed into `run.timings`.
+ * (its geometry is its own), checked with `run`'s check and timed into `run.timings`. With a model
+ * `pool` (default the process's, lib/models/pool.ts: MEDIMG_WORKERS > 1) twice its size of slices
+ * are in flight at once, their passes in its workers, and stacked in z order: the same labels.
  * @example const seg = await segmentSeries(loaded, await assembleSeries(files), {}, run)
  */
 export async function segmentSeries(
@@ -54,6 +57,7 @@ export async function segmentSeries(
   run: Steps = new Steps(),
   check?: (step: string) => void,
   progress?: (done: number, total: number) => void,
+  pool: ModelPool | null = modelPool(),
 ): Promise<SeriesSegmentation> {
   const { volume } = series;
   const { width, height, depth } = volume;
@@ -63,15 +67,21 @@ export async function segmentSeries(
   const counts = new Map<number, number>();
   const slices: SeriesSegmentation["slices"] = [];
   let passes = 0;
-  for (let z = 0; z < depth; z++) {
+  const start = (z: number) => {
     const image = sliceZ(volume, z); // [row, column] spacing from the volume's
     const sliceRun = new Steps(check ? { check } : {});
-    const r = await segmentSlice(
-      loaded,
-      { image, meta: { spacing: image.spacing } },
-      options,
-      sliceRun,
-    );
+    const meta = { spacing: image.spacing };
+    const r = segmentSlice(loaded, { image, meta }, { ...options, pool }, sliceRun);
+    // a rejection is taken where the slice is awaited, in z order
+    r.catch(() => {});
+    return { r, sliceRun };
+  };
+  const inflight: ReturnType<typeof start>[] = [];
+  const ahead = pool ? 2 * pool.size : 1;
+  for (let z = 0, next = 0; z < depth; z++) {
+    while (next < depth && inflight.length < ahead) inflight.push(start(next++));
+    const { r: pending, sliceRun } = inflight.shift()!;
+    const r = await pending;
     for (const [k, ms] of Object.entries(sliceRun.timings)) {
       run.timings[k] = (run.timings[k] ?? 0) + ms;
     }

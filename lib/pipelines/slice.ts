@@ -21,6 +21,7 @@ import {
 } from "../models/infer.ts";
 import type { LoadedModel } from "../models/load.ts";
 import { inferFlips } from "../models/tta.ts";
+import type { ModelPool } from "../models/pool.ts";
 import type { ModelInput, ProbabilityMap } from "../models/tensor.ts";
 import { measureMask } from "../image/measure.ts";
 import { overlayMask } from "../image/overlay.ts";
@@ -44,6 +45,8 @@ export interface SliceOptions {
   threshold?: number;
   /** Test-time augmentation: flips ([y, x] axes) averaged with the plain run (lib/models/tta.ts). */
   flips?: number[][];
+  /** Where the passes run: a model pool, null in process (default the process's, lib/models/pool.ts). */
+  pool?: ModelPool | null;
 }
 
 /** What {@link segmentSlice} made, every map on the input image's grid. */
@@ -132,7 +135,10 @@ export async function segmentSlice(
   });
   const fitted = run.step("fit", () => fit(x, plan, run));
   const flips = options.flips ?? [];
-  const out = await run.stepAsync("infer", () => inferFlips(loaded, fitted, plan, flips));
+  const out = await run.stepAsync(
+    "infer",
+    () => inferFlips(loaded, fitted, plan, flips, options.pool),
+  );
   const probs = run.step("mapback", () => mapBack(run.geometry, out.probs, "bilinear"));
   const threshold = options.threshold ?? card.threshold ?? 0.5;
   const mask = run.step("threshold", () => toMask(probs, card, threshold));

@@ -14,6 +14,7 @@ import { setupBackend } from "../models/backend.ts";
 import type { ModelCard } from "../models/card.ts";
 import { volumeInput } from "../models/card.ts";
 import { loadModel } from "../models/load.ts";
+import { type ModelPool, modelPool, pooledModel, poolForward } from "../models/pool.ts";
 import {
   type Blend,
   fastConv3dOnWasm,
@@ -246,6 +247,7 @@ export async function segmentVolume(
   root: string,
   progress: VolumeProgress,
   run: Steps = new Steps(),
+  pool: ModelPool | null = modelPool(),
 ): Promise<VolumeResult> {
   let loaded: Awaited<ReturnType<typeof loadModel>> | undefined;
   let fastConv3d = false;
@@ -257,7 +259,10 @@ export async function segmentVolume(
         const backend = await setupBackend();
         fastConv3d = backend.name === "wasm" && fastConv3dOnWasm();
         loaded = await loadModel(m.card.name, { root });
-        return layersForward(loaded.predict, m.channels, m.layout);
+        const pooled = pooledModel(loaded, pool);
+        return pooled
+          ? poolForward(pooled, m.channels, m.layout)
+          : layersForward(loaded.predict, m.channels, m.layout);
       },
     },
     {
@@ -267,6 +272,8 @@ export async function segmentVolume(
       layout: m.layout,
       probabilities: p.probabilities === true,
       flips: p.tta?.flips,
+      // twice the workers: each has its next window queued while this thread blends
+      concurrency: pool ? 2 * pool.size : 1,
     },
     async (stage, done, total) => {
       progress(stage, done, total);
