@@ -17,10 +17,13 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../_shared"))
+try:
+    from sklearn.metrics import roc_auc_score
+except ImportError:  # Debian's python3 here has no sklearn: the numpy twin
+    from roc import roc_auc_score  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "../../reference"))
 sys.path.insert(0, HERE)
 import fundus_preprocess as drive  # noqa: E402
@@ -95,6 +98,7 @@ def main():
     ap.add_argument("--val", default="37,38,39,40", help="held-out training image numbers")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop after this wall time (0: no cap)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -148,6 +152,9 @@ def main():
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
+            if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
+                print(json.dumps({"stopped": "max-minutes", "step": step}), flush=True)
+                break
 
 
 if __name__ == "__main__":
