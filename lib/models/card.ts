@@ -4,6 +4,7 @@
  * trained (format in models/README.md; where cards fit: docs/ARCHITECTURE.md).
  */
 import { MedimgError } from "../errors.ts";
+import { baselinesError, type CardBaseline } from "./card_baselines.ts";
 
 /** A card that cannot be used: the model folder is broken, not the request. */
 export class ModelCardError extends MedimgError {
@@ -89,6 +90,8 @@ export interface ModelCard {
   label_values?: number[];
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
+  /** Other models scored on the same held-out set by the same code (lib/models/card_baselines.ts). */
+  baselines?: CardBaseline[];
   license?: string;
   /**
    * Segmentation: what each label is, for DICOM SEG (lib/pipelines/series.ts segmentsFor): its
@@ -218,6 +221,10 @@ export function parseCard(v: unknown): ModelCard {
     fail("threshold", "must be a number");
   }
   if (v.segments !== undefined) checkSegments(v.segments);
+  if (v.baselines !== undefined) {
+    const why = baselinesError(v.baselines);
+    if (why) fail("baselines", why);
+  }
   if (v.replay !== undefined) {
     const r = v.replay;
     if (!isObject(r) || !Array.isArray(r.inputs)) fail("replay", "must be {inputs, output}");
