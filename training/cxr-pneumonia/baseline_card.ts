@@ -41,7 +41,9 @@ const base: CardBaseline = {
   description:
     "Seed 002's own two-input classifier as the seed builds it (conv 128/32/8/4, kernel 8, valid, SELU; BatchNorm after the first conv; max-pool 2 after the last three, dropout 0.2 after the last two; Flatten -> Dense 128-64-32 SELU; the 6 features -> Dense 4 SELU; concat -> Dense 16-8 SELU -> 1 sigmoid; 526,217 trainable parameters, 12 G multiply-adds per film), Keras defaults (Glorot init, Adam 1e-3, batch 32, no augmentation), trained on this card's split (training/cxr-pneumonia/split.csv) and films (prepare.py's cache), the epoch point with the best validation AUC kept, threshold chosen on val (max Youden J). Departures from the seed: BCE on the logit (the seed passes the sigmoid output to BinaryCrossentropy(from_logits=True)), the preset's CLAHE applied (the seed resamples the un-equalised pixels), BatchNorm's moving statistics recomputed over the training films before each validation pass (momentum 0.99 leaves them near their initial values after a short run), and a wall-time cap (see training).",
   command:
-    "/usr/bin/python3 training/cxr-pneumonia/prepare.py && /usr/bin/python3 training/cxr-pneumonia/baseline_seed002.py all --max-minutes 45 > /tmp/cxr/seed002.json && deno run -A training/cxr-pneumonia/baseline_card.ts /tmp/cxr/seed002.json",
+    `/usr/bin/python3 training/cxr-pneumonia/prepare.py && /usr/bin/python3 training/cxr-pneumonia/baseline_seed002.py all --max-minutes ${
+      (r.training.args as { max_minutes?: number })?.max_minutes ?? 45
+    } > /tmp/cxr/seed002.json && deno run -A training/cxr-pneumonia/baseline_card.ts /tmp/cxr/seed002.json`,
   test_set: "this card's 300 held-out RSNA films (75 positive), scored by evaluate.py's functions",
   metrics: figures(r.metrics.seed002) as CardBaseline["metrics"],
   shipped_remeasured: figures(r.metrics.shipped),
@@ -49,7 +51,7 @@ const base: CardBaseline = {
   ...(t.stopped_by_time_cap
     ? {
       note:
-        `stopped by the time cap after ${t.films_seen} films (${t.epochs_seen} of the seed's ${t.epochs_planned} epochs): a lower bound on what the seed's recipe reaches on this split, not its result`,
+        `stopped by the time cap after ${t.films_seen} films (${t.epochs_seen} epochs of the seed's ${t.epochs_planned}): a lower bound on what the seed's recipe reaches on this split, not its result`,
     }
     : {}),
   training: {
