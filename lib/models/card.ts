@@ -4,6 +4,7 @@
  * trained (format in models/README.md; where cards fit: docs/ARCHITECTURE.md).
  */
 import { MedimgError } from "../errors.ts";
+import { baselinesError, type CardBaseline } from "./card_baselines.ts";
 
 /** A card that cannot be used: the model folder is broken, not the request. */
 export class ModelCardError extends MedimgError {
@@ -108,6 +109,8 @@ export interface ModelCard {
   label_values?: number[];
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
+  /** Other models scored on the same held-out set by the same code (lib/models/card_baselines.ts). */
+  baselines?: CardBaseline[];
   license?: string;
   /**
    * Segmentation: what each label is, for DICOM SEG (lib/pipelines/series.ts segmentsFor): its
@@ -287,6 +290,10 @@ export function parseCard(v: unknown): ModelCard {
   if (v.tta !== undefined) checkTta(v.tta, (v.inputs[0] as { shape: unknown[] }).shape.length - 2);
   if (v.postprocess_measured !== undefined && !isObject(v.postprocess_measured)) {
     fail("postprocess_measured", "must be an object");
+  }
+  if (v.baselines !== undefined) {
+    const why = baselinesError(v.baselines);
+    if (why) fail("baselines", why);
   }
   if (v.replay !== undefined) {
     const r = v.replay;

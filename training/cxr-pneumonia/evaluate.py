@@ -13,7 +13,11 @@ import sys
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
+try:
+    from sklearn.metrics import roc_auc_score, roc_curve
+except ImportError:  # Debian's python3 here has no sklearn: the numpy twin
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../_shared"))
+    from roc import roc_auc_score, roc_curve  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import CxrNet  # noqa: E402

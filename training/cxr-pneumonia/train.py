@@ -19,7 +19,11 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
+try:
+    from sklearn.metrics import roc_auc_score
+except ImportError:  # Debian's python3 here has no sklearn: the numpy twin
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../_shared"))
+    from roc import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from model import CxrNet  # noqa: E402

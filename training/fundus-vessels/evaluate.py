@@ -12,10 +12,13 @@ import time
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../_shared"))
+try:
+    from sklearn.metrics import roc_auc_score
+except ImportError:  # Debian's python3 here has no sklearn: the numpy twin
+    from roc import roc_auc_score  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "../../reference"))
 sys.path.insert(0, HERE)
 import fundus_preprocess as drive  # noqa: E402

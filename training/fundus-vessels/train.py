@@ -17,10 +17,13 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../_shared"))
+try:
+    from sklearn.metrics import roc_auc_score
+except ImportError:  # Debian's python3 here has no sklearn: the numpy twin
+    from roc import roc_auc_score  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "../../reference"))
 sys.path.insert(0, HERE)
 import fundus_preprocess as drive  # noqa: E402
@@ -95,6 +98,8 @@ def main():
     ap.add_argument("--val", default="37,38,39,40", help="held-out training image numbers")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop after this wall time (0: no cap)")
+    ap.add_argument("--init-from", default="", help="warm start from a shipped artifact folder (warm_start.py)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -110,27 +115,35 @@ def main():
     val = [drive.load("training", n) for n in val_ids]
     val_x = [drive.preprocess(v[0]) for v in val]
     model = UNet(1, a.levels, a.filters)
+    if a.init_from:
+        from warm_start import freeze_bn_stats, load_into  # noqa: E402
+
+        load_into(model, a.init_from)
     opt = torch.optim.Adam(model.parameters(), a.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=a.steps, pct_start=0.05)
     stride = 2**a.levels
     best_f1, t0, run_loss = -1.0, time.time(), 0.0
     log = open(os.path.join(a.out, "log.jsonl"), "a")
-    for step in range(1, a.steps + 1):
-        model.train()
-        xs, ys = [], []
-        for _ in range(a.batch):
-            img, lab, pts = train[rng.integers(len(train))]
-            x, y = sample_patch(rng, img, lab, pts, a.patch)
-            xs.append(x)
-            ys.append(y)
-        x = torch.from_numpy(np.stack(xs))[:, None]
-        y = torch.from_numpy(np.stack(ys))[:, None]
-        opt.zero_grad()
-        loss = loss_fn(model(x, logits=True), y)
-        loss.backward()
-        opt.step()
-        sched.step()
-        run_loss += loss.item()
+    # a warm start is scored before its first step (step 0): the point to beat on validation
+    for step in range(0 if a.init_from else 1, a.steps + 1):
+        if step > 0:
+            model.train()
+            if a.init_from:
+                freeze_bn_stats(model)
+            xs, ys = [], []
+            for _ in range(a.batch):
+                img, lab, pts = train[rng.integers(len(train))]
+                x, y = sample_patch(rng, img, lab, pts, a.patch)
+                xs.append(x)
+                ys.append(y)
+            x = torch.from_numpy(np.stack(xs))[:, None]
+            y = torch.from_numpy(np.stack(ys))[:, None]
+            opt.zero_grad()
+            loss = loss_fn(model(x, logits=True), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            run_loss += loss.item()
         if step % a.eval_every == 0 or step == a.steps:
             model.eval()
             probs = [predict(model, x, stride) for x in val_x]
@@ -148,6 +161,9 @@ def main():
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
+            if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
+                print(json.dumps({"stopped": "max-minutes", "step": step}), flush=True)
+                break
 
 
 if __name__ == "__main__":
