@@ -77,6 +77,8 @@ Deno.test({
   async fn() {
     const root = await makeModelsRoot();
     await codedModel(root);
+    // put back after: the test files share one process, and page_test (next) reads the shipped models/
+    const before = Deno.env.get("MEDIMG_MODELS_DIR");
     Deno.env.set("MEDIMG_MODELS_DIR", root);
     const { app } = await import("../../functions/main.ts");
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "medimg-page-series-" });
@@ -322,6 +324,8 @@ Deno.test({
       await server.shutdown();
       await Deno.remove(dir, { recursive: true });
       await Deno.remove(root, { recursive: true });
+      if (before === undefined) Deno.env.delete("MEDIMG_MODELS_DIR");
+      else Deno.env.set("MEDIMG_MODELS_DIR", before);
     }
   },
 });

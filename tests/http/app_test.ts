@@ -206,7 +206,7 @@ const ALONE: [string, string[], string, RequestInit, number][] = [
     headers: { "content-type": "application/dicom" },
     body: "not a DICOM file at all",
   }, 400],
-  ["mammo", ["/mammo/mask", "/mammo/preprocess"], "/mammo/preprocess?bits=12", {
+  ["mammo", ["/mammo/mapback", "/mammo/mask", "/mammo/preprocess"], "/mammo/preprocess?bits=12", {
     method: "POST",
     headers: { "content-type": "image/png" },
     body: new Uint8Array(10),
