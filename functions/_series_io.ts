@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { BadInputError, InvalidInputError } from "../lib/errors.ts";
 import { parseDataSet } from "../lib/dicom/parse.ts";
 import { checkUid, configFromEnv, DicomWebClient } from "../lib/dicom/dicomweb.ts";
-import { assembleSeries, type Series } from "../lib/dicom/series.ts";
+import type { Series } from "../lib/dicom/series.ts";
 import { writeSeg } from "../lib/dicom/seg.ts";
 import { readZipInstances } from "../lib/dicom/zip.ts";
 import {
@@ -30,6 +30,7 @@ import {
   truthLabels,
 } from "../lib/pipelines/series.ts";
 import type { Steps } from "../lib/pipelines/steps.ts";
+import { truthVoxels } from "./_series_truth.ts";
 
 /** A PACS series named by the request. */
 export interface SeriesRef {
@@ -172,19 +173,12 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
   }
   let ground_truth;
   if (truth.length) {
-    const gt = await run.stepAsync("truth", () => assembleSeries(truth));
-    const b = gt.volume;
-    if (v.width !== b.width || v.height !== b.height || v.depth !== b.depth) {
-      throw new InvalidInputError(
-        `the ground truth is ${b.width}x${b.height}x${b.depth}, the series ${v.width}x${v.height}x${v.depth}`,
-        { field: "truth" },
-      );
-    }
-    const { overall, labels } = labelOverlap(seg.labels, b.data);
+    const t = await run.stepAsync("truth", () => truthVoxels(truth, series));
+    const { overall, labels } = labelOverlap(seg.labels, t);
     const dims = [v.width, v.height, v.depth] as const;
     ground_truth = {
       ...overall,
-      labels: withHd95(labels, seg.labels, truthLabels(b.data), dims, v.spacing),
+      labels: withHd95(labels, seg.labels, truthLabels(t), dims, v.spacing),
     };
   }
   const summary = {

@@ -147,8 +147,10 @@ export const seriesRoute = route({
           ...formContent({
             instance: fileParts("one DICOM instance of the series (repeat), or a zip of them"),
             truth: fileParts(
-              "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them; " +
-                "non-zero is foreground. JSON answers then carry dice/IoU",
+              "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them, " +
+                "or one NIfTI (.nii/.nii.gz) on the series' grid (its dims, voxels in the order of " +
+                "the NIfTI format=nifti answers; else 422); non-zero is foreground. JSON answers " +
+                "then carry dice/IoU",
             ),
           }, ["instance"]),
           "application/zip": BINARY,
