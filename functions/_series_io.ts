@@ -133,6 +133,8 @@ export interface ResultInput {
   seg: SeriesSegmentation;
   truth: Uint8Array[];
   format: "json" | "nifti" | "seg";
+  /** deidentify=1: the SEG's patient and study replaced, UIDs keyed by `uidKey` (MEDIMG_DEID_KEY). */
+  deidentify?: { uidKey: string };
   /** With store=1: the PACS the SEG goes to, and the signal bounding the STOW-RS. */
   store?: { client: DicomWebClient; signal?: AbortSignal };
 }
@@ -164,7 +166,11 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
     file = { bytes: nifti, type: "application/gzip", filename: "series_seg.nii.gz" };
   } else if (format === "seg" || input.store) {
     const segments = segmentsFor(card, Object.keys(seg.volumes).map(Number));
-    const bytes = await run.stepAsync("write", () => writeSeg(seg.labels, series, segments));
+    const bytes = await run.stepAsync("write", () =>
+      writeSeg(seg.labels, series, segments, {
+        deidentify: input.deidentify !== undefined,
+        uidKey: input.deidentify?.uidKey,
+      }));
     if (input.store) {
       const { client, signal } = input.store;
       await run.stepAsync("store", () => client.storeInstances([bytes], { signal }));

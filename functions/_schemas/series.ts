@@ -49,6 +49,10 @@ export const seriesQuery = z.object({
     "on (with study and series): write the SEG and store it in the PACS by STOW-RS; the answer is " +
       "then JSON: the numbers and `stored` (the SEG's study, series and SOP instance UIDs)",
   ),
+  deidentify: flagQuery(
+    "on: the DICOM SEG (format=seg, or the one store=1 writes; a 400 otherwise) gets new patient " +
+      "and study identity (PS3.15 Basic Profile, UIDs keyed by MEDIMG_DEID_KEY) instead of the series'",
+  ),
   job: flagQuery(
     "on: answer 202 with a job (GET /segment/series/jobs/{id} streams per-slice progress; /result " +
       "is the answer this request would have had); for series over the request's time budget, " +
