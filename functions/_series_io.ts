@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { BadInputError, InvalidInputError } from "../lib/errors.ts";
 import { parseDataSet } from "../lib/dicom/parse.ts";
 import { checkUid, configFromEnv, DicomWebClient } from "../lib/dicom/dicomweb.ts";
-import { assembleSeries, type Series } from "../lib/dicom/series.ts";
+import type { Series } from "../lib/dicom/series.ts";
 import { writeSeg } from "../lib/dicom/seg.ts";
 import { readZipInstances } from "../lib/dicom/zip.ts";
 import {
@@ -30,6 +30,7 @@ import {
   truthLabels,
 } from "../lib/pipelines/series.ts";
 import type { Steps } from "../lib/pipelines/steps.ts";
+import { truthVoxels } from "./_series_truth.ts";
 
 /** A PACS series named by the request. */
 export interface SeriesRef {
@@ -132,6 +133,8 @@ export interface ResultInput {
   seg: SeriesSegmentation;
   truth: Uint8Array[];
   format: "json" | "nifti" | "seg";
+  /** deidentify=1: the SEG's patient and study replaced, UIDs keyed by `uidKey` (MEDIMG_DEID_KEY). */
+  deidentify?: { uidKey: string };
   /** With store=1: the PACS the SEG goes to, and the signal bounding the STOW-RS. */
   store?: { client: DicomWebClient; signal?: AbortSignal };
 }
@@ -163,7 +166,11 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
     file = { bytes: nifti, type: "application/gzip", filename: "series_seg.nii.gz" };
   } else if (format === "seg" || input.store) {
     const segments = segmentsFor(card, Object.keys(seg.volumes).map(Number));
-    const bytes = await run.stepAsync("write", () => writeSeg(seg.labels, series, segments));
+    const bytes = await run.stepAsync("write", () =>
+      writeSeg(seg.labels, series, segments, {
+        deidentify: input.deidentify !== undefined,
+        uidKey: input.deidentify?.uidKey,
+      }));
     if (input.store) {
       const { client, signal } = input.store;
       await run.stepAsync("store", () => client.storeInstances([bytes], { signal }));
@@ -172,19 +179,12 @@ export async function buildResult(input: ResultInput, run: Steps): Promise<Serie
   }
   let ground_truth;
   if (truth.length) {
-    const gt = await run.stepAsync("truth", () => assembleSeries(truth));
-    const b = gt.volume;
-    if (v.width !== b.width || v.height !== b.height || v.depth !== b.depth) {
-      throw new InvalidInputError(
-        `the ground truth is ${b.width}x${b.height}x${b.depth}, the series ${v.width}x${v.height}x${v.depth}`,
-        { field: "truth" },
-      );
-    }
-    const { overall, labels } = labelOverlap(seg.labels, b.data);
+    const t = await run.stepAsync("truth", () => truthVoxels(truth, series));
+    const { overall, labels } = labelOverlap(seg.labels, t);
     const dims = [v.width, v.height, v.depth] as const;
     ground_truth = {
       ...overall,
-      labels: withHd95(labels, seg.labels, truthLabels(b.data), dims, v.spacing),
+      labels: withHd95(labels, seg.labels, truthLabels(t), dims, v.spacing),
     };
   }
   const summary = {

@@ -6,6 +6,7 @@
  */
 import { assembleSeries } from "../lib/dicom/series.ts";
 import type { JobRunner } from "../lib/jobs/mod.ts";
+import { env } from "../lib/http/mod.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
 import type { Series } from "../lib/dicom/series.ts";
 import {
@@ -31,6 +32,8 @@ export interface SeriesJobParams {
   /** The postprocessing and test-time augmentation the route resolved (card + request). */
   postprocess?: PostprocessUsed;
   tta?: TtaUsed;
+  /** deidentify=1: the SEG's patient and study replaced (UIDs keyed by MEDIMG_DEID_KEY). */
+  deidentify?: boolean;
 }
 
 /**
@@ -86,6 +89,8 @@ export const seriesRunner: JobRunner<SeriesResult> = async ({ params, inputs }, 
     const options = { threshold: q.threshold, flips: tta.flips };
     const plain = await segmentSeries(m, series, options, r, undefined, progress);
     const seg = finishSeries(plain, series, post, tta, r);
-    return await buildResult({ card: m.card, series, seg, truth, format: q.format, ...store }, r);
+    const deid = q.deidentify ? { deidentify: { uidKey: env("MEDIMG_DEID_KEY") ?? "" } } : {};
+    const input = { card: m.card, series, seg, truth, format: q.format, ...deid, ...store };
+    return await buildResult(input, r);
   });
 };

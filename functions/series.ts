@@ -18,7 +18,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { BadInputError, InvalidInputError } from "../lib/errors.ts";
 import { assembleSeries } from "../lib/dicom/series.ts";
-import { type AppEnv, createApp, envInt, refuseOverBudget, serve } from "../lib/http/mod.ts";
+import { type AppEnv, createApp, env, envInt, refuseOverBudget, serve } from "../lib/http/mod.ts";
 import { openApiRoutes, validQuery } from "../lib/http/openapi.ts";
 import { reportSteps, stepOptions } from "../lib/http/steps.ts";
 import { holdModels, loadModel } from "../lib/models/load.ts";
@@ -100,6 +100,13 @@ async function answerSeries(
     });
   }
   const format = q.format ?? "json";
+  if (q.deidentify && format !== "seg" && !q.store) {
+    throw new BadInputError(
+      `deidentify=1 applies to the DICOM SEG; format=${format} answers none: ask for format=seg (or store=1)`,
+      { field: "deidentify" },
+    );
+  }
+  const deid = q.deidentify ? { deidentify: { uidKey: env("MEDIMG_DEID_KEY") ?? "" } } : {};
   const client = ref ? pacsClient() : undefined;
   const { instances, truth } = ref
     ? { instances: await run.stepAsync("retrieve", () => pullSeries(c, client!, ref)), truth: [] }
@@ -123,7 +130,10 @@ async function answerSeries(
   const store = (signal?: AbortSignal) => (q.store ? { store: { client: client!, signal } } : {});
   if (!q.job) {
     const seg = finish(await segmentSeries(loaded, series, options, run, check), run);
-    const result = await buildResult({ card, series, seg, truth, format, ...store() }, run);
+    const result = await buildResult(
+      { card, series, seg, truth, format, ...deid, ...store() },
+      run,
+    );
     return sendResult(c, result, false);
   }
   const job = await queue.submit({
@@ -134,6 +144,7 @@ async function answerSeries(
       format,
       postprocess: post,
       tta,
+      ...(q.deidentify ? { deidentify: true } : {}),
       ...(q.store ? { store: ref } : {}),
     },
     inputs: seriesInputs(instances, truth),
@@ -144,7 +155,8 @@ async function answerSeries(
         const m = await r.stepAsync("model", () => loadModel(name));
         const progress = (done: number, total: number) => ctx.progress("infer", done, total);
         const seg = finish(await segmentSeries(m, series, options, r, undefined, progress), r);
-        return await buildResult({ card, series, seg, truth, format, ...store(ctx.signal) }, r);
+        const input = { card, series, seg, truth, format, ...deid, ...store(ctx.signal) };
+        return await buildResult(input, r);
       }),
     resultBytes: (r) => r.file?.bytes.byteLength ?? 0,
     meta: { model: card.name, shape: [series.volume.width, series.volume.height, depth] },

@@ -10,6 +10,7 @@ import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import {
   type AppEnv,
   createApp,
+  env,
   envInt,
   mediaType,
   negotiate,
@@ -90,6 +91,12 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   }
   const bits = q.bits ?? "8";
   checkBits(q);
+  if (q.deidentify && format !== "seg") {
+    throw new BadInputError(
+      `deidentify=1 applies to the DICOM SEG; format=${format} answers none: ask for format=seg`,
+      { field: "deidentify" },
+    );
+  }
   const order = parseOrder(q.order);
   const maxPixels = envInt("MEDIMG_SLICE_MAX_PIXELS", DEFAULT_MAX_PIXELS);
 
@@ -162,7 +169,11 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   }
   let res: Response;
   if (format === "seg") {
-    const bytes = await run.stepAsync("seg", () => sliceSeg(inputs.image, mask, card));
+    const bytes = await run.stepAsync("seg", () =>
+      sliceSeg(inputs.image, mask, card, {
+        deidentify: q.deidentify === true,
+        uidKey: env("MEDIMG_DEID_KEY") ?? "",
+      }));
     res = sendBytes(c, bytes, "application/dicom", headers);
   } else if (format === "text") res = c.text(rle() as string, 200, headers);
   else if (format === "raw") {

@@ -49,6 +49,10 @@ export const seriesQuery = z.object({
     "on (with study and series): write the SEG and store it in the PACS by STOW-RS; the answer is " +
       "then JSON: the numbers and `stored` (the SEG's study, series and SOP instance UIDs)",
   ),
+  deidentify: flagQuery(
+    "on: the DICOM SEG (format=seg, or the one store=1 writes; a 400 otherwise) gets new patient " +
+      "and study identity (PS3.15 Basic Profile, UIDs keyed by MEDIMG_DEID_KEY) instead of the series'",
+  ),
   job: flagQuery(
     "on: answer 202 with a job (GET /segment/series/jobs/{id} streams per-slice progress; /result " +
       "is the answer this request would have had); for series over the request's time budget, " +
@@ -147,8 +151,10 @@ export const seriesRoute = route({
           ...formContent({
             instance: fileParts("one DICOM instance of the series (repeat), or a zip of them"),
             truth: fileParts(
-              "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them; " +
-                "non-zero is foreground. JSON answers then carry dice/IoU",
+              "optional ground truth: one DICOM mask instance per slice (repeat), or a zip of them, " +
+                "or one NIfTI (.nii/.nii.gz) on the series' grid (its dims, voxels in the order of " +
+                "the NIfTI format=nifti answers; else 422); non-zero is foreground. JSON answers " +
+                "then carry dice/IoU",
             ),
           }, ["instance"]),
           "application/zip": BINARY,

@@ -49,6 +49,10 @@ export const sliceQuery = z.object({
       "format=raw the model's values unrounded as little-endian float32 (X-Image-Dtype float32)",
   ),
   overlay: flagQuery("on: the mask in red over the preprocessed image (RGB PNG)"),
+  deidentify: flagQuery(
+    "on: the DICOM SEG (format=seg only; a 400 otherwise) gets new patient and study identity " +
+      "(PS3.15 Basic Profile, UIDs keyed by MEDIMG_DEID_KEY) instead of the source image's",
+  ),
   rle: enumQuery(
     ["siim", "kaggle", "coco"],
     "RLE dialect of the answer (format=text, or in JSON); default the ground truth's",

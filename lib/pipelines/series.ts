@@ -210,6 +210,7 @@ export async function sliceSeg(
   dicom: Uint8Array,
   mask: Uint8Array,
   card: Pick<ModelCard, "name" | "segments">,
+  options: { deidentify?: boolean; uidKey?: string } = {},
 ): Promise<Uint8Array> {
   const series = await assembleSeries([dicom]);
   if (series.volume.depth !== 1) {
@@ -219,5 +220,5 @@ export async function sliceSeg(
     );
   }
   const present = mask.some((v) => v !== 0) ? [1] : [];
-  return await writeSeg(mask, series, segmentsFor(card, present));
+  return await writeSeg(mask, series, segmentsFor(card, present), options);
 }
