@@ -231,6 +231,8 @@ export class KvEngine {
 
   /** Records an event (and the job's new event count) atomically, then wakes its listeners. */
   async #emit(r: Record_, ev: NewEvent): Promise<void> {
+    // closed (the process stopping): the job stays as recorded and is run again on the next start
+    if (this.#closed) return;
     const seq = r.events++;
     await this.#kv.atomic()
       .set(["event", r.id, seq], { ...ev, seq, at: Date.now() })
@@ -338,6 +340,9 @@ export class KvEngine {
             ...(total === undefined ? {} : { total }),
           };
           pending = pending.then(() => this.#emit(r, ev));
+          // handled here so a store closed while the runner still runs leaves no stray rejection;
+          // the run awaits `pending` when the runner returns and sees the error then
+          pending.catch(() => {});
         },
       });
       await pending;

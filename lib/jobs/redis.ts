@@ -198,6 +198,9 @@ export function redisStore<R>(
               ...(total === undefined ? {} : { total }),
             };
             pending = pending.then(() => push(id, ev)).then((seq) => job.updateProgress({ seq }));
+            // handled here so a connection closed while the runner still runs leaves no stray
+            // rejection; the run awaits `pending` when the runner returns and sees the error then
+            pending.catch(() => {});
           },
         });
         await pending;
