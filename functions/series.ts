@@ -3,9 +3,11 @@
  * the instances (multipart `instance` parts, or a zip of a folder; or, with `study` and `series`
  * UIDs, pulled by WADO-RS from the PACS that MEDIMG_DICOMWEB_URL names) -> lib/dicom/series.ts
  * assembleSeries -> lib/pipelines/series.ts (the slice pipeline over every slice) -> the label
- * volume as JSON numbers (with dice/IoU overall and per label against `truth` parts), NIfTI with
- * the series' affine, or DICOM SEG (lib/dicom/seg.ts; segments named and coded as the card's
- * `segments` say, generic SNOMED codes for labels it does not describe). `store=1` sends the SEG
+ * volume as JSON numbers (with dice/IoU/HD95 overall and per label against `truth` parts: DICOM
+ * instances, or one NIfTI on the series' grid), NIfTI with the series' affine, or DICOM SEG
+ * (lib/dicom/seg.ts; segments named and coded as the card's `segments` say, generic SNOMED codes
+ * for labels it does not describe; `deidentify=1` replaces patient and study). The card's
+ * postprocessing (overridable per request) and `tta=flip` apply in 3D. `store=1` sends the SEG
  * back to the PACS by STOW-RS and answers the numbers with its UIDs (`stored`).
  * A series whose estimated inference time (`MEDIMG_SERIES_MS_PER_SLICE`, default 600 ms, per
  * slice: the shipped fundus-vessels U-Net measured 576 ms per 512x512 IRCADb slice on 2 shared
