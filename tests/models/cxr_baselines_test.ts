@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { ModelCardError, parseCard } from "../../lib/models/card.ts";
+import { pythonMissing } from "../dicom/_series_fixtures.ts";
 
 const cardUrl = new URL("../../models/cxr-pneumonia/card.json", import.meta.url);
 const rawCard = () => JSON.parse(Deno.readTextFileSync(cardUrl)) as Record<string, unknown>;
@@ -42,22 +43,9 @@ Deno.test("card baselines: malformed entries are refused, naming the field", () 
   }
 });
 
-async function havePythonTorch(): Promise<boolean> {
-  try {
-    const p = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import torch"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return p.success;
-  } catch {
-    return false;
-  }
-}
-const python = await havePythonTorch();
-if (!python) {
-  console.log("skipping the seed-002 layer check: /usr/bin/python3 with torch not found");
-}
+const noTorch = await pythonMissing(["torch"]);
+const python = noTorch === null;
+if (!python) console.log(`skipping the seed-002 layer check: ${noTorch}`);
 
 /** Seed 002's build_model() (shared/seeds/002, "Model summary": 526,217 trainable parameters). */
 const SEED002: [string, (number | null)[], number][] = [

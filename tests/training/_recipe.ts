@@ -3,6 +3,8 @@
  * (niced, one thread) into a temporary folder, PyTorch's answer for an image as the service
  * computes it, and one request to /segment/slice with the trained folder as the models root.
  */
+import { assert, assertEquals } from "@std/assert";
+import { decodePng } from "../../lib/image/png.ts";
 import { unloadModels } from "../../lib/models/load.ts";
 
 export const PYTHON = "/usr/bin/python3";
@@ -93,4 +95,33 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/**
+ * What /segment/slice serves for `dicom` with the trained `model` under `root`: a binary PNG mask of
+ * side `side`, probabilities (format=raw&probs=1) within 1e-4 of PyTorch's, and the mask exactly
+ * the probabilities over 0.5. Answers the probabilities, the mask and their distance.
+ */
+export async function servedAsTorch(
+  root: string,
+  model: string,
+  dicom: Uint8Array<ArrayBuffer>,
+  torchProbs: Float32Array,
+  side: number,
+): Promise<{ served: Float32Array; mask: Uint8Array | Uint16Array; diff: number }> {
+  const png = await postSlice(root, `model=${model}`, dicom);
+  assertEquals(png.status, 200, new TextDecoder().decode(png.bytes));
+  assertEquals(png.type, "image/png");
+  const mask = await decodePng(png.bytes);
+  assertEquals([mask.width, mask.height, mask.channels], [side, side, 1]);
+  assert(mask.data.every((v) => v === 0 || v === 255));
+  const raw = await postSlice(root, `model=${model}&format=raw&probs=1`, dicom);
+  assertEquals(raw.status, 200);
+  const served = rawFloat32(raw.bytes);
+  const diff = maxDiff(served, torchProbs);
+  assert(diff < 1e-4, `served vs PyTorch ${diff}`);
+  for (let i = 0; i < served.length; i++) {
+    if ((mask.data[i] === 255) !== (served[i] > 0.5)) throw new Error(`pixel ${i}`);
+  }
+  return { served, mask: mask.data, diff };
 }

@@ -7,18 +7,9 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { decodeDicom } from "../../lib/dicom/pixels.ts";
-import { decodePng } from "../../lib/image/png.ts";
 import { ctLiver } from "../../lib/pipelines/ct.ts";
 import { dataFile } from "../_data.ts";
-import {
-  float32s,
-  maxDiff,
-  postSlice,
-  python,
-  rawFloat32,
-  runCommand,
-  withoutTorch,
-} from "./_recipe.ts";
+import { float32s, maxDiff, python, runCommand, servedAsTorch, withoutTorch } from "./_recipe.ts";
 
 const tarball = dataFile("ircadb-liver/3Dircadb1.1_PATIENT_DICOM+MASKS_DICOM-liver.tar.gz");
 const noTorch = await withoutTorch();
@@ -81,28 +72,16 @@ for a in (x, p): print(base64.b64encode(np.ascontiguousarray(a, "<f4").tobytes()
       const preset = ctLiver((await decodeDicom(dicom)).image, {}, {});
       assertEquals(maxDiff(float32s(xB64), preset.tensor), 0);
 
-      const png = await postSlice(`${tmp}/models`, "model=ct-liver", dicom);
-      assertEquals(png.status, 200, new TextDecoder().decode(png.bytes));
-      assertEquals(png.type, "image/png");
-      const mask = await decodePng(png.bytes);
-      assertEquals([mask.width, mask.height, mask.channels], [512, 512, 1]);
-      assert(mask.data.every((v) => v === 0 || v === 255));
-      const raw = await postSlice(`${tmp}/models`, "model=ct-liver&format=raw&probs=1", dicom);
-      assertEquals(raw.status, 200);
-      const served = rawFloat32(raw.bytes);
-      const torchProbs = float32s(pB64);
-      assert(
-        maxDiff(served, torchProbs) < 1e-4,
-        `served vs PyTorch ${maxDiff(served, torchProbs)}`,
+      const { mask, diff } = await servedAsTorch(
+        `${tmp}/models`,
+        "ct-liver",
+        dicom,
+        float32s(pB64),
+        512,
       );
       let fg = 0;
-      for (let i = 0; i < served.length; i++) {
-        if ((mask.data[i] === 255) !== (served[i] > 0.5)) throw new Error(`pixel ${i}`);
-        fg += mask.data[i] ? 1 : 0;
-      }
-      console.log(
-        `served mask 512x512, ${fg} liver pixels; served vs PyTorch ${maxDiff(served, torchProbs)}`,
-      );
+      for (const v of mask) fg += v ? 1 : 0;
+      console.log(`served mask 512x512, ${fg} liver pixels; served vs PyTorch ${diff}`);
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }

@@ -7,7 +7,6 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { decodeDicom } from "../../lib/dicom/pixels.ts";
-import { decodePng } from "../../lib/image/png.ts";
 import { cxrPneumothorax } from "../../lib/pipelines/cxr_pneumothorax.ts";
 import { dataFile } from "../_data.ts";
 import {
@@ -15,8 +14,8 @@ import {
   maxDiff,
   postSlice,
   python,
-  rawFloat32,
   runCommand,
+  servedAsTorch,
   withoutTorch,
 } from "./_recipe.ts";
 
@@ -71,23 +70,13 @@ for a in (x, p): print(base64.b64encode(np.ascontiguousarray(a, "<f4").tobytes()
       const preset = cxrPneumothorax((await decodeDicom(dicom)).image, {}, {});
       assertEquals(maxDiff(float32s(xB64), preset.tensor), 0);
 
-      const png = await postSlice(`${tmp}/models`, "model=cxr-pneumothorax", dicom);
-      assertEquals(png.status, 200, new TextDecoder().decode(png.bytes));
-      const mask = await decodePng(png.bytes);
-      assertEquals([mask.width, mask.height, mask.channels], [1024, 1024, 1]);
-      assert(mask.data.every((v) => v === 0 || v === 255));
-      const raw = await postSlice(
+      const { diff: d } = await servedAsTorch(
         `${tmp}/models`,
-        "model=cxr-pneumothorax&format=raw&probs=1",
+        "cxr-pneumothorax",
         dicom,
+        float32s(pB64),
+        1024,
       );
-      assertEquals(raw.status, 200);
-      const served = rawFloat32(raw.bytes), torchProbs = float32s(pB64);
-      const d = maxDiff(served, torchProbs);
-      assert(d < 1e-4, `served vs PyTorch ${d}`);
-      for (let i = 0; i < served.length; i++) {
-        if ((mask.data[i] === 255) !== (served[i] > 0.5)) throw new Error(`pixel ${i}`);
-      }
       // The SIIM answer: the mask as SIIM RLE.
       const text = await postSlice(`${tmp}/models`, "model=cxr-pneumothorax&format=text", dicom);
       assertEquals(text.status, 200);
