@@ -34,6 +34,18 @@ export const MEDIA = {
 };
 
 /** A failed call: the problem the route answered (or one made here) and the path called. */
+/** Typed arrays by the X-Image-Dtype of raw answers. */
+export const TYPED = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
 export class ProblemError extends Error {
   constructor(problem, path) {
     super(problem.detail || problem.title || "error");

@@ -3,24 +3,12 @@
  * view (viewer.js), opened at the window the route applies for the option chosen; the metadata and
  * the view as shown to download. Colour frames have no window: the route's PNG is the picture.
  */
-import { call, MEDIA, ProblemError, ROUTES } from "../api.js";
+import { call, MEDIA, ProblemError, ROUTES, TYPED } from "../api.js";
 import { addDownloads, setDownload, stemOf } from "../downloads.js";
 import { oneFile } from "../files.js";
 import { addNumbers, addPicture, addTiming, jsonBlob, objectUrl, panel } from "../output.js";
 import { $ } from "../state.js";
 import { fullWindow, viewer } from "../viewer.js";
-
-/** Typed arrays by the X-Image-Dtype of raw answers. */
-const TYPED = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 /** Runs DICOM info and render on the first DICOM file and shows its frame in the windowed view. */
 export async function run() {

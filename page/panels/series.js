@@ -8,7 +8,7 @@
  * labels over them in the card's colours; slider, slice number and arrow keys step through them.
  * The SEG is made on request (a second job: a job answers the one format it was asked for).
  */
-import { call, InputError, MEDIA, ROUTES, showError } from "../api.js";
+import { call, InputError, MEDIA, ROUTES, showError, TYPED } from "../api.js";
 import { addDownloads, setDownload, stemOf } from "../downloads.js";
 import { formatBytes, sniff } from "../files.js";
 import { followJob } from "../jobs.js";
@@ -19,18 +19,6 @@ import { labelStyles, paintSlice, slicePlan, stepSlice } from "../series.js";
 import { $, progressBar, state, statusLine } from "../state.js";
 import { fullWindow, PRESETS, viewer } from "../viewer.js";
 import { unzip, zip } from "../zip.js";
-
-/** Typed arrays by the X-Image-Dtype of raw answers. */
-const TYPED = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 /** The view on the page now: its step(z) for the arrow keys. */
 let current = null;
