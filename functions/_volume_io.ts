@@ -8,7 +8,7 @@ import { decodeNiftiPart } from "../lib/decode/nifti.ts";
 import { BadInputError, UnsupportedError } from "../lib/errors.ts";
 import type { Series } from "../lib/dicom/series.ts";
 import { decodeFramesPart, decodeModalityParts } from "../lib/decode/volume_parts.ts";
-import { type AppEnv, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
+import { type AppEnv, env, mediaType, readForm, reportSteps, sendBytes } from "../lib/http/mod.ts";
 import type { Job } from "../lib/jobs/mod.ts";
 import type { Volume } from "../lib/nifti/volume.ts";
 import { BRATS_MODALITIES } from "../lib/pipelines/brats.ts";
@@ -125,6 +125,16 @@ export async function decodeInputs(
   checkCoregistered(all.map((v, i) => [FILE_FIELDS[i], v] as const));
   bytes += all.reduce((n, v) => n + v.data.byteLength, 0);
   return { volumes, seg, ...(dicom ? { dicom } : {}), bytes };
+}
+
+/**
+ * What segmentVolume needs to write a SEG of the labels: the series it references (when a modality
+ * came as DICOM), `deidentify` as asked, the UID replacement key from MEDIMG_DEID_KEY.
+ */
+export function segSource(input: VolumeInputs, deidentify: boolean) {
+  return input.dicom
+    ? { series: input.dicom.series, deidentify, uidKey: env("MEDIMG_DEID_KEY") ?? "" }
+    : undefined;
 }
 
 /** The modality whose series a SEG references when it came as DICOM (the contrast-enhanced T1). */

@@ -3,12 +3,11 @@
  * model's name and the inference parameters; the runner decodes the parts again and runs
  * lib/pipelines/volume.ts's segmentVolume (what the route runs in process with the memory engine).
  */
-import { env } from "../lib/http/mod.ts";
 import type { JobRunner } from "../lib/jobs/mod.ts";
 import { holdModels } from "../lib/models/load.ts";
 import { findModel } from "../lib/models/registry.ts";
 import { segmentVolume, volumeModel, type VolumeParams } from "../lib/pipelines/volume.ts";
-import { decodeInputs, type VolumeResult } from "./_volume_io.ts";
+import { decodeInputs, segSource, type VolumeResult } from "./_volume_io.ts";
 
 /** A volume job's params (JSON). */
 export interface VolumeJobParams {
@@ -27,13 +26,7 @@ export function volumeRunner(root: () => string): JobRunner<VolumeResult> {
     const q = params as unknown as VolumeJobParams;
     const m = volumeModel((await findModel(q.model, root())).card);
     const input = await decodeInputs(inputs, q.max_voxels);
-    const dicom = input.dicom
-      ? {
-        series: input.dicom.series,
-        deidentify: q.deidentify === true,
-        uidKey: env("MEDIMG_DEID_KEY") ?? "",
-      }
-      : undefined;
+    const dicom = segSource(input, q.deidentify === true);
     return await holdModels(() =>
       segmentVolume({ ...input, dicom }, m, q.params, root(), ctx.progress)
     );

@@ -32,6 +32,7 @@ import {
   readInputs,
   resultAnswer,
   resultFormat,
+  segSource,
   type VolumeResult,
 } from "./_volume_io.ts";
 import { shutdownPool, useAllCores } from "../lib/models/pool.ts";
@@ -92,13 +93,7 @@ export function createVolumeRoutes(options: VolumeOptions = {}): OpenAPIHono<App
             { field: "deidentify" },
           );
         }
-        const dicom = input.dicom
-          ? {
-            series: input.dicom.series,
-            deidentify: q.deidentify === true,
-            uidKey: env("MEDIMG_DEID_KEY") ?? "",
-          }
-          : undefined;
+        const dicom = segSource(input, q.deidentify === true);
         const ref = input.volumes[0];
         const voxels = ref.width * ref.height * ref.depth;
         if (wait && voxels > waitVoxels) {
