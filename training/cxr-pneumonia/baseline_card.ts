@@ -36,13 +36,27 @@ const figures = (s: Scored) => ({
   val_auc: s.val_auc,
 });
 const t = r.training;
+interface RunArgs {
+  max_minutes?: number;
+  eval_every?: number;
+  tag?: string;
+}
+/** The run's flags that differ from baseline_seed002.py's defaults, so the command replays it. */
+function runFlags(a: RunArgs): string {
+  const flags = [`--max-minutes ${a.max_minutes ?? 45}`];
+  if (a.eval_every !== undefined && a.eval_every !== 500) {
+    flags.push(`--eval-every ${a.eval_every}`);
+  }
+  if (a.tag && a.tag !== "seed002") flags.push(`--tag ${a.tag}`);
+  return flags.join(" ");
+}
 const base: CardBaseline = {
   name: "seed002",
   description:
     "Seed 002's own two-input classifier as the seed builds it (conv 128/32/8/4, kernel 8, valid, SELU; BatchNorm after the first conv; max-pool 2 after the last three, dropout 0.2 after the last two; Flatten -> Dense 128-64-32 SELU; the 6 features -> Dense 4 SELU; concat -> Dense 16-8 SELU -> 1 sigmoid; 526,217 trainable parameters, 12 G multiply-adds per film), Keras defaults (Glorot init, Adam 1e-3, batch 32, no augmentation), trained on this card's split (training/cxr-pneumonia/split.csv) and films (prepare.py's cache), the epoch point with the best validation AUC kept, threshold chosen on val (max Youden J). Departures from the seed: BCE on the logit (the seed passes the sigmoid output to BinaryCrossentropy(from_logits=True)), the preset's CLAHE applied (the seed resamples the un-equalised pixels), BatchNorm's moving statistics recomputed over the training films before each validation pass (momentum 0.99 leaves them near their initial values after a short run), and a wall-time cap (see training).",
   command:
-    `/usr/bin/python3 training/cxr-pneumonia/prepare.py && /usr/bin/python3 training/cxr-pneumonia/baseline_seed002.py all --max-minutes ${
-      (r.training.args as { max_minutes?: number })?.max_minutes ?? 45
+    `/usr/bin/python3 training/cxr-pneumonia/prepare.py && /usr/bin/python3 training/cxr-pneumonia/baseline_seed002.py all ${
+      runFlags(r.training.args as RunArgs)
     } > /tmp/cxr/seed002.json && deno run -A training/cxr-pneumonia/baseline_card.ts /tmp/cxr/seed002.json`,
   test_set: "this card's 300 held-out RSNA films (75 positive), scored by evaluate.py's functions",
   metrics: figures(r.metrics.seed002) as CardBaseline["metrics"],
@@ -62,7 +76,7 @@ const base: CardBaseline = {
     chosen: t.chosen,
     seconds: t.seconds,
     hardware:
-      "one CPU thread (torch.set_num_threads(1), nice 15) on the 2-core build machine shared with other jobs",
+      "one CPU thread (torch.set_num_threads(1)) on the 2-core build machine, shared with another training run",
   },
 };
 const cardPath = `${dir}/card.json`;
