@@ -26,7 +26,6 @@ import { overlapScores } from "../lib/image/measure.ts";
 import { scoreMask } from "../lib/image/metrics.ts";
 import { encodeImagePng, encodeMaskPng } from "../lib/image/png.ts";
 import { decodeImage, DEFAULT_MAX_PIXELS } from "../lib/decode/mod.ts";
-import { DEFAULT_MAX_PASS_PIXELS } from "../lib/models/infer.ts";
 import { loadModel } from "../lib/models/load.ts";
 import { listModels } from "../lib/models/registry.ts";
 import {
@@ -52,6 +51,14 @@ import { checkBits, listedCard, modelsRoute, sliceQuery, sliceRoute } from "./_s
 import { modelGuard } from "./_model_route.ts";
 
 /** The request's image, optional ground truth and field of view: a raw body or a form. */
+/**
+ * The most pixels one forward pass takes here (MEDIMG_SLICE_MAX_PASS_PIXELS): 384 Ki, so that a
+ * DRIVE photo (565x584) still runs whole, while a 1024x1024 one runs as 512x512 tiles one to a
+ * pass, its wasm heap staying under MEDIMG_WASM_HEAP_MAX_MB: peak RSS 380 MB instead of 1,068 MB
+ * for one 1 Mi-pixel pass, over Deno Deploy's default 768 MB (deploy.md, "What fits where").
+ */
+const SLICE_MAX_PASS_PIXELS = 384 * 1024;
+
 async function readInputs(c: Context<AppEnv>): Promise<TruthInput & { image: Uint8Array }> {
   if (mediaType(c) !== "multipart/form-data") return { image: await readBytes(c) };
   const { files, fields } = await readForm(c, {
@@ -120,7 +127,7 @@ async function answerSlice(c: Context<AppEnv>, run: Steps): Promise<Response> {
   const r = await segmentSlice(loaded, decoded, {
     params,
     fit: q.fit ?? "auto",
-    maxPassPixels: envInt("MEDIMG_SLICE_MAX_PASS_PIXELS", DEFAULT_MAX_PASS_PIXELS),
+    maxPassPixels: envInt("MEDIMG_SLICE_MAX_PASS_PIXELS", SLICE_MAX_PASS_PIXELS),
     batch: q.batch,
     overlap: q.overlap,
     threshold: q.threshold,

@@ -4,6 +4,9 @@
  * which includes the runtime itself (an empty Deno server is measured first for reference).
  * Run: deno run -A bench/service/edge_fit.ts   (needs ../shared/data; Linux, for /proc)
  */
+import { decodePng, encodeImagePng } from "../../lib/image/png.ts";
+import { resize } from "../../lib/image/resize.ts";
+
 const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -67,6 +70,24 @@ const CASES: Case[] = [
     path: "/segment/slice?model=fundus-vessels",
     type: "image/png",
     body: file("drive/png/test/images/01_test.png"),
+  },
+  {
+    // the largest photo one pass takes by default (MEDIMG_SLICE_MAX_PASS_PIXELS, 1 Mi pixels)
+    label: "/segment/slice fundus-vessels, DRIVE photo upscaled to 1024x1024",
+    fn: "slice",
+    path: "/segment/slice?model=fundus-vessels",
+    type: "image/png",
+    body: async () => {
+      const png = decodePng(await Deno.readFile(DATA + "drive/png/test/images/01_test.png"));
+      const rgb = {
+        width: png.width,
+        height: png.height,
+        channels: 3,
+        data: png.data as Uint8Array,
+      };
+      const big = resize(rgb as never, 1024, 1024) as typeof rgb;
+      return encodeImagePng(big.data, 1024, 1024, 3);
+    },
   },
   {
     label: "/cxr/classify 1024x1024 JPEG-baseline DICOM",

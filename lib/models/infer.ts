@@ -23,7 +23,7 @@ export interface InferOptions {
   /** "auto" (default): tile when the card has `tile` and the image is larger, else resize a
    * fixed-size model's input or pad a fully convolutional one's to its stride. */
   fit?: Fit | "auto";
-  /** Tiles per forward pass (default 4). */
+  /** Tiles per forward pass (default 4; fewer where that many tiles would pass maxPassPixels). */
   batch?: number;
   /** Tile overlap in pixels (default the card's, else 1/8 of the tile). */
   overlap?: number;
@@ -63,7 +63,7 @@ export function planInference(
   options: InferOptions = {},
 ): InferencePlan {
   const input = imageInput(card);
-  const batch = Math.max(1, Math.floor(options.batch ?? 4));
+  let batch = Math.max(1, Math.floor(options.batch ?? 4));
   const fixed = input.height !== null && input.width !== null;
   const stride = card.stride ?? 1;
   const tileSide = card.tile?.size;
@@ -110,6 +110,11 @@ export function planInference(
   }
   const tiles = tileStarts(runAt[0], size[0], overlap).length *
     tileStarts(runAt[1], size[1], overlap).length;
+  // A pass of `batch` tiles holds their activations at once: the pixel cap bounds the batch too,
+  // so that lowering maxPassPixels lowers a tiled request's peak memory (at least one tile a pass).
+  if (fit === "tile") {
+    batch = Math.max(1, Math.min(batch, Math.floor(maxPass / (size[0] * size[1]))));
+  }
   return { fit, size, overlap, runAt, tiles, batch };
 }
 

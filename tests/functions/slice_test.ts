@@ -369,6 +369,26 @@ Deno.test("POST /segment/slice: tiles on request, as many passes as batches", as
   assertEquals(await maskOf(await post("/segment/slice?model=conv3&batch=2", body)), whole);
 });
 
+Deno.test("POST /segment/slice: the function's pass cap (384 Ki pixels) runs 600x600 whole, tiles 1024x1024 one to a pass", async () => {
+  // the unet fixture without its card's tile: a fully convolutional net tiled only by the cap
+  const dir = `${root}/unet-whole`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (const f of Deno.readDirSync(`${root}/unet`)) {
+    await Deno.copyFile(`${root}/unet/${f.name}`, `${dir}/${f.name}`);
+  }
+  const card = JSON.parse(await Deno.readTextFile(`${dir}/card.json`));
+  delete card.tile;
+  await Deno.writeTextFile(`${dir}/card.json`, JSON.stringify({ ...card, name: "unet-whole" }));
+  const fit = async (side: number) => {
+    const im = greyImage(side, side, (x, y) => (x + y) & 255);
+    const body = await encodeImagePng(im.data, side, side);
+    const j = await (await post("/segment/slice?model=unet-whole&format=json", body)).json();
+    return [j.fit.fit, j.fit.size, j.fit.batch, j.fit.tiles, j.fit.passes];
+  };
+  assertEquals(await fit(600), ["pad", [600, 600], 4, 1, 1]);
+  assertEquals(await fit(1024), ["tile", [512, 512], 1, 9, 9]);
+});
+
 Deno.test("POST /segment/slice: colour: an RGB model takes RGB PNGs; a grey model refuses them (422)", async () => {
   const rgb = new Uint8Array(W * H * 3);
   for (let i = 0; i < W * H; i++) rgb[3 * i + 1] = img.data[i];

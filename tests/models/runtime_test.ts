@@ -316,6 +316,20 @@ Deno.test("infer: a fully convolutional net tiles an image over maxPassPixels, o
   );
 });
 
+Deno.test("infer: the pixel cap bounds how many tiles share a pass (the memory a tiled request peaks at)", async () => {
+  const card = { ...(await loadModel("conv3", opts)).card, tile: undefined };
+  const plan = (maxPassPixels?: number, batch?: number) => {
+    const p = planInference(card, 1100, 1000, { maxPassPixels, batch });
+    return [p.fit, p.size, p.tiles, p.batch];
+  };
+  assertEquals(plan(), ["tile", [512, 512], 9, 4]); // 4 tiles of 512x512 = the default 1 Mi pixels
+  assertEquals(plan(2 * 512 * 512), ["tile", [512, 512], 9, 2]);
+  assertEquals(plan(512 * 512), ["tile", [512, 512], 9, 1]);
+  assertEquals(plan(512 * 512 - 1), ["tile", [512, 512], 9, 1]); // never less than one tile
+  assertEquals(plan(undefined, 8), ["tile", [512, 512], 9, 4]); // a caller's batch is capped too
+  assertEquals(plan(undefined, 2), ["tile", [512, 512], 9, 2]);
+});
+
 Deno.test("infer: channels: an RGB model reads green from RGB, takes grey as three equal channels", async () => {
   const loaded = await loadModel("green", opts);
   const rgb = new Uint8Array([255, 0, 255, 0, 255, 0]); // 2x1: magenta, green
