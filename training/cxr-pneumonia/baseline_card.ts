@@ -74,6 +74,8 @@ const base: CardBaseline = {
     epochs_planned: t.epochs_planned,
     stopped_by_time_cap: t.stopped_by_time_cap,
     chosen: t.chosen,
+    // every validation pass (films seen, val AUC), where the run printed them
+    ...(t.validation ? { validation: t.validation } : {}),
     seconds: t.seconds,
     hardware:
       "one CPU thread (torch.set_num_threads(1)) on the 2-core build machine, shared with another training run",

@@ -315,7 +315,11 @@ def main():
     else:
         result = {}
         if args.verb in ("train", "all"):
-            result["training"] = {k: v for k, v in train(args).items() if k != "log"}
+            info = train(args)
+            result["training"] = {k: v for k, v in info.items() if k != "log"}
+            # every validation pass, so a reader sees whether more epochs were still helping
+            result["training"]["validation"] = [{"films_seen": r["films_seen"], "val_auc": r["val_auc"]}
+                                                for r in info["log"]]
         if args.verb in ("evaluate", "all"):
             result["metrics"] = evaluate(os.path.join(RUNS, args.tag), args.shipped)
         json.dump(result, sys.stdout, indent=1)
