@@ -50,7 +50,6 @@ import { formatRle, maskToRuns, parseOrder } from "../lib/rle/mod.ts";
 import { checkBits, listedCard, modelsRoute, sliceQuery, sliceRoute } from "./_schemas/slice.ts";
 import { modelGuard } from "./_model_route.ts";
 
-/** The request's image, optional ground truth and field of view: a raw body or a form. */
 /**
  * The most pixels one forward pass takes here (MEDIMG_SLICE_MAX_PASS_PIXELS): 384 Ki, so that a
  * DRIVE photo (565x584) still runs whole, while a 1024x1024 one runs as 512x512 tiles one to a
@@ -59,6 +58,7 @@ import { modelGuard } from "./_model_route.ts";
  */
 const SLICE_MAX_PASS_PIXELS = 384 * 1024;
 
+/** The request's image, optional ground truth and field of view: a raw body or a form. */
 async function readInputs(c: Context<AppEnv>): Promise<TruthInput & { image: Uint8Array }> {
   if (mediaType(c) !== "multipart/form-data") return { image: await readBytes(c) };
   const { files, fields } = await readForm(c, {

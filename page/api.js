@@ -33,7 +33,6 @@ export const MEDIA = {
   gif: "image/gif",
 };
 
-/** A failed call: the problem the route answered (or one made here) and the path called. */
 /** Typed arrays by the X-Image-Dtype of raw answers. */
 export const TYPED = {
   uint8: Uint8Array,
@@ -46,6 +45,7 @@ export const TYPED = {
   float64: Float64Array,
 };
 
+/** A failed call: the problem the route answered (or one made here) and the path called. */
 export class ProblemError extends Error {
   constructor(problem, path) {
     super(problem.detail || problem.title || "error");
