@@ -4,7 +4,8 @@
  * which includes the runtime itself (an empty Deno server is measured first for reference).
  * Run: deno run -A bench/service/edge_fit.ts   (needs ../shared/data; Linux, for /proc)
  */
-import { decodePng, encodeImagePng } from "../../lib/image/png.ts";
+import { decodeImage } from "../../lib/decode/mod.ts";
+import { encodeImagePng } from "../../lib/image/png.ts";
 import { resize } from "../../lib/image/resize.ts";
 
 const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
@@ -72,21 +73,15 @@ const CASES: Case[] = [
     body: file("drive/png/test/images/01_test.png"),
   },
   {
-    // the largest photo one pass takes by default (MEDIMG_SLICE_MAX_PASS_PIXELS, 1 Mi pixels)
+    // over the slice function's pass cap (384 Ki pixels): run as 512x512 tiles
     label: "/segment/slice fundus-vessels, DRIVE photo upscaled to 1024x1024",
     fn: "slice",
     path: "/segment/slice?model=fundus-vessels",
     type: "image/png",
     body: async () => {
-      const png = decodePng(await Deno.readFile(DATA + "drive/png/test/images/01_test.png"));
-      const rgb = {
-        width: png.width,
-        height: png.height,
-        channels: 3,
-        data: png.data as Uint8Array,
-      };
-      const big = resize(rgb as never, 1024, 1024) as typeof rgb;
-      return encodeImagePng(big.data, 1024, 1024, 3);
+      const { image } = await decodeImage(await file("drive/png/test/images/01_test.png")());
+      const big = resize(image as never, 1024, 1024) as typeof image;
+      return encodeImagePng(big.data as Uint8Array, 1024, 1024, big.channels);
     },
   },
   {

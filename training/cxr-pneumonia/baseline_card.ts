@@ -41,14 +41,11 @@ interface RunArgs {
   eval_every?: number;
   tag?: string;
 }
-/** The run's flags that differ from baseline_seed002.py's defaults, so the command replays it. */
+/** The run's flags, so the card's command replays it. */
 function runFlags(a: RunArgs): string {
-  const flags = [`--max-minutes ${a.max_minutes ?? 45}`];
-  if (a.eval_every !== undefined && a.eval_every !== 500) {
-    flags.push(`--eval-every ${a.eval_every}`);
-  }
-  if (a.tag && a.tag !== "seed002") flags.push(`--tag ${a.tag}`);
-  return flags.join(" ");
+  return `--max-minutes ${a.max_minutes ?? 45} --eval-every ${a.eval_every ?? 500} --tag ${
+    a.tag ?? "seed002"
+  }`;
 }
 const base: CardBaseline = {
   name: "seed002",
