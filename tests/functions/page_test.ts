@@ -102,6 +102,9 @@ Deno.test("GET / serves the page; its assets have their types, ETags and cache h
   await missing.body?.cancel();
 });
 
+/** The project's shipped models/ folder. */
+const SHIPPED_MODELS = decodeURIComponent(new URL("../../models", import.meta.url).pathname);
+
 /** Runs `fn` with environment variables set, then puts back what was there. */
 async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
   const before = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
@@ -711,30 +714,34 @@ Deno.test({
       await t.step("each function is offered only the models of its kind", async () => {
         // The shipped models/: brats-demo is 3D (NDHWC input), fundus-vessels 2D, cxr-pneumonia a
         // classifier. brats-demo first in slice segmentation made the first try on a photo a 422.
-        const listed = (await (await app.request("/models")).json()).models as Json[];
-        const want: Record<string, string[]> = { slice: [], volume: [], cxr: [] };
-        for (const m of listed.filter((m) => m.card)) {
-          const rank = m.card.inputs[0].shape.length;
-          const kind = m.card.task === "classification" ? "cxr" : rank === 5 ? "volume" : "slice";
-          want[kind].push(m.name);
-        }
-        await open();
-        const offered = await page.evaluate(() =>
-          Object.fromEntries(
-            ["slice", "volume", "cxr"].map((k) => [
-              k,
-              [...document.querySelectorAll<HTMLOptionElement>(`#${k}-model option`)].map((o) =>
-                o.value
-              ),
-            ]),
-          )
-        );
-        assertEquals(offered, want);
-        assert(offered.slice.includes("fundus-vessels"), `slice offers ${offered.slice}`);
-        assert(!offered.slice.includes("brats-demo"), "a 3D model is not offered for a slice");
-        assertEquals(offered.volume, ["brats-demo"]);
-        assertEquals(offered.cxr, ["cxr-pneumonia"]);
-        assertEquals(await page.$eval("#slice-model", (s) => s.value), offered.slice[0]);
+        // Named, not inherited: a test file run before this one in the same process may have set
+        // MEDIMG_MODELS_DIR to its fixtures (tests/functions/slice_test.ts does).
+        await withEnv({ MEDIMG_MODELS_DIR: SHIPPED_MODELS }, async () => {
+          const listed = (await (await app.request("/models")).json()).models as Json[];
+          const want: Record<string, string[]> = { slice: [], volume: [], cxr: [] };
+          for (const m of listed.filter((m) => m.card)) {
+            const rank = m.card.inputs[0].shape.length;
+            const kind = m.card.task === "classification" ? "cxr" : rank === 5 ? "volume" : "slice";
+            want[kind].push(m.name);
+          }
+          await open();
+          const offered = await page.evaluate(() =>
+            Object.fromEntries(
+              ["slice", "volume", "cxr"].map((k) => [
+                k,
+                [...document.querySelectorAll<HTMLOptionElement>(`#${k}-model option`)].map((o) =>
+                  o.value
+                ),
+              ]),
+            )
+          );
+          assertEquals(offered, want);
+          assert(offered.slice.includes("fundus-vessels"), `slice offers ${offered.slice}`);
+          assert(!offered.slice.includes("brats-demo"), "a 3D model is not offered for a slice");
+          assertEquals(offered.volume, ["brats-demo"]);
+          assertEquals(offered.cxr, ["cxr-pneumonia"]);
+          assertEquals(await page.$eval("#slice-model", (s) => s.value), offered.slice[0]);
+        });
       });
 
       await t.step({
